@@ -1,0 +1,36 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "Berth",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "berth", targets: ["berth"]),
+        .library(name: "BerthRaft", targets: ["BerthRaft"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+    ],
+    targets: [
+        // The pure Raft core: standard library only, driven by tick()/step(), output through Ready.
+        .target(name: "BerthRaft"),
+        // The seeded whole-cluster simulator and its invariant checkers. It lives under Tests/
+        // because it exists to test the core, but it is a library so `berth demo` can run it too.
+        .target(
+            name: "BerthSimulation",
+            dependencies: ["BerthRaft"],
+            path: "Tests/BerthSimulation"
+        ),
+        .executableTarget(
+            name: "berth",
+            dependencies: [
+                "BerthRaft",
+                "BerthSimulation",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "BerthRaftTests", dependencies: ["BerthRaft"]),
+        .testTarget(name: "BerthSimulationTests", dependencies: ["BerthSimulation", "BerthRaft"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,49 @@
+/// A read-only picture of one server's Raft state, for status pages and tests.
+public struct RaftStatus: Equatable, Sendable {
+    public var id: NodeID
+    public var term: Term
+    public var vote: NodeID
+    public var role: Role
+    /// The known leader, or `.none`.
+    public var leader: NodeID
+    /// Highest committed index.
+    public var commit: LogIndex
+    /// Highest index the owner has applied.
+    public var applied: LogIndex
+    /// First index still held in the log (earlier ones are in the snapshot).
+    public var firstIndex: LogIndex
+    /// Last index in the log.
+    public var lastIndex: LogIndex
+    /// The membership as of the applied index.
+    public var configuration: Configuration
+    /// The target of a leadership transfer under way, or `.none`.
+    public var transferTarget: NodeID
+    /// Leader only: each member's replication progress.
+    public var progress: [NodeID: FollowerProgress]
+}
+
+/// The leader's view of one member's replication.
+public struct FollowerProgress: Equatable, Sendable {
+    /// Highest index known to match the leader's log.
+    public var match: LogIndex
+    /// Next index the leader will send.
+    public var next: LogIndex
+    /// `probe`, `replicate` or `snapshot`.
+    public var state: String
+    /// Whether the member only receives the log.
+    public var isLearner: Bool
+    /// Whether the leader heard from it during the current CheckQuorum round.
+    public var recentActive: Bool
+}
+
+/// Where a proposal landed in the log. It is committed once an entry at `index` with `term` is
+/// applied; a different term at `index` means it was lost in a leader change and may be retried.
+public struct ProposalTicket: Equatable, Hashable, Sendable {
+    public var index: LogIndex
+    public var term: Term
+
+    public init(index: LogIndex, term: Term) {
+        self.index = index
+        self.term = term
+    }
+}
