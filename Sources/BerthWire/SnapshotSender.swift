@@ -1,0 +1,161 @@
+import BerthRaft
+
+/// Cuts one Raft InstallSnapshot into `SnapshotChunk`s and tracks how far the receiver has got,
+/// so a transfer survives a broken connection (docs/wire-protocol.md §6). Pure: it neither sends
+/// nor waits; its owner puts the chunks it returns on the wire and feeds it the acks that come back.
+///
+/// The usual loop: `while let chunk = sender.nextChunk() { send(chunk) }`; on every ack,
+/// `sender.receive(ack)` and loop again; on a new connection, `sender.rewind()` and loop again;
+/// stop when `isFinished`, then wait for the follower's Raft answer (an appendEntriesResponse).
+public struct SnapshotSender: Equatable, Sendable {
+    /// The default chunk size: 1 MiB of snapshot data per frame.
+    public static let defaultChunkBytes = 1 << 20
+    /// The default window: chunks sent but not yet acknowledged.
+    public static let defaultMaxUnacknowledgedChunks = 4
+
+    /// The leader sending the snapshot.
+    public let from: NodeID
+    /// The follower receiving it.
+    public let to: NodeID
+    /// The leader's term when the core asked for the InstallSnapshot.
+    public let term: Term
+    /// What is being sent.
+    public let snapshot: Snapshot
+    /// Snapshot data per chunk, in bytes.
+    public let chunkBytes: Int
+    /// At most this many chunks' worth of bytes are in flight beyond the acknowledged offset.
+    public let maxUnacknowledgedChunks: Int
+
+    /// The first byte the next chunk carries.
+    public private(set) var nextOffset: UInt64 = 0
+    /// The receiver has acknowledged every byte before this.
+    public private(set) var acknowledgedOffset: UInt64 = 0
+    /// Whether the receiver has acknowledged the whole snapshot.
+    public private(set) var isFinished = false
+    /// Whether the chunk with `isLast` has been handed out since the last rewind.
+    private var sentLast = false
+
+    /// - Parameters:
+    ///   - chunkBytes: snapshot data per chunk, ≥ 1; keep it well under the peer's frame limit
+    ///     (a chunk frame adds 85 bytes plus 8 per member to the data).
+    ///   - maxUnacknowledgedChunks: the send window, ≥ 1.
+    public init(
+        from: NodeID,
+        to: NodeID,
+        term: Term,
+        snapshot: Snapshot,
+        chunkBytes: Int = SnapshotSender.defaultChunkBytes,
+        maxUnacknowledgedChunks: Int = SnapshotSender.defaultMaxUnacknowledgedChunks
+    ) {
+        precondition(chunkBytes >= 1, "a chunk carries at least one byte")
+        precondition(maxUnacknowledgedChunks >= 1, "the window holds at least one chunk")
+        self.from = from
+        self.to = to
+        self.term = term
+        self.snapshot = snapshot
+        self.chunkBytes = chunkBytes
+        self.maxUnacknowledgedChunks = maxUnacknowledgedChunks
+    }
+
+    /// A sender for a core message whose body is `.installSnapshot`; nil for any other message.
+    public init?(
+        message: Message,
+        chunkBytes: Int = SnapshotSender.defaultChunkBytes,
+        maxUnacknowledgedChunks: Int = SnapshotSender.defaultMaxUnacknowledgedChunks
+    ) {
+        guard case .installSnapshot(let snapshot) = message.body else { return nil }
+        self.init(
+            from: message.from,
+            to: message.to,
+            term: message.term,
+            snapshot: snapshot,
+            chunkBytes: chunkBytes,
+            maxUnacknowledgedChunks: maxUnacknowledgedChunks
+        )
+    }
+
+    /// Length of the snapshot's data, in bytes.
+    public var totalBytes: UInt64 { UInt64(snapshot.data.count) }
+
+    /// The next chunk to send, or nil when everything is sent or the window is full (wait for an
+    /// ack). Advances `nextOffset`.
+    public mutating func nextChunk() -> SnapshotChunk? {
+        guard !isFinished, !sentLast else { return nil }
+        let (window, overflow) = UInt64(chunkBytes).multipliedReportingOverflow(by: UInt64(maxUnacknowledgedChunks))
+        guard overflow || nextOffset - acknowledgedOffset < window else { return nil }
+        let chunk = self.chunk(at: nextOffset)
+        nextOffset += UInt64(chunk.data.count)
+        sentLast = chunk.isLast
+        return chunk
+    }
+
+    /// The chunk that starts at `offset` (≤ `totalBytes`), whatever has been sent. An empty
+    /// snapshot is one empty chunk with `isLast` set.
+    public func chunk(at offset: UInt64) -> SnapshotChunk {
+        precondition(
+            offset <= totalBytes, "offset \(offset) is past the snapshot's \(totalBytes) bytes")
+        let start = Int(offset)
+        let end = min(snapshot.data.count, start + chunkBytes)
+        return SnapshotChunk(
+            from: from,
+            to: to,
+            term: term,
+            metadata: snapshot.metadata,
+            totalBytes: totalBytes,
+            offset: offset,
+            data: Array(snapshot.data[start..<end]),
+            isLast: end == snapshot.data.count
+        )
+    }
+
+    /// What an ack did to the sender.
+    public enum AckOutcome: Equatable, Hashable, Sendable {
+        /// Not for this stream (other nodes, term or snapshot index), or an offset past the end: ignored.
+        case ignored
+        /// The receiver holds more; the window moved on.
+        case progressed
+        /// The receiver holds less than it once acknowledged (it lost its partial snapshot):
+        /// sending starts again from its offset.
+        case rewound
+        /// The receiver holds the whole snapshot; nothing more to send.
+        case finished
+    }
+
+    /// Takes the receiver's ack into account. The receiver is the authority on what it holds: its
+    /// `nextOffset` becomes the acknowledged offset, and sending moves on from there if it is
+    /// ahead of what was sent.
+    @discardableResult
+    public mutating func receive(_ ack: SnapshotChunkAck) -> AckOutcome {
+        guard ack.from == to, ack.to == from, ack.term == term, ack.snapshotIndex == snapshot.metadata.index,
+            ack.nextOffset <= totalBytes, !isFinished
+        else { return .ignored }
+        // An ack of the whole snapshot is only sent once the receiver has assembled it (for an
+        // empty snapshot too: the receiver acks 0 of 0 only after taking the single chunk).
+        if ack.nextOffset == totalBytes && (sentLast || totalBytes > 0) {
+            acknowledgedOffset = totalBytes
+            nextOffset = totalBytes
+            isFinished = true
+            return .finished
+        }
+        if ack.nextOffset < acknowledgedOffset {
+            acknowledgedOffset = ack.nextOffset
+            nextOffset = ack.nextOffset
+            sentLast = false
+            return .rewound
+        }
+        acknowledgedOffset = ack.nextOffset
+        if ack.nextOffset > nextOffset {
+            nextOffset = ack.nextOffset
+            sentLast = false
+        }
+        return .progressed
+    }
+
+    /// Forgets what was sent but not acknowledged; call on a new connection. The next chunk starts
+    /// at `acknowledgedOffset`, and the receiver's first ack corrects it if it holds more or less.
+    public mutating func rewind() {
+        guard !isFinished else { return }
+        nextOffset = acknowledgedOffset
+        sentLast = false
+    }
+}

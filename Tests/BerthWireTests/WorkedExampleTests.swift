@@ -1,0 +1,81 @@
+import BerthRaft
+import NIOCore
+import Testing
+
+@testable import BerthWire
+
+/// The hex examples in docs/wire-protocol.md §7 are produced by the encoder: if the format
+/// changes, these fail until the document is updated too.
+@Suite struct WorkedExampleTests {
+    @Test("docs example 1: heartbeat from 1 to 2, term 3, commit 7, read round 0")
+    func heartbeat() throws {
+        let frame = PeerFrame.raft(
+            Message(from: 1, to: 2, term: 3, body: .heartbeat(Heartbeat(commit: 7))))
+        let bytes = Fixtures.frameBytes(frame)
+        #expect(
+            Fixtures.hex(bytes)
+                == "4252544801120000000000287842a133"
+                + "0000000000000001" + "0000000000000002" + "0000000000000003"
+                + "0000000000000007" + "0000000000000000"
+        )
+    }
+
+    @Test("docs example 2: hello from node 2 of cluster \"berth\" at 127.0.0.1:8102")
+    func hello() throws {
+        let frame = PeerFrame.hello(Hello(clusterID: "berth", nodeID: 2, httpAddress: "127.0.0.1:8102"))
+        let bytes = Fixtures.frameBytes(frame)
+        #expect(
+            Fixtures.hex(bytes)
+                == "4252544801010000000000200737b3bc"
+                + "01" + "0000000000000002" + "0005" + "6265727468" + "000e"
+                + "3132372e302e302e313a38313032"
+        )
+    }
+
+    @Test("the payload sizes the document gives for each frame type")
+    func documentedSizes() {
+        func payload(_ frame: PeerFrame) -> Int { Fixtures.frameBytes(frame).count - PeerProtocol.headerBytes }
+        func raft(_ body: MessageBody) -> Int { payload(.raft(Message(from: 1, to: 2, term: 3, body: body))) }
+        let command: [UInt8] = [1, 2, 3, 4, 5]
+
+        #expect(payload(.hello(Hello(clusterID: "abc", nodeID: 1, httpAddress: "h:1"))) == 13 + 3 + 3)
+        #expect(payload(.helloRejected(HelloRejected(reason: .unknownNode, detail: "abcd"))) == 5 + 4)
+        #expect(raft(.appendEntries(AppendEntries(prevIndex: 0, prevTerm: 0, entries: [], commit: 0))) == 52)
+        let entries = [
+            Entry(term: 1, index: 1, payload: .empty),
+            Entry(term: 1, index: 2, payload: .command(command)),
+            Entry(term: 1, index: 3, payload: .configChange(.remove(2))),
+        ]
+        #expect(
+            raft(.appendEntries(AppendEntries(prevIndex: 0, prevTerm: 0, entries: entries, commit: 0)))
+                == 52 + 17 + (21 + command.count) + 26
+        )
+        #expect(raft(.appendEntriesResponse(AppendEntriesResponse(success: true, matchIndex: 1))) == 49)
+        #expect(raft(.heartbeat(Heartbeat(commit: 1))) == 40)
+        #expect(raft(.heartbeatResponse(HeartbeatResponse())) == 32)
+        #expect(raft(.requestVote(RequestVote(lastIndex: 1, lastTerm: 1))) == 42)
+        #expect(raft(.requestVoteResponse(RequestVoteResponse(granted: true, preVote: false))) == 26)
+        #expect(raft(.timeoutNow) == 24)
+        #expect(
+            payload(.snapshotChunkAck(SnapshotChunkAck(from: 2, to: 1, term: 1, snapshotIndex: 1, nextOffset: 0))) == 40
+        )
+        #expect(payload(.forward(ForwardRequest(requestID: 1, payload: command))) == 12 + command.count)
+        #expect(
+            payload(.forwardResponse(ForwardResponse(requestID: 1, status: 200, payload: command))) == 14
+                + command.count)
+
+        // A chunk frame costs 85 bytes plus 8 per member on top of its data.
+        let members = Configuration(voters: [1, 2, 3], learners: [4, 5])
+        let chunk = SnapshotChunk(
+            from: 1,
+            to: 2,
+            term: 1,
+            metadata: SnapshotMetadata(index: 9, term: 1, configuration: members),
+            totalBytes: 100,
+            offset: 0,
+            data: [UInt8](repeating: 0, count: 100),
+            isLast: true
+        )
+        #expect(Fixtures.frameBytes(.snapshotChunk(chunk)).count == 85 + 8 * 5 + 100)
+    }
+}
