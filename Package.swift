@@ -9,11 +9,19 @@ let package = Package(
         .library(name: "BerthRaft", targets: ["BerthRaft"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // The pure Raft core: standard library only, driven by tick()/step(), output through Ready.
         .target(name: "BerthRaft"),
+        .target(name: "BerthWire", dependencies: ["BerthRaft", .product(name: "NIOCore", package: "swift-nio")]),
+        // Durable Raft log (WAL + snapshots) and the replicated state machine in SQLite.
+        .target(
+            name: "BerthStorage",
+            dependencies: ["BerthRaft", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         // The seeded whole-cluster simulator and its invariant checkers. It lives under Tests/
         // because it exists to test the core, but it is a library so `berth demo` can run it too.
         .target(
@@ -30,6 +38,14 @@ let package = Package(
             ]
         ),
         .testTarget(name: "BerthRaftTests", dependencies: ["BerthRaft"]),
+        .testTarget(
+            name: "BerthWireTests",
+            dependencies: [
+                "BerthWire", "BerthRaft", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(name: "BerthStorageTests", dependencies: ["BerthStorage", "BerthRaft"]),
         .testTarget(name: "BerthSimulationTests", dependencies: ["BerthSimulation", "BerthRaft"]),
     ],
     swiftLanguageModes: [.v6]

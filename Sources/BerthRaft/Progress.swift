@@ -89,7 +89,20 @@ struct Progress: Equatable {
 
     /// Handles a rejection of the AppendEntries whose `prevIndex` was `rejected`: back to probing
     /// from `hint`. False when the rejection is stale (it answers an older message).
-    mutating func maybeDecrease(rejected: LogIndex, hint: LogIndex) -> Bool {
+    /// `followerLast`, when the rejection says how long the follower's log is, detects a
+    /// follower that lost entries it had acknowledged (a wiped data dir): it is probed again
+    /// from its real end, and gets a snapshot if that part of the log is compacted. Lowering
+    /// `match` is safe: it only delays commitment, and the commit index never moves back.
+    mutating func maybeDecrease(rejected: LogIndex, hint: LogIndex, followerLast: LogIndex? = nil) -> Bool {
+        if let followerLast, followerLast < match {
+            match = followerLast
+            state = .probe
+            inflights.reset()
+            pendingSnapshot = 0
+            next = followerLast + 1
+            probeSent = false
+            return true
+        }
         switch state {
         case .replicate:
             guard rejected > match else { return false }

@@ -60,7 +60,9 @@ extension RaftNode {
         guard var peerProgress = progress[peer] else { return }
         if !response.success {
             let hint = backtrackHint(for: response)
-            if peerProgress.maybeDecrease(rejected: response.matchIndex, hint: hint) {
+            // Conflict term 0 with an index means "my log ends just before conflictIndex".
+            let followerLast = response.conflictTerm == 0 && response.conflictIndex > 0 ? response.conflictIndex - 1 : nil
+            if peerProgress.maybeDecrease(rejected: response.matchIndex, hint: hint, followerLast: followerLast) {
                 progress[peer] = peerProgress
                 sendAppend(to: peer)
             }

@@ -89,3 +89,24 @@ import Testing
         #expect(try storage.snapshot().metadata.index == 8)
     }
 }
+
+@Suite struct WipedFollowerTests {
+    @Test("a follower whose storage was wiped is detected from its rejection and restored by snapshot")
+    func wipedFollowerRejoins() throws {
+        let cluster = TestCluster(voters: [1, 2, 3])
+        cluster.elect(1)
+        for i in 0..<6 { try cluster[1].propose("w\(i)") }
+        cluster.settle()
+        let status = cluster[1].status
+        cluster.storages[1]!.compact(
+            snapshotAt: status.applied, configuration: status.configuration,
+            data: Array(cluster.commands(on: 1).joined(separator: ",").utf8))
+        // Node 3 comes back with an empty data dir.
+        cluster.add(3, storage: MemoryStorage(configuration: Configuration(voters: [1, 2, 3])))
+        try cluster[1].propose("after-wipe")
+        cluster.tick(3)
+        #expect(cluster[3].status.commit == cluster[1].status.commit)
+        #expect(try cluster.storages[3]!.snapshot().metadata.index == status.applied)
+        #expect(cluster.commands(on: 3) == ["after-wipe"])
+    }
+}

@@ -1,0 +1,98 @@
+import BerthRaft
+
+/// What applying a command did: the answer the server gives the client that proposed it.
+/// Stored, JSON-encoded, as the first answer for an idempotency key.
+public enum CommandOutcome: Codable, Equatable, Sendable {
+    /// The job was created.
+    case jobCreated(job: JobRecord)
+    /// The job was cancelled.
+    case jobCancelled(job: JobRecord)
+    /// The job moved on (started or finished).
+    case jobUpdated(job: JobRecord)
+    /// The command was refused, deterministically, on every node.
+    case rejected(CommandRejection)
+    /// Nothing to change (a `noop`, an empty or configuration entry).
+    case noop
+
+    /// The HTTP status this outcome answers with.
+    public var httpStatus: Int {
+        switch self {
+        case .jobCreated, .jobCancelled, .jobUpdated, .noop: return 200
+        case .rejected(let rejection): return rejection.httpStatus
+        }
+    }
+}
+
+/// Why the state machine refused a committed command. Stable codes; the message derives from
+/// the case.
+public enum CommandRejection: Error, Codable, Equatable, Sendable {
+    /// No job has this id.
+    case jobNotFound(id: String)
+    /// A job with this id exists already.
+    case jobAlreadyExists(id: String)
+    /// The job already finished or was cancelled (`DELETE` answers 400, as in the seed).
+    case jobAlreadyTerminal(id: String, status: JobStatus)
+    /// The job cannot go from `from` to `to`.
+    case illegalTransition(id: String, from: JobStatus, to: JobStatus)
+    /// The entry's bytes are not a `StateCommand` (skipped identically on every node).
+    case malformedCommand
+
+    /// A stable, machine-readable code.
+    public var code: String {
+        switch self {
+        case .jobNotFound: return "JOB_NOT_FOUND"
+        case .jobAlreadyExists: return "JOB_ALREADY_EXISTS"
+        case .jobAlreadyTerminal: return "JOB_ALREADY_TERMINAL"
+        case .illegalTransition: return "ILLEGAL_TRANSITION"
+        case .malformedCommand: return "MALFORMED_COMMAND"
+        }
+    }
+
+    /// What happened, for people.
+    public var message: String {
+        switch self {
+        case .jobNotFound(let id): return "job \(id) not found"
+        case .jobAlreadyExists(let id): return "job \(id) already exists"
+        case .jobAlreadyTerminal(_, let status): return "job is already \(status.rawValue)"
+        case .illegalTransition(let id, let from, let to):
+            return "job \(id) cannot go from \(from.rawValue) to \(to.rawValue)"
+        case .malformedCommand: return "the log entry does not hold a valid command"
+        }
+    }
+
+    /// The HTTP status to answer with.
+    public var httpStatus: Int {
+        switch self {
+        case .jobNotFound: return 404
+        case .jobAlreadyExists, .illegalTransition: return 409
+        case .jobAlreadyTerminal, .malformedCommand: return 400
+        }
+    }
+}
+
+/// What `StateStore.apply` did with one log entry.
+public enum ApplyResult: Equatable, Sendable {
+    /// Applied now; `outcome` is the answer.
+    case applied(index: LogIndex, outcome: CommandOutcome)
+    /// The command's idempotency key was used within the window: nothing was applied again and
+    /// `outcome` is the first answer. The entry still counts as applied.
+    case replayed(index: LogIndex, outcome: CommandOutcome)
+    /// `index` was at or below the applied index already (a restart replaying the log): nothing
+    /// was done.
+    case alreadyApplied(index: LogIndex)
+
+    /// The log index of the entry.
+    public var index: LogIndex {
+        switch self {
+        case .applied(let index, _), .replayed(let index, _), .alreadyApplied(let index): return index
+        }
+    }
+
+    /// The answer for the client, unless the entry had been applied before.
+    public var outcome: CommandOutcome? {
+        switch self {
+        case .applied(_, let outcome), .replayed(_, let outcome): return outcome
+        case .alreadyApplied: return nil
+        }
+    }
+}

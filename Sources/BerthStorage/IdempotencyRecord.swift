@@ -1,0 +1,33 @@
+import GRDB
+
+/// One row of `idempotency_keys`: the first answer given to a client write that carried an
+/// `Idempotency-Key`, returned again for a retry with the same key within the window.
+public struct IdempotencyRecord: Codable, Equatable, Sendable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "idempotency_keys"
+
+    /// The client's `Idempotency-Key` header.
+    public var key: String
+    /// The timestamp of the command that first used the key, in milliseconds since the epoch.
+    public var createdAtMs: Int64
+    /// The HTTP status of the first answer.
+    public var statusCode: Int
+    /// The first answer: a JSON-encoded `CommandOutcome`.
+    public var response: [UInt8]
+
+    public init(key: String, createdAtMs: Int64, statusCode: Int, response: [UInt8]) {
+        self.key = key
+        self.createdAtMs = createdAtMs
+        self.statusCode = statusCode
+        self.response = response
+    }
+
+    enum CodingKeys: String, CodingKey, ColumnExpression {
+        case key
+        case createdAtMs = "created_at_ms"
+        case statusCode = "status_code"
+        case response
+    }
+
+    /// How long a key is remembered, by the commands' own timestamps: 24 hours.
+    public static let windowMs: Int64 = 24 * 60 * 60 * 1_000
+}

@@ -1,0 +1,198 @@
+import Foundation
+
+/// A change to the replicated state, proposed by the leader and applied by every node once
+/// committed. Everything an apply needs is inside it — ids and timestamps included, stamped by
+/// the leader — so applying is deterministic: no node reads its own clock or random source.
+public enum StateCommand: Equatable, Sendable {
+    /// A client submitted a job (`POST /api/jobs`).
+    case createJob(CreateJob)
+    /// A client cancelled a job (`DELETE /api/jobs/:id`).
+    case cancelJob(CancelJob)
+    /// A worker started running a pending job.
+    case startJob(StartJob)
+    /// A running job finished, successfully or not.
+    case finishJob(FinishJob)
+    /// Changes nothing but the applied index (a probe, or a barrier).
+    case noop
+
+    /// `POST /api/jobs`.
+    public struct CreateJob: Codable, Equatable, Sendable {
+        /// The new job's id, chosen by the leader.
+        public var id: String
+        public var command: String
+        public var image: String?
+        /// The leader's clock when it accepted the request, in milliseconds since the epoch.
+        public var createdAtMs: Int64
+        /// The client's `Idempotency-Key`, if it sent one.
+        public var idempotencyKey: String?
+
+        public init(
+            id: String, command: String, image: String? = nil, createdAtMs: Int64,
+            idempotencyKey: String? = nil
+        ) {
+            self.id = id
+            self.command = command
+            self.image = image
+            self.createdAtMs = createdAtMs
+            self.idempotencyKey = idempotencyKey
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case id, command, image
+            case createdAtMs = "created_at_ms"
+            case idempotencyKey = "idempotency_key"
+        }
+    }
+
+    /// `DELETE /api/jobs/:id`.
+    public struct CancelJob: Codable, Equatable, Sendable {
+        public var id: String
+        /// The leader's clock when it accepted the request, in milliseconds since the epoch.
+        public var atMs: Int64
+        public var idempotencyKey: String?
+
+        public init(id: String, atMs: Int64, idempotencyKey: String? = nil) {
+            self.id = id
+            self.atMs = atMs
+            self.idempotencyKey = idempotencyKey
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case id
+            case atMs = "at_ms"
+            case idempotencyKey = "idempotency_key"
+        }
+    }
+
+    /// A worker took a pending job.
+    public struct StartJob: Codable, Equatable, Sendable {
+        public var id: String
+        /// The node running it.
+        public var executedBy: String
+        /// When it started, in milliseconds since the epoch (leader's clock).
+        public var atMs: Int64
+
+        public init(id: String, executedBy: String, atMs: Int64) {
+            self.id = id
+            self.executedBy = executedBy
+            self.atMs = atMs
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case id
+            case executedBy = "executed_by"
+            case atMs = "at_ms"
+        }
+    }
+
+    /// A running job ended.
+    public struct FinishJob: Codable, Equatable, Sendable {
+        public var id: String
+        /// Whether the command succeeded (`completed`) or not (`failed`).
+        public var succeeded: Bool
+        public var output: String?
+        public var error: String?
+        /// When it ended, in milliseconds since the epoch (leader's clock).
+        public var atMs: Int64
+
+        public init(
+            id: String, succeeded: Bool, output: String? = nil, error: String? = nil, atMs: Int64
+        ) {
+            self.id = id
+            self.succeeded = succeeded
+            self.output = output
+            self.error = error
+            self.atMs = atMs
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case id, succeeded, output, error
+            case atMs = "at_ms"
+        }
+    }
+
+    /// The client's idempotency key, for the commands that carry one.
+    public var idempotencyKey: String? {
+        switch self {
+        case .createJob(let create): return create.idempotencyKey
+        case .cancelJob(let cancel): return cancel.idempotencyKey
+        case .startJob, .finishJob, .noop: return nil
+        }
+    }
+
+    /// The leader's timestamp inside the command, if it has one.
+    public var timestampMs: Int64? {
+        switch self {
+        case .createJob(let create): return create.createdAtMs
+        case .cancelJob(let cancel): return cancel.atMs
+        case .startJob(let start): return start.atMs
+        case .finishJob(let finish): return finish.atMs
+        case .noop: return nil
+        }
+    }
+}
+
+// MARK: - Encoding in log entries
+
+extension StateCommand: Codable {
+    /// The `type` field naming the case in the encoded form.
+    enum Kind: String, Codable {
+        case createJob = "create_job"
+        case cancelJob = "cancel_job"
+        case startJob = "start_job"
+        case finishJob = "finish_job"
+        case noop
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case type
+        case body
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        switch try container.decode(Kind.self, forKey: .type) {
+        case .createJob: self = .createJob(try container.decode(CreateJob.self, forKey: .body))
+        case .cancelJob: self = .cancelJob(try container.decode(CancelJob.self, forKey: .body))
+        case .startJob: self = .startJob(try container.decode(StartJob.self, forKey: .body))
+        case .finishJob: self = .finishJob(try container.decode(FinishJob.self, forKey: .body))
+        case .noop: self = .noop
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        switch self {
+        case .createJob(let body):
+            try container.encode(Kind.createJob, forKey: .type)
+            try container.encode(body, forKey: .body)
+        case .cancelJob(let body):
+            try container.encode(Kind.cancelJob, forKey: .type)
+            try container.encode(body, forKey: .body)
+        case .startJob(let body):
+            try container.encode(Kind.startJob, forKey: .type)
+            try container.encode(body, forKey: .body)
+        case .finishJob(let body):
+            try container.encode(Kind.finishJob, forKey: .type)
+            try container.encode(body, forKey: .body)
+        case .noop:
+            try container.encode(Kind.noop, forKey: .type)
+        }
+    }
+
+    /// The bytes to propose as an entry's command: JSON `{"type": …, "body": {…}}`, keys sorted.
+    public func encoded() -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        // Encoding plain strings, integers and booleans cannot fail.
+        return Array(try! encoder.encode(self))
+    }
+
+    /// Decodes a committed entry's command bytes; nil when they are not a `StateCommand`.
+    public init?(encoded bytes: [UInt8]) {
+        guard let command = try? JSONDecoder().decode(StateCommand.self, from: Data(bytes)) else {
+            return nil
+        }
+        self = command
+    }
+}

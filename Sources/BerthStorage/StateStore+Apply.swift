@@ -1,0 +1,146 @@
+import BerthRaft
+import Foundation
+import GRDB
+
+extension StateStore {
+    /// Applies one committed command at (`index`, `term`) in one transaction with the applied
+    /// index. An index at or below the applied index is a no-op (`.alreadyApplied`); an index
+    /// past `lastApplied + 1` throws `.applyGap`. The command's idempotency key, when it was
+    /// used within 24 h (by the commands' own timestamps), returns the first answer
+    /// (`.replayed`) instead of applying twice.
+    public func apply(index: LogIndex, term: Term, command: StateCommand) throws(StateStoreError)
+        -> ApplyResult
+    {
+        try applyBatch([(index, term, .some(command))])[0]
+    }
+
+    /// Applies one committed log entry: a command payload is decoded and applied (bytes that are
+    /// not a `StateCommand` are rejected as `.malformedCommand`, identically everywhere); empty
+    /// and configuration entries only advance the applied index.
+    public func apply(_ entry: Entry) throws(StateStoreError) -> ApplyResult {
+        try apply([entry])[0]
+    }
+
+    /// Applies committed entries in order, all in one transaction (one fsync for the batch).
+    public func apply(_ entries: [Entry]) throws(StateStoreError) -> [ApplyResult] {
+        try applyBatch(
+            entries.map { entry in
+                switch entry.payload {
+                case .command(let bytes): return (entry.index, entry.term, StateCommand(encoded: bytes))
+                case .empty, .configChange: return (entry.index, entry.term, .some(.noop))
+                }
+            })
+    }
+
+    /// One transaction: each item applied in turn, then the applied index written once.
+    private func applyBatch(_ items: [(LogIndex, Term, StateCommand?)]) throws(StateStoreError)
+        -> [ApplyResult]
+    {
+        guard !items.isEmpty else { return [] }
+        return try Self.wrap {
+            try writer.write { db in
+                var position = try Self.appliedPosition(in: db)
+                let start = position
+                var results: [ApplyResult] = []
+                results.reserveCapacity(items.count)
+                for (index, term, command) in items {
+                    guard index > position.index else {
+                        results.append(.alreadyApplied(index: index))
+                        continue
+                    }
+                    guard index == position.index + 1 else {
+                        throw StateStoreError.applyGap(lastApplied: position.index, index: index)
+                    }
+                    if let command {
+                        results.append(try Self.execute(command, index: index, in: db))
+                    } else {
+                        results.append(.applied(index: index, outcome: .rejected(.malformedCommand)))
+                    }
+                    position = AppliedPosition(index: index, term: term)
+                }
+                if position != start { try position.update(db) }
+                return results
+            }
+        }
+    }
+
+    /// Applies one command, honouring its idempotency key.
+    private static func execute(_ command: StateCommand, index: LogIndex, in db: Database) throws
+        -> ApplyResult
+    {
+        guard let key = command.idempotencyKey, let nowMs = command.timestampMs else {
+            return .applied(index: index, outcome: try perform(command, in: db))
+        }
+        let oldestKeptMs = nowMs - IdempotencyRecord.windowMs
+        // Forget keys older than the window, by the command's own clock: deterministic.
+        try db.execute(
+            sql: "DELETE FROM idempotency_keys WHERE created_at_ms < ?", arguments: [oldestKeptMs])
+        if let first = try IdempotencyRecord.fetchOne(db, key: key) {
+            let outcome = try JSONDecoder().decode(CommandOutcome.self, from: Data(first.response))
+            return .replayed(index: index, outcome: outcome)
+        }
+        let outcome = try perform(command, in: db)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let response = Array(try encoder.encode(outcome))
+        try IdempotencyRecord(
+            key: key, createdAtMs: nowMs, statusCode: outcome.httpStatus, response: response
+        ).insert(db)
+        return .applied(index: index, outcome: outcome)
+    }
+
+    /// The state change itself. Refusals are outcomes, not errors: they are part of the
+    /// replicated history and must come out the same on every node.
+    private static func perform(_ command: StateCommand, in db: Database) throws -> CommandOutcome {
+        switch command {
+        case .noop:
+            return .noop
+        case .createJob(let create):
+            if try JobRecord.exists(db, key: create.id) {
+                return .rejected(.jobAlreadyExists(id: create.id))
+            }
+            let job = JobRecord(
+                id: create.id, command: create.command, image: create.image, status: .pending,
+                createdAtMs: create.createdAtMs, updatedAtMs: create.createdAtMs)
+            try job.insert(db)
+            return .jobCreated(job: job)
+        case .cancelJob(let cancel):
+            guard var job = try JobRecord.fetchOne(db, key: cancel.id) else {
+                return .rejected(.jobNotFound(id: cancel.id))
+            }
+            guard !job.status.isTerminal else {
+                return .rejected(.jobAlreadyTerminal(id: job.id, status: job.status))
+            }
+            job.status = .cancelled
+            job.updatedAtMs = cancel.atMs
+            try job.update(db)
+            return .jobCancelled(job: job)
+        case .startJob(let start):
+            guard var job = try JobRecord.fetchOne(db, key: start.id) else {
+                return .rejected(.jobNotFound(id: start.id))
+            }
+            guard job.status == .pending else {
+                return .rejected(.illegalTransition(id: job.id, from: job.status, to: .running))
+            }
+            job.status = .running
+            job.executedBy = start.executedBy
+            job.updatedAtMs = start.atMs
+            try job.update(db)
+            return .jobUpdated(job: job)
+        case .finishJob(let finish):
+            let target: JobStatus = finish.succeeded ? .completed : .failed
+            guard var job = try JobRecord.fetchOne(db, key: finish.id) else {
+                return .rejected(.jobNotFound(id: finish.id))
+            }
+            guard job.status == .running else {
+                return .rejected(.illegalTransition(id: job.id, from: job.status, to: target))
+            }
+            job.status = target
+            job.output = finish.output
+            job.error = finish.error
+            job.updatedAtMs = finish.atMs
+            try job.update(db)
+            return .jobUpdated(job: job)
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import BerthRaft
+import Foundation
+import GRDB
+
+/// A consistent copy of the state database, for a Raft snapshot.
+public struct StateSnapshot: Equatable, Sendable {
+    /// A complete SQLite database file (what `VACUUM INTO` writes).
+    public var data: [UInt8]
+    /// The last entry applied in the copy: compact the Raft log at exactly this index.
+    public var applied: AppliedPosition
+}
+
+extension StateStore {
+    /// The first 16 bytes of every SQLite database file.
+    static let sqliteMagic: [UInt8] = Array("SQLite format 3\u{0}".utf8)
+
+    /// A consistent copy of the whole database and the applied index it holds. Taken with the
+    /// writer connection (`VACUUM INTO` a temporary file), so no apply lands halfway.
+    public func snapshotData() throws(StateStoreError) -> StateSnapshot {
+        let temporary = temporaryPath("snapshot")
+        defer { removeDatabaseFiles(temporary) }
+        let applied = try Self.wrap {
+            try writer.writeWithoutTransaction { db in
+                let applied = try Self.appliedPosition(in: db)
+                try db.execute(sql: "VACUUM INTO ?", arguments: [temporary])
+                return applied
+            }
+        }
+        guard let data = FileManager.default.contents(atPath: temporary) else {
+            throw .io(operation: "read", path: temporary, reason: "VACUUM INTO left no file")
+        }
+        return StateSnapshot(data: Array(data), applied: applied)
+    }
+
+    /// Replaces the whole database with `data` (from `snapshotData()`, possibly another node's)
+    /// and returns the applied position it holds.
+    ///
+    /// The bytes are written to a temporary file, checked (`PRAGMA quick_check`, a `meta` row,
+    /// no migrations this build does not know), then copied over the live database with SQLite's
+    /// backup API, which commits as one transaction: a crash leaves the old state or the new,
+    /// and readers see one or the other. The schema is then migrated to this build's version.
+    @discardableResult
+    public func restore(from data: [UInt8]) throws(StateStoreError) -> AppliedPosition {
+        guard data.count >= 100, Array(data.prefix(Self.sqliteMagic.count)) == Self.sqliteMagic else {
+            throw .invalidSnapshot(reason: "not an SQLite database (\(data.count) bytes)")
+        }
+        let temporary = temporaryPath("restore")
+        defer { removeDatabaseFiles(temporary) }
+        guard FileManager.default.createFile(atPath: temporary, contents: Data(data)) else {
+            throw .io(operation: "create", path: temporary, reason: "could not write the snapshot")
+        }
+        try Self.wrap {
+            let source = try DatabaseQueue(path: temporary)
+            defer { try? source.close() }
+            let check = try source.read { try String.fetchOne($0, sql: "PRAGMA quick_check") }
+            guard check == "ok" else {
+                throw StateStoreError.invalidSnapshot(reason: "quick_check: \(check ?? "no answer")")
+            }
+            guard try source.read({ try $0.tableExists("meta") }) else {
+                throw StateStoreError.invalidSnapshot(reason: "no meta table")
+            }
+            _ = try source.read { try Self.appliedPosition(in: $0) }
+            if try source.read({ try Self.migrator.hasBeenSuperseded($0) }) {
+                throw StateStoreError.invalidSnapshot(
+                    reason: "written by a newer schema than this build knows")
+            }
+            try source.backup(to: writer)
+            try Self.migrator.migrate(writer)
+        }
+        return try lastApplied()
+    }
+
+    /// Brings the store up to the Raft log's snapshot when it is behind it (a crash between
+    /// persisting an installed snapshot and restoring it, or a wiped state directory). Call at
+    /// startup, before creating the `RaftNode` with `appliedIndex = lastApplied().index`.
+    /// Returns whether it restored.
+    @discardableResult
+    public func restoreIfBehind(_ snapshot: Snapshot) throws(StateStoreError) -> Bool {
+        let applied = try lastApplied()
+        guard snapshot.metadata.index > applied.index else { return false }
+        let restored = try restore(from: snapshot.data)
+        guard restored.index == snapshot.metadata.index else {
+            throw .invalidSnapshot(
+                reason:
+                    "holds last_applied \(restored.index) but the Raft snapshot is at \(snapshot.metadata.index)"
+            )
+        }
+        return true
+    }
+
+    /// A path beside the database (same file system) for a temporary copy.
+    private func temporaryPath(_ purpose: String) -> String {
+        let directory = path.map { FileIO.directory(of: $0) } ?? NSTemporaryDirectory()
+        let base =
+            path.map { String($0[$0.index(after: $0.lastIndex(of: "/") ?? $0.startIndex)...]) } ?? "berth"
+        return directory + "/." + base + "." + purpose + "-" + UUID().uuidString + ".tmp"
+    }
+
+    private func removeDatabaseFiles(_ path: String) {
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            try? FileManager.default.removeItem(atPath: path + suffix)
+        }
+    }
+}

@@ -1,0 +1,206 @@
+import BerthRaft
+import Foundation
+import GRDB
+
+/// The replicated state machine, in SQLite: changed only by applying committed log entries,
+/// each in one transaction with the applied index, so a restart neither re-applies nor skips.
+///
+/// One store per node. The database runs in WAL mode with `synchronous=FULL` (a committed
+/// apply survives power loss), reads run concurrently with the Raft loop's applies, and every
+/// method is one transaction. Schema changes are registered migrations, one per version, never
+/// edited once shipped (docs/storage.md, "State database").
+public final class StateStore: Sendable {
+    let writer: any DatabaseWriter
+    /// The database file, or nil for an in-memory store.
+    public let path: String?
+
+    /// Opens (creating when needed) the database at `path` and migrates it to the current schema.
+    public convenience init(path: String) throws(StateStoreError) {
+        do {
+            try FileManager.default.createDirectory(
+                atPath: FileIO.directory(of: path), withIntermediateDirectories: true)
+        } catch {
+            throw .io(operation: "mkdir", path: FileIO.directory(of: path), reason: "\(error)")
+        }
+        removeLeftoverTemporaryFiles(besides: path)
+        let pool = try Self.wrap {
+            let pool = try DatabasePool(path: path, configuration: Self.configuration())
+            // GRDB sets synchronous=NORMAL when it turns WAL on; Berth wants every commit fsynced.
+            try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
+            return pool
+        }
+        try self.init(writer: pool, path: path)
+    }
+
+    /// Opens the store at the layout's `state/berth.sqlite`.
+    public convenience init(layout: StorageLayout) throws(StateStoreError) {
+        try self.init(path: layout.stateDatabasePath)
+    }
+
+    /// An in-memory store with the same schema, for tests that need no durability.
+    public static func inMemory() throws(StateStoreError) -> StateStore {
+        let queue = try wrap { try DatabaseQueue(configuration: configuration()) }
+        return try StateStore(writer: queue, path: nil)
+    }
+
+    private init(writer: any DatabaseWriter, path: String?) throws(StateStoreError) {
+        self.writer = writer
+        self.path = path
+        try Self.wrap { try Self.migrator.migrate(writer) }
+    }
+
+    static func configuration() -> GRDB.Configuration {
+        var configuration = GRDB.Configuration()
+        configuration.label = "berth.state"
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        return configuration
+    }
+
+    /// The schema, one migration per version. Never edit a shipped migration: add a new one.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: meta, jobs, idempotency_keys") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE meta (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        last_applied_index INTEGER NOT NULL,
+                        last_applied_term INTEGER NOT NULL
+                    );
+                    INSERT INTO meta (id, last_applied_index, last_applied_term) VALUES (1, 0, 0);
+
+                    CREATE TABLE jobs (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        command TEXT NOT NULL,
+                        image TEXT,
+                        status TEXT NOT NULL,
+                        created_at_ms INTEGER NOT NULL,
+                        updated_at_ms INTEGER NOT NULL,
+                        executed_by TEXT,
+                        output TEXT,
+                        error TEXT
+                    );
+                    CREATE INDEX jobs_by_created ON jobs (created_at_ms, id);
+                    CREATE INDEX jobs_by_status ON jobs (status, created_at_ms, id);
+                    CREATE INDEX jobs_by_executed_by ON jobs (executed_by, created_at_ms, id);
+
+                    CREATE TABLE idempotency_keys (
+                        key TEXT PRIMARY KEY NOT NULL,
+                        created_at_ms INTEGER NOT NULL,
+                        status_code INTEGER NOT NULL,
+                        response BLOB NOT NULL
+                    );
+                    CREATE INDEX idempotency_keys_by_created ON idempotency_keys (created_at_ms);
+                    """)
+        }
+        return migrator
+    }
+
+    /// Runs `body`, turning whatever it throws into a `StateStoreError`.
+    static func wrap<T>(_ body: () throws -> T) throws(StateStoreError) -> T {
+        do {
+            return try body()
+        } catch let error as StateStoreError {
+            throw error
+        } catch let error as DatabaseError {
+            throw .database(
+                resultCode: error.extendedResultCode.rawValue, message: error.message ?? "\(error)")
+        } catch {
+            throw .database(resultCode: -1, message: "\(error)")
+        }
+    }
+
+    // MARK: - Queries
+
+    /// The last applied entry (index 0 before any).
+    public func lastApplied() throws(StateStoreError) -> AppliedPosition {
+        try Self.wrap { try writer.read { try Self.appliedPosition(in: $0) } }
+    }
+
+    /// The job with this id, if any.
+    public func job(id: String) throws(StateStoreError) -> JobRecord? {
+        try Self.wrap { try writer.read { try JobRecord.fetchOne($0, key: id) } }
+    }
+
+    /// A page of jobs matching `query`, and how many match in all — read in one transaction.
+    public func listJobs(_ query: JobQuery) throws(StateStoreError) -> JobPage {
+        var after: JobPageToken?
+        if let token = query.pageToken, !token.isEmpty {
+            guard let decoded = JobPageToken(encoded: token) else { throw .invalidPageToken(token) }
+            after = decoded
+        }
+        var conditions: [String] = []
+        var arguments: [(any DatabaseValueConvertible)?] = []
+        if let status = query.status {
+            conditions.append("status = ?")
+            arguments.append(status.rawValue)
+        }
+        if let text = query.commandContains, !text.isEmpty {
+            conditions.append("instr(lower(command), lower(?)) > 0")
+            arguments.append(text)
+        }
+        if let from = query.createdAfterMs {
+            conditions.append("created_at_ms >= ?")
+            arguments.append(from)
+        }
+        if let until = query.createdBeforeMs {
+            conditions.append("created_at_ms <= ?")
+            arguments.append(until)
+        }
+        if let worker = query.executedBy, !worker.isEmpty {
+            conditions.append("executed_by = ?")
+            arguments.append(worker)
+        }
+        let filter = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
+        var pageConditions = conditions
+        var pageArguments = arguments
+        if let after {
+            pageConditions.append("(created_at_ms, id) > (?, ?)")
+            pageArguments += [after.createdAtMs, after.id]
+        }
+        let pageFilter =
+            pageConditions.isEmpty ? "" : " WHERE " + pageConditions.joined(separator: " AND ")
+        let pageSize = query.effectivePageSize
+        pageArguments.append(pageSize + 1)
+        let filterArguments = StatementArguments(arguments)
+        let pageStatementArguments = StatementArguments(pageArguments)
+
+        return try Self.wrap {
+            try writer.read { db in
+                let total =
+                    try Int.fetchOne(
+                        db, sql: "SELECT COUNT(*) FROM jobs" + filter, arguments: filterArguments) ?? 0
+                var jobs = try JobRecord.fetchAll(
+                    db, sql: "SELECT * FROM jobs" + pageFilter + " ORDER BY created_at_ms, id LIMIT ?",
+                    arguments: pageStatementArguments)
+                var next: String?
+                if jobs.count > pageSize {
+                    jobs.removeLast(jobs.count - pageSize)
+                    next = jobs.last.map { JobPageToken(createdAtMs: $0.createdAtMs, id: $0.id).encoded }
+                }
+                return JobPage(jobs: jobs, nextPageToken: next, totalCount: total)
+            }
+        }
+    }
+
+    static func appliedPosition(in db: Database) throws -> AppliedPosition {
+        guard let position = try AppliedPosition.fetchOne(db, sql: "SELECT * FROM meta WHERE id = 1")
+        else {
+            throw StateStoreError.invalidSnapshot(reason: "meta has no row")
+        }
+        return position
+    }
+}
+
+/// Removes snapshot and restore copies a crash left beside the database
+/// (`.<name>.snapshot-*.tmp`, `.<name>.restore-*.tmp`).
+private func removeLeftoverTemporaryFiles(besides path: String) {
+    let directory = FileIO.directory(of: path)
+    let prefix = "." + String(path[path.index(after: path.lastIndex(of: "/") ?? path.startIndex)...]) + "."
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+    for name in names where name.hasPrefix(prefix) && name.contains(".tmp") {
+        try? FileManager.default.removeItem(atPath: directory + "/" + name)
+    }
+}
