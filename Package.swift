@@ -12,6 +12,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // The pure Raft core: standard library only, driven by tick()/step(), output through Ready.
@@ -21,6 +27,21 @@ let package = Package(
         .target(
             name: "BerthStorage",
             dependencies: ["BerthRaft", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // A control-plane node: the Raft loop, the NIO peer transport, the Hummingbird HTTP API.
+        .target(
+            name: "BerthServer",
+            dependencies: [
+                "BerthRaft", "BerthWire", "BerthStorage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Yams", package: "Yams"),
+            ]
         ),
         // The seeded whole-cluster simulator and its invariant checkers. It lives under Tests/
         // because it exists to test the core, but it is a library so `berth demo` can run it too.
@@ -34,7 +55,10 @@ let package = Package(
             dependencies: [
                 "BerthRaft",
                 "BerthSimulation",
+                "BerthServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .testTarget(name: "BerthRaftTests", dependencies: ["BerthRaft"]),

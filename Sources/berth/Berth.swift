@@ -1,10 +1,10 @@
 import ArgumentParser
 
 @main
-struct Berth: ParsableCommand {
+struct Berth: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "berth",
         abstract: "An explainable, highly available control plane for VMs, MicroVMs and processes.",
-        subcommands: []
+        subcommands: [ServerCommand.self, DemoCommand.self, ClusterCommand.self]
     )
 }

@@ -1,0 +1,262 @@
+import BerthRaft
+import BerthStorage
+import BerthWire
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// One control-plane node: the Raft loop, the peer transport and what the HTTP API asks of
+/// them. Writes go to the leader (forwarded when this node follows); reads are local unless a
+/// client asks for linearizable ones.
+public final class BerthNode: Sendable {
+    public let config: ServerConfig
+    let raft: RaftLoop
+    let transport: PeerTransport
+    let logger: Logger
+    private let raftGroup: MultiThreadedEventLoopGroup
+    private let drainingBox = NIOLockedValueBox(false)
+    /// The last status seen, for probes that must not wait on a busy Raft loop.
+    private let startedAt = Date()
+
+    public init(config: ServerConfig, logger: Logger) throws {
+        self.config = config
+        self.logger = logger
+        // The Raft loop gets a thread of its own: fsync blocks it, and nothing else should wait.
+        raftGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        raft = try RaftLoop(config: config, eventLoop: raftGroup.next(), logger: logger)
+        let policy = HandshakePolicy(clusterID: config.clusterID, nodeID: config.nodeID)
+        transport = PeerTransport(
+            settings: .init(
+                policy: policy, hello: policy.hello(httpAddress: config.httpListen.description),
+                maxFrameBytes: config.maxFrameBytes, snapshotChunkBytes: config.snapshotChunkBytes),
+            peers: config.peers, group: MultiThreadedEventLoopGroup.singleton, logger: logger)
+    }
+
+    /// Binds the peer port and starts the Raft loop.
+    public func start() async throws {
+        let raft = self.raft
+        transport.setHandlers(
+            .init(
+                deliver: { raft.receive($0) },
+                snapshotFinished: { raft.reportSnapshot(to: $0, succeeded: $1) },
+                linkLost: { raft.reportUnreachable($0) },
+                executeForwarded: { [weak self] request, peer in
+                    guard let self else { return ForwardResponse(requestID: request.requestID, status: 503, payload: []) }
+                    return await self.executeForwarded(request, from: peer)
+                }))
+        try await transport.start(host: config.peerListen.host, port: config.peerListen.port)
+        raft.start(transport: transport)
+        logger.info(
+            "berth server started",
+            metadata: [
+                "node": "\(config.nodeID)", "peer": "\(config.peerListen)", "http": "\(config.httpListen)",
+                "cluster": "\(config.clusterID)",
+            ])
+    }
+
+    /// Stops everything; a leader first hands leadership to the most caught-up voter.
+    public func stop() async {
+        await handOffLeadership()
+        await transport.shutdown()
+        try? await raft.stop().get()
+        try? await raftGroup.shutdownGracefully()
+    }
+
+    public var isDraining: Bool { drainingBox.withLockedValue { $0 } }
+
+    // MARK: - Leadership
+
+    func status() async throws -> RaftStatus {
+        try await raft.status().get()
+    }
+
+    /// Transfers leadership to the voter with the highest match index, if this node leads.
+    @discardableResult
+    func handOffLeadership() async -> NodeID? {
+        guard let status = try? await status(), status.role == .leader else { return nil }
+        let candidates = status.progress
+            .filter { $0.key != config.nodeID && status.configuration.voters.contains($0.key) }
+            .sorted { ($0.value.match, $0.key) > ($1.value.match, $1.key) }
+        for (target, _) in candidates {
+            do {
+                try await raft.transferLeadership(to: target).get()
+                logger.info("leadership handed off", metadata: ["to": "\(target)"])
+                return target
+            } catch {
+                logger.warning("leadership hand-off failed", metadata: ["to": "\(target)", "error": "\(error)"])
+            }
+        }
+        return nil
+    }
+
+    /// Stops taking new work (not ready, writes refused) and moves leadership away.
+    func drain() async -> NodeID? {
+        drainingBox.withLockedValue { $0 = true }
+        return await handOffLeadership()
+    }
+
+    // MARK: - Client requests
+
+    /// Carries out a client request here if this node leads, or forwards it to the leader.
+    func submit(_ request: ClientRequest) async -> ClientAnswer {
+        if isDraining { return ClientAnswer(APIError.from(.draining)) }
+        let status: RaftStatus
+        do { status = try await self.status() } catch { return ClientAnswer(APIError.from(.shuttingDown)) }
+        if status.role == .leader {
+            return await execute(request)
+        }
+        guard status.leader != .none else { return ClientAnswer(APIError.from(.notLeader(leaderHint: .none))) }
+        return await forward(request, to: status.leader)
+    }
+
+    private func forward(_ request: ClientRequest, to leader: NodeID) async -> ClientAnswer {
+        do {
+            let payload = try Array(JSONEncoder().encode(request))
+            let timeout = TimeAmount.milliseconds(Int64(config.commitTimeoutMilliseconds + 500))
+            let response = try await transport.forward(payload, to: leader, timeout: timeout)
+            if let answer = try? JSONDecoder().decode(ClientAnswer.self, from: Data(response.payload)) {
+                return answer
+            }
+            return ClientAnswer(status: Int(response.status), body: response.payload)
+        } catch let failure as WriteFailure {
+            return ClientAnswer(APIError.from(failure))
+        } catch {
+            return ClientAnswer(APIError.from(.forwardFailed(leader: leader, reason: "\(error)")))
+        }
+    }
+
+    /// The leader's side of a forwarded request.
+    private func executeForwarded(_ request: ForwardRequest, from peer: NodeID) async -> ForwardResponse {
+        let answer: ClientAnswer
+        if let clientRequest = try? JSONDecoder().decode(ClientRequest.self, from: Data(request.payload)) {
+            if let status = try? await self.status(), status.role == .leader {
+                answer = await execute(clientRequest)
+            } else {
+                let hint = (try? await self.status())?.leader ?? .none
+                answer = ClientAnswer(APIError.from(.notLeader(leaderHint: hint)))
+            }
+        } else {
+            answer = ClientAnswer(APIError.badRequest("forwarded request is not valid"))
+        }
+        let payload = (try? Array(JSONEncoder().encode(answer))) ?? []
+        return ForwardResponse(requestID: request.requestID, status: UInt16(answer.status), payload: payload)
+    }
+
+    /// Leader only: proposes the request's command and answers once it is applied.
+    private func execute(_ request: ClientRequest) async -> ClientAnswer {
+        let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
+        let command: StateCommand
+        switch request {
+        case .createJob(let text, let image, let key):
+            command = .createJob(
+                .init(id: UUID().uuidString.lowercased(), command: text, image: image, createdAtMs: nowMs,
+                    idempotencyKey: key))
+        case .cancelJob(let id, let key):
+            command = .cancelJob(.init(id: id, atMs: nowMs, idempotencyKey: key))
+        case .transferLeadership(let target):
+            return await transferLeadership(to: target)
+        case .readIndex:
+            do {
+                let index = try await raft.readIndex().get()
+                return ClientAnswer(status: 200, body: Array("{\"read_index\":\(index)}".utf8))
+            } catch {
+                return ClientAnswer(APIError.from(error as? WriteFailure ?? .leadershipLost))
+            }
+        }
+        do {
+            let outcome = try await raft.propose(command).get()
+            return Self.answer(for: outcome)
+        } catch let failure as WriteFailure {
+            return ClientAnswer(APIError.from(failure))
+        } catch {
+            return ClientAnswer(APIError.from(.leadershipLost))
+        }
+    }
+
+    private func transferLeadership(to target: NodeID) async -> ClientAnswer {
+        do {
+            try await raft.transferLeadership(to: target).get()
+            return ClientAnswer(status: 200, body: Array("{\"leader_id\":\(target),\"success\":true}".utf8))
+        } catch let failure as TransferFailure {
+            switch failure {
+            case .notLeader(let hint):
+                return ClientAnswer(APIError.from(.notLeader(leaderHint: hint)))
+            case .invalidTarget(let id):
+                return ClientAnswer(
+                    APIError(
+                        .badRequest, code: "INVALID_TARGET",
+                        message: "node \(id) is not a voter of this cluster other than the leader",
+                        details: ["target": "\(id)"]))
+            case .aborted(let abort):
+                var details = ["target": "\(abort.target)"]
+                let message: String
+                switch abort.reason {
+                case .timedOut(let match, let last):
+                    details["target_match_index"] = "\(match)"
+                    details["leader_last_index"] = "\(last)"
+                    message =
+                        "node \(abort.target) did not catch up and take over within an election timeout "
+                        + "(it has \(match) of \(last) entries)"
+                case .leadershipLost:
+                    message = "this node lost leadership to another node during the transfer"
+                case .targetRemoved:
+                    message = "node \(abort.target) left the cluster during the transfer"
+                }
+                return ClientAnswer(APIError(.conflict, code: "TRANSFER_ABORTED", message: message, details: details))
+            case .superseded:
+                return ClientAnswer(
+                    APIError(.conflict, code: "TRANSFER_SUPERSEDED", message: "another transfer replaced this one"))
+            }
+        } catch {
+            return ClientAnswer(APIError.from(.shuttingDown))
+        }
+    }
+
+    private static func answer(for outcome: CommandOutcome) -> ClientAnswer {
+        func json(_ object: [String: Any?]) -> [UInt8] {
+            let cleaned = object.mapValues { $0 ?? NSNull() }
+            return (try? Array(JSONSerialization.data(withJSONObject: cleaned, options: [.sortedKeys]))) ?? []
+        }
+        switch outcome {
+        case .jobCreated(let job):
+            return ClientAnswer(status: 201, body: json(["job_id": job.id, "status": job.status.rawValue]))
+        case .jobCancelled(let job), .jobUpdated(let job):
+            return ClientAnswer(
+                status: 200, body: json(["success": true, "error": nil, "job_id": job.id, "status": job.status.rawValue]))
+        case .rejected(let rejection):
+            let error = APIError(
+                .init(code: rejection.httpStatus), code: rejection.code, message: rejection.message)
+            return ClientAnswer(error)
+        case .noop:
+            return ClientAnswer(status: 200, body: json(["success": true]))
+        }
+    }
+
+    /// Waits until this node's state reflects every write acknowledged before the call
+    /// (linearizable read, thesis §6.4): asks the leader for a confirmed read index.
+    func awaitLinearizableRead() async throws(APIError) {
+        let status: RaftStatus
+        do { status = try await self.status() } catch { throw APIError.from(.shuttingDown) }
+        let index: LogIndex
+        if status.role == .leader {
+            do { index = try await raft.readIndex().get() } catch {
+                throw APIError.from(error as? WriteFailure ?? .leadershipLost)
+            }
+        } else {
+            guard status.leader != .none else { throw APIError.from(.notLeader(leaderHint: .none)) }
+            let answer = await forward(.readIndex, to: status.leader)
+            guard answer.status == 200,
+                let object = try? JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any],
+                let value = object["read_index"] as? NSNumber
+            else {
+                throw APIError(
+                    .serviceUnavailable, code: "READ_INDEX_FAILED", message: "the leader could not confirm a read",
+                    leaderHint: status.leader, retryAfterSeconds: 1)
+            }
+            index = value.uint64Value
+        }
+        do { try await raft.waitApplied(index).get() } catch { throw APIError.from(.shuttingDown) }
+    }
+}

@@ -1,0 +1,32 @@
+import BerthStorage
+
+/// A client request that only the leader can carry out. A follower forwards it over the peer
+/// protocol (as JSON in a `forward` frame) and returns the leader's answer unchanged.
+enum ClientRequest: Codable, Equatable, Sendable {
+    /// `POST /api/jobs`.
+    case createJob(command: String, image: String?, idempotencyKey: String?)
+    /// `DELETE /api/jobs/:id`.
+    case cancelJob(id: String, idempotencyKey: String?)
+    /// `POST /api/cluster/transfer-leadership`.
+    case transferLeadership(target: UInt64)
+    /// A follower's linearizable read asks the leader for a confirmed read index.
+    case readIndex
+}
+
+/// What the leader answered: an HTTP status and a JSON body.
+struct ClientAnswer: Codable, Equatable, Sendable {
+    var status: Int
+    var body: [UInt8]
+    /// Seconds to wait before retrying, for 429 and 503 answers.
+    var retryAfterSeconds: Int?
+
+    init(status: Int, body: [UInt8], retryAfterSeconds: Int? = nil) {
+        self.status = status
+        self.body = body
+        self.retryAfterSeconds = retryAfterSeconds
+    }
+
+    init(_ error: APIError) {
+        self.init(status: Int(error.status.code), body: error.jsonBody, retryAfterSeconds: error.retryAfterSeconds)
+    }
+}

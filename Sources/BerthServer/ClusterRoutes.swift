@@ -1,0 +1,99 @@
+import BerthRaft
+import BerthStorage
+import Foundation
+import Hummingbird
+
+/// `POST /api/cluster/transfer-leadership` body.
+struct TransferBody: Decodable {
+    var target: UInt64
+}
+
+/// `/api/cluster…`: status, the Raft log, leadership transfer and drain (spec §7).
+struct ClusterRoutes {
+    let node: BerthNode
+
+    func register(on router: Router<some RequestContext>) {
+        router.get("/api/cluster") { _, _ in try await clusterStatus() }
+        router.get("/api/cluster/raft-log") { request, _ in try await raftLog(request) }
+        router.post("/api/cluster/transfer-leadership") { request, _ in
+            let body = try await decodeJSONBody(TransferBody.self, from: request)
+            return JSONResponse.make(await node.submit(.transferLeadership(target: body.target)))
+        }
+        router.post("/api/cluster/drain") { _, _ in
+            let handedTo = await node.drain()
+            return JSONResponse.make(
+                .ok, ["draining": true, "node_id": node.config.nodeID, "leadership_handed_to": handedTo])
+        }
+    }
+
+    private func clusterStatus() async throws -> Response {
+        let status = try await node.status()
+        var nodes: [[String: Any?]] = []
+        for id in status.configuration.members.sorted() {
+            let alive = id == node.config.nodeID ? true : await node.transport.isConnected(id)
+            var entry: [String: Any?] = [
+                "node_id": id,
+                "address": node.transport.httpAddress(of: id),
+                "peer_address": id == node.config.nodeID
+                    ? node.config.peerListen.description : node.transport.peerAddress(of: id)?.description,
+                "is_alive": alive,
+                "voter": status.configuration.voters.contains(id),
+            ]
+            if let progress = status.progress[id] {
+                entry["match_index"] = progress.match
+                entry["replication"] = progress.state
+            }
+            nodes.append(entry)
+        }
+        return JSONResponse.make(
+            .ok,
+            [
+                "node_id": status.id,
+                "role": status.role.rawValue,
+                "current_term": status.term,
+                "leader_id": status.leader == .none ? nil : status.leader,
+                "leader_address": status.leader == .none ? nil : node.transport.httpAddress(of: status.leader),
+                "commit_index": status.commit,
+                "last_applied": status.applied,
+                "log_length": status.lastIndex,
+                "first_index": status.firstIndex,
+                "cluster_id": node.config.clusterID,
+                "draining": node.isDraining,
+                "nodes": nodes,
+            ])
+    }
+
+    private func raftLog(_ request: Request) async throws -> Response {
+        let query = request.uri.queryParameters
+        let from = try query["from"].map { text -> LogIndex in
+            guard let value = LogIndex(String(text)) else { throw APIError.badRequest("from must be an index", field: "from") }
+            return value
+        } ?? 1
+        let limit = try query["limit"].map { text -> Int in
+            guard let value = Int(String(text)), (1...1000).contains(value) else {
+                throw APIError.badRequest("limit must be 1–1000", field: "limit")
+            }
+            return value
+        } ?? 100
+        let page = try await node.raft.entries(from: from, limit: limit).get()
+        let entries: [[String: Any?]] = page.entries.map { entry in
+            var item: [String: Any?] = ["index": entry.index, "term": entry.term]
+            switch entry.payload {
+            case .empty:
+                item["type"] = "empty"
+            case .command(let bytes):
+                item["type"] = "command"
+                item["command"] = (try? JSONSerialization.jsonObject(with: Data(bytes))) ?? String(decoding: bytes, as: UTF8.self)
+            case .configChange(let change):
+                item["type"] = "config_change"
+                switch change {
+                case .addLearner(let id): item["change"] = ["add_learner": id]
+                case .promote(let id): item["change"] = ["promote": id]
+                case .remove(let id): item["change"] = ["remove": id]
+                }
+            }
+            return item
+        }
+        return JSONResponse.make(.ok, ["first_index": page.first, "last_index": page.last, "entries": entries])
+    }
+}

@@ -1,0 +1,95 @@
+import BerthRaft
+import BerthWire
+import Logging
+import NIOCore
+
+/// One accepted peer connection: the first frame must be a valid `hello`; after that Raft
+/// messages go to the Raft loop, snapshot chunks are assembled (and acknowledged on this
+/// connection), and forwarded client requests are executed and answered here.
+///
+/// Any decoding error, a frame before the handshake, or a frame claiming another sender closes
+/// the connection with a logged reason. Nothing a peer sends can crash the node.
+final class InboundPeerHandler: ChannelInboundHandler {
+    typealias InboundIn = PeerFrame
+    typealias OutboundOut = PeerFrame
+
+    private let transport: PeerTransport
+    private let logger: Logger
+    private var peer: NodeID?
+    private var assembler: SnapshotAssembler
+
+    init(transport: PeerTransport, logger: Logger) {
+        self.transport = transport
+        self.logger = logger
+        assembler = SnapshotAssembler()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        guard let peer else {
+            handshake(frame, context: context)
+            return
+        }
+        switch frame {
+        case .raft(let message):
+            guard message.from == peer, message.to == transport.settings.policy.nodeID else {
+                return reject(context, "message from \(message.from) to \(message.to) on node \(peer)'s connection")
+            }
+            transport.deliver(message)
+        case .snapshotChunk(let chunk):
+            guard chunk.from == peer, chunk.to == transport.settings.policy.nodeID else {
+                return reject(context, "snapshot chunk with wrong sender or receiver")
+            }
+            let outcome = assembler.receive(chunk)
+            context.writeAndFlush(wrapOutboundOut(.snapshotChunkAck(outcome.ack)), promise: nil)
+            switch outcome {
+            case .completed(let message, _):
+                transport.deliver(message)
+            case .ignored(let reason, _):
+                logger.debug("snapshot chunk ignored", metadata: ["peer": "\(peer)", "reason": "\(reason)"])
+            case .accepted:
+                break
+            }
+        case .forward(let request):
+            let channel = context.channel
+            transport.executeForwarded(request, from: peer).whenSuccess { response in
+                channel.writeAndFlush(PeerFrame.forwardResponse(response), promise: nil)
+            }
+        case .hello, .helloRejected, .snapshotChunkAck, .forwardResponse:
+            reject(context, "unexpected \(frame.frameType.map { "\($0)" } ?? "frame") after the handshake")
+        }
+    }
+
+    private func handshake(_ frame: PeerFrame, context: ChannelHandlerContext) {
+        guard case .hello(let hello) = frame else {
+            return reject(context, "the first frame must be hello")
+        }
+        if let refusal = transport.settings.policy.refusal(of: hello, members: transport.knownMembers) {
+            logger.warning(
+                "refused peer handshake",
+                metadata: [
+                    "remote": "\(context.remoteAddress.map { "\($0)" } ?? "?")", "reason": "\(refusal.reason)",
+                    "detail": "\(refusal.detail)",
+                ])
+            context.writeAndFlush(wrapOutboundOut(.helloRejected(refusal))).whenComplete { _ in
+                context.close(promise: nil)
+            }
+            return
+        }
+        peer = hello.nodeID
+        transport.learnedHTTPAddress(hello.httpAddress, of: hello.nodeID)
+        context.writeAndFlush(wrapOutboundOut(.hello(transport.settings.hello)), promise: nil)
+    }
+
+    private func reject(_ context: ChannelHandlerContext, _ reason: String) {
+        logger.warning(
+            "closing peer connection",
+            metadata: ["remote": "\(context.remoteAddress.map { "\($0)" } ?? "?")", "reason": "\(reason)"])
+        context.close(promise: nil)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // Corrupt, truncated, oversized or unknown frames end up here (WireError).
+        reject(context, "\(error)")
+    }
+}

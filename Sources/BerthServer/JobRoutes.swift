@@ -1,0 +1,94 @@
+import BerthStorage
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// `POST /api/jobs` body.
+struct CreateJobBody: Decodable {
+    var command: String
+    var image: String?
+}
+
+/// `/api/jobs`: the Raft scheduler seed's jobs API, replicated through Raft.
+struct JobRoutes {
+    let node: BerthNode
+    /// Commands longer than this are refused (the seed's limit).
+    static let maxCommandBytes = 1024
+
+    func register(on router: Router<some RequestContext>) {
+        router.post("/api/jobs") { request, _ in
+            let body = try await decodeJSONBody(CreateJobBody.self, from: request)
+            guard !body.command.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw APIError.badRequest("command must not be empty", field: "command")
+            }
+            guard body.command.utf8.count <= Self.maxCommandBytes else {
+                throw APIError.badRequest("command is over \(Self.maxCommandBytes) bytes", field: "command")
+            }
+            let key = try idempotencyKey(request)
+            return JSONResponse.make(await node.submit(.createJob(command: body.command, image: body.image, idempotencyKey: key)))
+        }
+        router.get("/api/jobs") { request, _ in try await list(request) }
+        router.get("/api/jobs/:id") { request, context in
+            let id = try context.parameters.require("id")
+            try await consistentIfAsked(request)
+            guard let job = try node.raft.state.job(id: id) else { throw APIError.notFound("job", id: id) }
+            return JSONResponse.make(.ok, encodable: JobView(job))
+        }
+        router.delete("/api/jobs/:id") { request, context in
+            let id = try context.parameters.require("id")
+            let key = try idempotencyKey(request)
+            return JSONResponse.make(await node.submit(.cancelJob(id: id, idempotencyKey: key)))
+        }
+    }
+
+    private func idempotencyKey(_ request: Request) throws -> String? {
+        guard let key = request.headers[HTTPField.Name("Idempotency-Key")!] else { return nil }
+        guard !key.isEmpty, key.utf8.count <= 255 else {
+            throw APIError.badRequest("Idempotency-Key must be 1–255 bytes", field: "Idempotency-Key")
+        }
+        return key
+    }
+
+    private func consistentIfAsked(_ request: Request) async throws {
+        if request.uri.queryParameters["consistent"] == "true" {
+            try await node.awaitLinearizableRead()
+        }
+    }
+
+    private func list(_ request: Request) async throws -> Response {
+        let query = request.uri.queryParameters
+        func integer(_ name: String) throws -> Int64? {
+            guard let text = query[Substring(name)] else { return nil }
+            guard let value = Int64(String(text)) else { throw APIError.badRequest("\(name) must be an integer", field: name) }
+            return value
+        }
+        var jobQuery = JobQuery()
+        if let size = try integer("page_size") {
+            guard (1...Int64(JobQuery.maxPageSize)).contains(size) else {
+                throw APIError.badRequest("page_size must be 1–\(JobQuery.maxPageSize)", field: "page_size")
+            }
+            jobQuery.pageSize = Int(size)
+        }
+        if let token = query["page_token"], !token.isEmpty { jobQuery.pageToken = String(token) }
+        if let status = query["status"], !status.isEmpty {
+            guard let parsed = JobStatus(rawValue: String(status)) else {
+                throw APIError.badRequest("unknown status \(status)", field: "status")
+            }
+            jobQuery.status = parsed
+        }
+        if let command = query["command"], !command.isEmpty { jobQuery.commandContains = String(command) }
+        if let worker = query["worker"], !worker.isEmpty { jobQuery.executedBy = String(worker) }
+        jobQuery.createdAfterMs = try integer("created_after")
+        jobQuery.createdBeforeMs = try integer("created_before")
+        try await consistentIfAsked(request)
+        let page: JobPage
+        do {
+            page = try node.raft.state.listJobs(jobQuery)
+        } catch {
+            throw APIError.badRequest("invalid page_token", field: "page_token")
+        }
+        var headers: HTTPFields = [HTTPField.Name("X-Total-Count")!: "\(page.totalCount)"]
+        if let next = page.nextPageToken { headers[HTTPField.Name("X-Next-Page-Token")!] = next }
+        return JSONResponse.make(.ok, encodable: page.jobs.map(JobView.init), headers: headers)
+    }
+}

@@ -1,0 +1,125 @@
+import BerthRaft
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Real `berth server` child processes on free loopback ports with throwaway data dirs: what
+/// `berth demo` and the multi-process tests run. Every process is killed and every directory
+/// removed by `shutdown()` (and on deinit), so nothing outlives its owner.
+public final class LocalCluster: @unchecked Sendable {
+    public struct Member: Sendable {
+        public let id: NodeID
+        public let peerPort: Int
+        public let httpPort: Int
+        public let dataDir: String
+        public let logPath: String
+        public var httpURL: String { "http://127.0.0.1:\(httpPort)" }
+    }
+
+    public let binary: String
+    public let baseDir: String
+    public let clusterID: String
+    public private(set) var members: [NodeID: Member] = [:]
+    private var processes: [NodeID: Process] = [:]
+    private let lock = NSLock()
+
+    /// Prepares `size` members (ids 1…size); nothing runs until `start`.
+    public init(binary: String, size: Int, clusterID: String = "berth", ports: () throws -> Int) throws {
+        self.binary = binary
+        self.clusterID = clusterID
+        baseDir = NSTemporaryDirectory() + "berth-cluster-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: baseDir, withIntermediateDirectories: true)
+        for id in 1...NodeID(size) {
+            members[id] = Member(
+                id: id, peerPort: try ports(), httpPort: try ports(), dataDir: "\(baseDir)/n\(id)",
+                logPath: "\(baseDir)/n\(id).log")
+        }
+    }
+
+    deinit {
+        shutdown()
+    }
+
+    /// `ID=127.0.0.1:PORT,…` for the initial voters.
+    public var peersFlag: String {
+        members.keys.sorted().map { "\($0)=127.0.0.1:\(members[$0]!.peerPort)" }.joined(separator: ",")
+    }
+
+    /// Adds a member that is not an initial voter (for joins).
+    public func addMember(id: NodeID, ports: () throws -> Int) throws -> Member {
+        let member = Member(
+            id: id, peerPort: try ports(), httpPort: try ports(), dataDir: "\(baseDir)/n\(id)",
+            logPath: "\(baseDir)/n\(id).log")
+        lock.withLock { members[id] = member }
+        return member
+    }
+
+    /// Starts member `id` (again) with `extraArguments` appended.
+    public func start(_ id: NodeID, clusterID override: String? = nil, peers: String? = nil, extraArguments: [String] = [])
+        throws
+    {
+        guard let member = members[id] else { return }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments =
+            [
+                "server", "--node-id", "\(id)", "--data-dir", member.dataDir,
+                "--peer-listen", "127.0.0.1:\(member.peerPort)", "--http-listen", "127.0.0.1:\(member.httpPort)",
+                "--peers", peers ?? peersFlag, "--cluster-id", override ?? clusterID,
+            ] + extraArguments
+        FileManager.default.createFile(atPath: member.logPath, contents: nil)
+        let log = FileHandle(forWritingAtPath: member.logPath)
+        log?.seekToEndOfFile()
+        process.standardOutput = log
+        process.standardError = log
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        lock.withLock { processes[id] = process }
+    }
+
+    public func startAll() throws {
+        for id in members.keys.sorted() { try start(id) }
+    }
+
+    /// Sends `signal` to member `id` and waits for it to exit; returns its exit status.
+    @discardableResult
+    public func stop(_ id: NodeID, signal: Int32 = SIGKILL) -> Int32? {
+        guard let process = lock.withLock({ processes.removeValue(forKey: id) }) else { return nil }
+        if process.isRunning { kill(process.processIdentifier, signal) }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    public func isRunning(_ id: NodeID) -> Bool {
+        lock.withLock { processes[id]?.isRunning ?? false }
+    }
+
+    /// Removes member `id`'s data dir (it must be stopped).
+    public func wipe(_ id: NodeID) {
+        guard let member = members[id] else { return }
+        try? FileManager.default.removeItem(atPath: member.dataDir)
+    }
+
+    /// The last `lines` lines of member `id`'s log.
+    public func logTail(_ id: NodeID, lines: Int = 20) -> String {
+        guard let member = members[id], let text = try? String(contentsOfFile: member.logPath, encoding: .utf8) else {
+            return ""
+        }
+        return text.split(separator: "\n").suffix(lines).joined(separator: "\n")
+    }
+
+    /// Kills every process and removes the data.
+    public func shutdown() {
+        let running = lock.withLock { () -> [Process] in
+            defer { processes = [:] }
+            return Array(processes.values)
+        }
+        for process in running where process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(atPath: baseDir)
+    }
+}

@@ -1,0 +1,296 @@
+import BerthRaft
+import BerthWire
+import Logging
+import NIOCore
+import NIOPosix
+
+/// The one long-lived outbound connection to a peer: dial, handshake, send frames, redial with
+/// capped backoff. Sends never block the Raft loop: frames wait in a bounded queue while the
+/// link is down or the socket is not writable, and beyond that they are dropped and counted —
+/// Raft retransmits what matters.
+///
+/// All state is confined to `loop`, which is also the channel's event loop.
+final class PeerLink: @unchecked Sendable {
+    let peer: NodeID
+    let address: HostPort
+    let loop: any EventLoop
+    private let settings: PeerTransport.Settings
+    private let logger: Logger
+    private weak var transport: PeerTransport?
+
+    private enum State {
+        case idle
+        case connecting
+        case handshaking(any Channel)
+        case ready(any Channel)
+        case closed
+    }
+
+    private var state: State = .idle
+    private var queue: [PeerFrame] = []
+    private var backoffMilliseconds: Int64
+    /// Frames dropped because the queue was full.
+    private(set) var droppedFrames = 0
+    /// The snapshot being streamed to this peer, if any.
+    private var snapshot: SnapshotSender?
+    private var pendingForwards: [UInt64: EventLoopPromise<ForwardResponse>] = [:]
+    private var nextForwardID: UInt64 = 1
+    /// The peer's advertised HTTP address, from its handshake answer.
+    private(set) var httpAddress: String?
+
+    init(
+        peer: NodeID, address: HostPort, loop: any EventLoop, settings: PeerTransport.Settings,
+        transport: PeerTransport, logger: Logger
+    ) {
+        self.peer = peer
+        self.address = address
+        self.loop = loop
+        self.settings = settings
+        self.transport = transport
+        self.logger = logger
+        backoffMilliseconds = settings.minBackoffMilliseconds
+    }
+
+    var isConnected: Bool {
+        loop.preconditionInEventLoop()
+        if case .ready = state { return true }
+        return false
+    }
+
+    // MARK: - Sending
+
+    /// Queues a Raft message. InstallSnapshot is streamed in chunks instead.
+    func send(_ message: Message) {
+        loop.preconditionInEventLoop()
+        if case .installSnapshot = message.body {
+            guard let sender = SnapshotSender(message: message, chunkBytes: settings.snapshotChunkBytes) else { return }
+            snapshot = sender
+            pumpSnapshot()
+            return
+        }
+        enqueue(.raft(message))
+    }
+
+    /// Sends a forwarded client request and completes with the leader's answer.
+    func forward(_ payload: [UInt8], timeout: TimeAmount) -> EventLoopFuture<ForwardResponse> {
+        loop.preconditionInEventLoop()
+        let id = nextForwardID
+        nextForwardID += 1
+        let promise = loop.makePromise(of: ForwardResponse.self)
+        guard case .ready = state else {
+            connectIfNeeded()
+            promise.fail(WriteFailure.forwardFailed(leader: peer, reason: "no connection to node \(peer)"))
+            return promise.futureResult
+        }
+        pendingForwards[id] = promise
+        enqueue(.forward(ForwardRequest(requestID: id, payload: payload)))
+        loop.scheduleTask(in: timeout) {
+            self.pendingForwards.removeValue(forKey: id)?.fail(WriteFailure.commitTimeout)
+        }
+        return promise.futureResult
+    }
+
+    private func enqueue(_ frame: PeerFrame) {
+        connectIfNeeded()
+        if case .ready(let channel) = state, queue.isEmpty, channel.isWritable {
+            channel.write(frame, promise: nil)
+            scheduleFlush(channel)
+            return
+        }
+        guard queue.count < settings.maxQueuedFrames else {
+            droppedFrames += 1
+            return
+        }
+        queue.append(frame)
+    }
+
+    private var flushScheduled = false
+
+    /// One flush per loop turn: everything written in between goes out in one syscall batch.
+    private func scheduleFlush(_ channel: any Channel) {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        loop.execute {
+            self.flushScheduled = false
+            channel.flush()
+        }
+    }
+
+    private func drainQueue() {
+        guard case .ready(let channel) = state else { return }
+        while !queue.isEmpty, channel.isWritable {
+            channel.write(queue.removeFirst(), promise: nil)
+        }
+        channel.flush()
+    }
+
+    private func pumpSnapshot() {
+        guard case .ready(let channel) = state, var sender = snapshot else { return }
+        while let chunk = sender.nextChunk() {
+            channel.write(PeerFrame.snapshotChunk(chunk), promise: nil)
+        }
+        snapshot = sender
+        channel.flush()
+    }
+
+    // MARK: - Connection
+
+    func connectIfNeeded() {
+        guard case .idle = state else { return }
+        state = .connecting
+        let decoderLimit = settings.maxFrameBytes
+        ClientBootstrap(group: loop)
+            .connectTimeout(.milliseconds(500))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers([
+                        ByteToMessageHandler(PeerFrameDecoder(maxFrameBytes: decoderLimit)),
+                        MessageToByteHandler(PeerFrameEncoder(maxFrameBytes: decoderLimit)),
+                        OutboundPeerHandler(link: self),
+                    ])
+                }
+            }
+            .connect(host: address.host, port: address.port)
+            .whenComplete { result in
+                switch result {
+                case .success(let channel):
+                    self.state = .handshaking(channel)
+                    channel.writeAndFlush(PeerFrame.hello(self.settings.hello), promise: nil)
+                case .failure:
+                    self.scheduleReconnect()
+                }
+            }
+    }
+
+    private func scheduleReconnect() {
+        if case .closed = state { return }
+        state = .idle
+        let delay = backoffMilliseconds
+        backoffMilliseconds = min(settings.maxBackoffMilliseconds, backoffMilliseconds * 2)
+        loop.scheduleTask(in: .milliseconds(delay)) {
+            if case .idle = self.state, !self.queue.isEmpty || self.snapshot != nil {
+                self.connectIfNeeded()
+            } else if case .idle = self.state {
+                // Keep the link up even when idle, so "is_alive" is meaningful and the first
+                // message after a quiet spell does not pay the connect.
+                self.connectIfNeeded()
+            }
+        }
+    }
+
+    func close() {
+        loop.execute {
+            let channel: (any Channel)?
+            switch self.state {
+            case .handshaking(let c), .ready(let c): channel = c
+            default: channel = nil
+            }
+            self.state = .closed
+            channel?.close(promise: nil)
+        }
+    }
+
+    // MARK: - Events from the channel (on `loop`)
+
+    fileprivate func received(_ frame: PeerFrame, on channel: any Channel) {
+        switch frame {
+        case .hello(let hello):
+            guard case .handshaking = state else { return }
+            if let refusal = settings.policy.refusal(of: hello, expectedNode: peer) {
+                logger.error(
+                    "peer handshake refused",
+                    metadata: ["peer": "\(peer)", "reason": "\(refusal.reason)", "detail": "\(refusal.detail)"])
+                channel.close(promise: nil)
+                return
+            }
+            httpAddress = hello.httpAddress
+            transport?.learnedHTTPAddress(hello.httpAddress, of: peer)
+            state = .ready(channel)
+            backoffMilliseconds = settings.minBackoffMilliseconds
+            logger.info("peer connected", metadata: ["peer": "\(peer)", "address": "\(address)"])
+            if var sender = snapshot {
+                // Resume from what the receiver acknowledged; its next ack corrects us if needed.
+                sender.rewind()
+                snapshot = sender
+            }
+            drainQueue()
+            pumpSnapshot()
+        case .helloRejected(let rejection):
+            logger.error(
+                "peer refused our handshake",
+                metadata: ["peer": "\(peer)", "reason": "\(rejection.reason)", "detail": "\(rejection.detail)"])
+            channel.close(promise: nil)
+        case .snapshotChunkAck(let ack):
+            guard var sender = snapshot else { return }
+            let outcome = sender.receive(ack)
+            snapshot = sender
+            switch outcome {
+            case .finished:
+                snapshot = nil
+                transport?.snapshotFinished(to: peer, succeeded: true)
+            case .progressed, .rewound:
+                pumpSnapshot()
+            case .ignored:
+                break
+            }
+        case .forwardResponse(let response):
+            pendingForwards.removeValue(forKey: response.requestID)?.succeed(response)
+        case .raft, .snapshotChunk, .forward:
+            logger.warning("unexpected frame on outbound link; closing", metadata: ["peer": "\(peer)"])
+            channel.close(promise: nil)
+        }
+    }
+
+    fileprivate func writabilityChanged(_ channel: any Channel) {
+        if channel.isWritable { drainQueue() }
+    }
+
+    fileprivate func closed(_ channel: any Channel, error: (any Error)?) {
+        switch state {
+        case .handshaking(let current) where current === channel, .ready(let current) where current === channel:
+            if let error {
+                logger.warning("peer link closed", metadata: ["peer": "\(peer)", "error": "\(error)"])
+            }
+            for (_, promise) in pendingForwards {
+                promise.fail(WriteFailure.forwardFailed(leader: peer, reason: "connection to node \(peer) closed"))
+            }
+            pendingForwards = [:]
+            transport?.linkLost(peer)
+            scheduleReconnect()
+        default:
+            break
+        }
+    }
+}
+
+/// Routes what arrives on an outbound connection back to its `PeerLink`.
+private final class OutboundPeerHandler: ChannelInboundHandler {
+    typealias InboundIn = PeerFrame
+
+    private let link: PeerLink
+    private var error: (any Error)?
+
+    init(link: PeerLink) {
+        self.link = link
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        link.received(unwrapInboundIn(data), on: context.channel)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        link.writabilityChanged(context.channel)
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        self.error = error
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        link.closed(context.channel, error: error)
+        context.fireChannelInactive()
+    }
+}

@@ -1,0 +1,166 @@
+import BerthRaft
+import BerthWire
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// The binary TCP peer transport: a listener for inbound connections and one `PeerLink` per
+/// peer for outbound traffic. Each node sends everything on its own outbound links and
+/// receives on accepted connections, so every direction is one ordered stream.
+final class PeerTransport: Sendable {
+    struct Settings: Sendable {
+        var policy: HandshakePolicy
+        var hello: Hello
+        var maxFrameBytes: Int
+        var snapshotChunkBytes: Int
+        var maxQueuedFrames = 4096
+        var minBackoffMilliseconds: Int64 = 20
+        var maxBackoffMilliseconds: Int64 = 1000
+    }
+
+    let settings: Settings
+    private let group: any EventLoopGroup
+    private let logger: Logger
+    private let links: NIOLockedValueBox<[NodeID: PeerLink]>
+    private let httpAddresses: NIOLockedValueBox<[NodeID: String]>
+    private let listener: NIOLockedValueBox<(any Channel)?>
+    private let handlers: NIOLockedValueBox<Handlers>
+
+    struct Handlers: Sendable {
+        var deliver: @Sendable (Message) -> Void = { _ in }
+        var snapshotFinished: @Sendable (NodeID, Bool) -> Void = { _, _ in }
+        var linkLost: @Sendable (NodeID) -> Void = { _ in }
+        var executeForwarded: @Sendable (ForwardRequest, NodeID) async -> ForwardResponse = { request, _ in
+            ForwardResponse(requestID: request.requestID, status: 503, payload: [])
+        }
+    }
+
+    init(settings: Settings, peers: [NodeID: HostPort], group: any EventLoopGroup, logger: Logger) {
+        self.settings = settings
+        self.group = group
+        self.logger = logger
+        links = NIOLockedValueBox([:])
+        httpAddresses = NIOLockedValueBox([settings.policy.nodeID: settings.hello.httpAddress])
+        listener = NIOLockedValueBox(nil)
+        handlers = NIOLockedValueBox(Handlers())
+        for (id, address) in peers where id != settings.policy.nodeID {
+            addPeer(id, address: address)
+        }
+    }
+
+    func setHandlers(_ new: Handlers) {
+        handlers.withLockedValue { $0 = new }
+    }
+
+    /// Starts a link to a peer (a new member, or at startup).
+    func addPeer(_ id: NodeID, address: HostPort) {
+        let link = PeerLink(
+            peer: id, address: address, loop: group.next(), settings: settings, transport: self, logger: logger)
+        let old = links.withLockedValue { links in
+            let old = links[id]
+            links[id] = link
+            return old
+        }
+        old?.close()
+        link.loop.execute { link.connectIfNeeded() }
+    }
+
+    func removePeer(_ id: NodeID) {
+        links.withLockedValue { $0.removeValue(forKey: id) }?.close()
+    }
+
+    /// Ids this node accepts connections from: the configured peers.
+    var knownMembers: Set<NodeID>? {
+        let ids = links.withLockedValue { Set($0.keys) }
+        return ids.union([settings.policy.nodeID])
+    }
+
+    /// Binds the peer listener.
+    func start(host: String, port: Int) async throws {
+        let maxFrameBytes = settings.maxFrameBytes
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers([
+                        ByteToMessageHandler(PeerFrameDecoder(maxFrameBytes: maxFrameBytes)),
+                        MessageToByteHandler(PeerFrameEncoder(maxFrameBytes: maxFrameBytes)),
+                        InboundPeerHandler(transport: self, logger: self.logger),
+                    ])
+                }
+            }
+            .bind(host: host, port: port).get()
+        listener.withLockedValue { $0 = channel }
+    }
+
+    func shutdown() async {
+        let channel = listener.withLockedValue { $0 }
+        try? await channel?.close()
+        for link in links.withLockedValue({ Array($0.values) }) { link.close() }
+    }
+
+    // MARK: - Sending
+
+    /// Hands messages to their links; never blocks.
+    func send(_ messages: [Message]) {
+        guard !messages.isEmpty else { return }
+        let current = links.withLockedValue { $0 }
+        var byPeer: [NodeID: [Message]] = [:]
+        for message in messages { byPeer[message.to, default: []].append(message) }
+        for (peer, batch) in byPeer {
+            guard let link = current[peer] else { continue }
+            link.loop.execute {
+                for message in batch { link.send(message) }
+            }
+        }
+    }
+
+    /// Forwards a client request to `leader` and waits for its answer.
+    func forward(_ payload: [UInt8], to leader: NodeID, timeout: TimeAmount) async throws -> ForwardResponse {
+        guard let link = links.withLockedValue({ $0[leader] }) else {
+            throw WriteFailure.forwardFailed(leader: leader, reason: "node \(leader) is not a known peer")
+        }
+        return try await link.loop.flatSubmit { link.forward(payload, timeout: timeout) }.get()
+    }
+
+    /// Whether the outbound link to `id` is up.
+    func isConnected(_ id: NodeID) async -> Bool {
+        guard let link = links.withLockedValue({ $0[id] }) else { return false }
+        return (try? await link.loop.submit { link.isConnected }.get()) ?? false
+    }
+
+    func httpAddress(of id: NodeID) -> String? {
+        httpAddresses.withLockedValue { $0[id] }
+    }
+
+    func peerAddress(of id: NodeID) -> HostPort? {
+        links.withLockedValue { $0[id]?.address }
+    }
+
+    // MARK: - Callbacks from links and inbound connections
+
+    func learnedHTTPAddress(_ address: String, of id: NodeID) {
+        httpAddresses.withLockedValue { $0[id] = address }
+    }
+
+    func deliver(_ message: Message) {
+        handlers.withLockedValue { $0 }.deliver(message)
+    }
+
+    func snapshotFinished(to peer: NodeID, succeeded: Bool) {
+        handlers.withLockedValue { $0 }.snapshotFinished(peer, succeeded)
+    }
+
+    func linkLost(_ peer: NodeID) {
+        handlers.withLockedValue { $0 }.linkLost(peer)
+    }
+
+    func executeForwarded(_ request: ForwardRequest, from peer: NodeID) -> EventLoopFuture<ForwardResponse> {
+        let execute = handlers.withLockedValue { $0 }.executeForwarded
+        let promise = group.next().makePromise(of: ForwardResponse.self)
+        promise.completeWithTask { await execute(request, peer) }
+        return promise.futureResult
+    }
+}

@@ -1,0 +1,310 @@
+import BerthRaft
+import BerthStorage
+import Logging
+import NIOCore
+
+/// Drives one `RaftNode` on a dedicated event loop: ticks, incoming messages, proposals and
+/// reads all run there, one at a time, and every `Ready` is carried out in the documented order
+/// (persist with one fsync → send → apply → advance).
+///
+/// Work that arrives while a `Ready` is being persisted queues on the loop and is handed out in
+/// the next `Ready`, so concurrent writers share fsyncs (group commit) without any extra timer.
+final class RaftLoop: @unchecked Sendable {
+    // Everything below is touched only on `eventLoop`.
+    let eventLoop: any EventLoop
+    private let node: RaftNode
+    private let log: DurableLogStorage
+    let state: StateStore
+    private let config: ServerConfig
+    private let logger: Logger
+    private var transport: PeerTransport?
+    private var drainScheduled = false
+    private var ticker: RepeatedTask?
+    private var stopped = false
+
+    private var proposals: [LogIndex: PendingProposal] = [:]
+    private var nextReadID: UInt64 = 1
+    private var readsAwaitingIndex: [UInt64: EventLoopPromise<LogIndex>] = [:]
+    private var readsAwaitingApply: [(index: LogIndex, promise: EventLoopPromise<Void>)] = []
+    private var transferWaiter: (target: NodeID, promise: EventLoopPromise<Void>)?
+    private var lastSnapshotIndex: LogIndex
+    private var lastStatus: RaftStatus
+
+    private struct PendingProposal {
+        var term: Term
+        var promise: EventLoopPromise<CommandOutcome>
+        var deadline: Scheduled<Void>
+    }
+
+    init(config: ServerConfig, eventLoop: any EventLoop, logger: Logger) throws {
+        self.config = config
+        self.eventLoop = eventLoop
+        self.logger = logger
+        log = try DurableLogStorage(
+            dataDirectory: config.dataDir, initialConfiguration: Configuration(voters: Set(config.peers.keys)),
+            options: .init(retainedEntriesAfterCompaction: config.snapshotRetainEntries))
+        if log.recoveryReport.repairedDamage {
+            logger.warning("raft log recovered", metadata: ["report": "\(log.recoveryReport.description)"])
+        }
+        state = try StateStore(layout: log.layout)
+        try state.restoreIfBehind(try log.snapshot())
+        var raftConfig = RaftConfig(id: config.nodeID, randomSeed: UInt64.random(in: 0...UInt64.max))
+        raftConfig.electionTicks = config.electionTicks
+        raftConfig.heartbeatTicks = config.heartbeatTicks
+        raftConfig.maxPendingProposals = config.maxPendingProposals
+        raftConfig.maxMessageBytes = min(1 << 20, config.maxFrameBytes / 4)
+        raftConfig.appliedIndex = try state.lastApplied().index
+        node = RaftNode(config: raftConfig, storage: log)
+        lastSnapshotIndex = try log.snapshot().metadata.index
+        lastStatus = node.status
+    }
+
+    /// Connects the transport and starts ticking.
+    func start(transport: PeerTransport) {
+        eventLoop.execute {
+            self.transport = transport
+            self.ticker = self.eventLoop.scheduleRepeatedTask(
+                initialDelay: .milliseconds(Int64(self.config.tickMilliseconds)),
+                delay: .milliseconds(Int64(self.config.tickMilliseconds))
+            ) { _ in
+                self.node.tick()
+                self.drain()
+            }
+        }
+    }
+
+    /// Stops ticking and fails everything still waiting.
+    func stop() -> EventLoopFuture<Void> {
+        eventLoop.submit {
+            self.stopped = true
+            self.ticker?.cancel()
+            for (_, pending) in self.proposals { pending.promise.fail(WriteFailure.shuttingDown) }
+            self.proposals = [:]
+            for (_, promise) in self.readsAwaitingIndex { promise.fail(WriteFailure.shuttingDown) }
+            self.readsAwaitingIndex = [:]
+            for read in self.readsAwaitingApply { read.promise.fail(WriteFailure.shuttingDown) }
+            self.readsAwaitingApply = []
+            self.log.close()
+        }
+    }
+
+    // MARK: - Inputs
+
+    /// A message from a peer (any thread).
+    func receive(_ message: Message) {
+        eventLoop.execute {
+            guard !self.stopped else { return }
+            self.node.step(message)
+            self.scheduleDrain()
+        }
+    }
+
+    /// The transport finished sending a snapshot to `peer` (any thread).
+    func reportSnapshot(to peer: NodeID, succeeded: Bool) {
+        eventLoop.execute {
+            self.node.reportSnapshot(to: peer, succeeded: succeeded)
+            self.scheduleDrain()
+        }
+    }
+
+    /// The transport lost its connection to `peer` (any thread).
+    func reportUnreachable(_ peer: NodeID) {
+        eventLoop.execute { self.node.reportUnreachable(peer) }
+    }
+
+    /// Proposes `command` and completes when it is applied here, with its outcome.
+    func propose(_ command: StateCommand) -> EventLoopFuture<CommandOutcome> {
+        eventLoop.flatSubmit {
+            guard !self.stopped else { return self.eventLoop.makeFailedFuture(WriteFailure.shuttingDown) }
+            let ticket: ProposalTicket
+            do {
+                ticket = try self.node.propose(command.encoded())
+            } catch {
+                return self.eventLoop.makeFailedFuture(WriteFailure(error))
+            }
+            let promise = self.eventLoop.makePromise(of: CommandOutcome.self)
+            let deadline = self.eventLoop.scheduleTask(in: .milliseconds(Int64(self.config.commitTimeoutMilliseconds))) {
+                if let pending = self.proposals.removeValue(forKey: ticket.index) {
+                    pending.promise.fail(WriteFailure.commitTimeout)
+                }
+            }
+            self.proposals[ticket.index] = PendingProposal(term: ticket.term, promise: promise, deadline: deadline)
+            self.scheduleDrain()
+            return promise.futureResult
+        }
+    }
+
+    /// Leader only: confirms leadership with a quorum and returns the index a linearizable read
+    /// must wait for (thesis §6.4).
+    func readIndex() -> EventLoopFuture<LogIndex> {
+        eventLoop.flatSubmit {
+            let id = self.nextReadID
+            self.nextReadID += 1
+            do {
+                try self.node.readIndex(id: id)
+            } catch {
+                return self.eventLoop.makeFailedFuture(WriteFailure(error))
+            }
+            let promise = self.eventLoop.makePromise(of: LogIndex.self)
+            self.readsAwaitingIndex[id] = promise
+            self.eventLoop.scheduleTask(in: .milliseconds(Int64(self.config.commitTimeoutMilliseconds))) {
+                self.readsAwaitingIndex.removeValue(forKey: id)?.fail(WriteFailure.commitTimeout)
+            }
+            self.scheduleDrain()
+            return promise.futureResult
+        }
+    }
+
+    /// Completes once this node has applied `index`.
+    func waitApplied(_ index: LogIndex) -> EventLoopFuture<Void> {
+        eventLoop.flatSubmit {
+            if self.node.status.applied >= index { return self.eventLoop.makeSucceededVoidFuture() }
+            let promise = self.eventLoop.makePromise(of: Void.self)
+            self.readsAwaitingApply.append((index, promise))
+            return promise.futureResult
+        }
+    }
+
+    /// Hands leadership to `target`; completes when the target leads, fails with the reason.
+    func transferLeadership(to target: NodeID) -> EventLoopFuture<Void> {
+        eventLoop.flatSubmit {
+            do {
+                try self.node.transferLeadership(to: target)
+            } catch {
+                return self.eventLoop.makeFailedFuture(TransferFailure(error))
+            }
+            self.transferWaiter?.promise.fail(TransferFailure.superseded)
+            let promise = self.eventLoop.makePromise(of: Void.self)
+            self.transferWaiter = (target, promise)
+            self.scheduleDrain()
+            return promise.futureResult
+        }
+    }
+
+    /// The current Raft status.
+    func status() -> EventLoopFuture<RaftStatus> {
+        eventLoop.submit { self.node.status }
+    }
+
+    /// Raft log entries in `[from, from + limit)` that are still in the log.
+    func entries(from: LogIndex, limit: Int) -> EventLoopFuture<(first: LogIndex, last: LogIndex, entries: [Entry])> {
+        eventLoop.submit {
+            let first = self.log.firstIndex
+            let last = self.log.lastIndex
+            let low = max(from, first)
+            guard low <= last, limit > 0 else { return (first, last, []) }
+            let high = min(last + 1, low + LogIndex(limit))
+            let entries = (try? self.log.entries(from: low, to: high, maxBytes: .max)) ?? []
+            return (first, last, entries)
+        }
+    }
+
+    // MARK: - The Ready loop
+
+    private func scheduleDrain() {
+        guard !drainScheduled else { return }
+        drainScheduled = true
+        // Runs after everything already queued on the loop, so it all shares one Ready.
+        eventLoop.execute {
+            self.drainScheduled = false
+            self.drain()
+        }
+    }
+
+    private func drain() {
+        guard !stopped else { return }
+        while node.hasReady {
+            let ready = node.ready()
+            do {
+                try log.persist(ready)
+            } catch {
+                // Without durable storage this node must not answer anyone: stop it.
+                logger.critical("cannot persist the raft log; stopping", metadata: ["error": "\(error)"])
+                fatalError("raft log persist failed: \(error)")
+            }
+            transport?.send(ready.messages)
+            do {
+                if let snapshot = ready.snapshot {
+                    let restored = try state.restore(from: snapshot.data)
+                    lastSnapshotIndex = snapshot.metadata.index
+                    logger.info("installed snapshot from leader", metadata: ["index": "\(restored.index)"])
+                    failProposals(upTo: snapshot.metadata.index)
+                }
+                let results = try state.apply(ready.committedEntries)
+                for (entry, result) in zip(ready.committedEntries, results) {
+                    complete(entry: entry, result: result)
+                }
+            } catch {
+                logger.critical("cannot apply committed entries; stopping", metadata: ["error": "\(error)"])
+                fatalError("state machine apply failed: \(error)")
+            }
+            for read in ready.readStates {
+                readsAwaitingIndex.removeValue(forKey: read.id)?.succeed(read.index)
+            }
+            for id in ready.failedReads {
+                readsAwaitingIndex.removeValue(forKey: id)?.fail(WriteFailure.leadershipLost)
+            }
+            if let abort = ready.transferAborted, let waiter = transferWaiter, waiter.target == abort.target {
+                transferWaiter = nil
+                waiter.promise.fail(TransferFailure.aborted(abort))
+            }
+            if let soft = ready.softState {
+                logger.info(
+                    "raft role changed",
+                    metadata: ["role": "\(soft.role.rawValue)", "leader": "\(soft.leader)", "term": "\(node.status.term)"])
+                if let waiter = transferWaiter, soft.leader == waiter.target {
+                    transferWaiter = nil
+                    waiter.promise.succeed()
+                }
+            }
+            node.advance()
+            lastStatus = node.status
+            releaseReads()
+            maybeSnapshot()
+        }
+    }
+
+    private func complete(entry: Entry, result: ApplyResult) {
+        guard let pending = proposals.removeValue(forKey: entry.index) else { return }
+        pending.deadline.cancel()
+        guard pending.term == entry.term else {
+            // Another leader's entry took this index: ours was lost before it committed.
+            pending.promise.fail(WriteFailure.lostInLeaderChange)
+            return
+        }
+        pending.promise.succeed(result.outcome ?? .noop)
+    }
+
+    private func failProposals(upTo index: LogIndex) {
+        for (proposalIndex, pending) in proposals where proposalIndex <= index {
+            pending.deadline.cancel()
+            pending.promise.fail(WriteFailure.lostInLeaderChange)
+            proposals[proposalIndex] = nil
+        }
+    }
+
+    private func releaseReads() {
+        guard !readsAwaitingApply.isEmpty else { return }
+        let applied = lastStatus.applied
+        readsAwaitingApply.removeAll { read in
+            guard read.index <= applied else { return false }
+            read.promise.succeed()
+            return true
+        }
+    }
+
+    private func maybeSnapshot() {
+        let applied = lastStatus.applied
+        guard applied >= lastSnapshotIndex + LogIndex(config.snapshotThresholdEntries) else { return }
+        do {
+            let snapshot = try state.snapshotData()
+            try log.compact(
+                snapshotAt: snapshot.applied.index, configuration: lastStatus.configuration, data: snapshot.data)
+            lastSnapshotIndex = snapshot.applied.index
+            logger.info("snapshot taken", metadata: ["index": "\(snapshot.applied.index)", "bytes": "\(snapshot.data.count)"])
+        } catch {
+            logger.error("snapshot failed; will retry", metadata: ["error": "\(error)"])
+            lastSnapshotIndex = applied
+        }
+    }
+}

@@ -1,0 +1,90 @@
+import BerthRaft
+
+/// A resolved, validated server configuration.
+public struct ServerConfig: Equatable, Sendable {
+    public var nodeID: NodeID
+    public var dataDir: String
+    public var peerListen: HostPort
+    public var httpListen: HostPort
+    /// Initial voters and their peer addresses, this node included.
+    public var peers: [NodeID: HostPort]
+    public var clusterID: String
+    /// Join an existing cluster through this HTTP URL instead of bootstrapping.
+    public var join: String?
+
+    /// Length of one Raft tick.
+    public var tickMilliseconds: Int = 10
+    /// Election timeout in ticks (randomized up to twice this).
+    public var electionTicks: Int = 10
+    /// Heartbeat interval in ticks.
+    public var heartbeatTicks: Int = 2
+    /// Largest peer frame accepted.
+    public var maxFrameBytes: Int = 16 << 20
+    /// Snapshot chunk size on the wire.
+    public var snapshotChunkBytes: Int = 1 << 20
+    /// Take a snapshot once this many entries were applied since the last one.
+    public var snapshotThresholdEntries: Int = 8192
+    /// Entries kept behind a snapshot so slightly lagging followers need none.
+    public var snapshotRetainEntries: Int = 1024
+    /// Ready only while commit − applied is at most this.
+    public var readyMaxApplyLag: Int = 128
+    /// A write not committed within this answers 504.
+    public var commitTimeoutMilliseconds: Int = 5000
+    /// Proposals beyond this many uncommitted entries answer 429.
+    public var maxPendingProposals: Int = 256
+
+    /// Resolves flags over environment over file over defaults, and validates the result.
+    public static func resolve(
+        flags: ServerSettings, environment: [String: String], file: ServerSettings?
+    ) throws(ConfigError) -> ServerConfig {
+        let merged = flags.over(try ServerSettings.fromEnvironment(environment)).over(file ?? ServerSettings())
+        guard let nodeID = merged.nodeID else { throw .missing(key: "node-id") }
+        guard nodeID >= 1 else { throw .invalid(key: "node-id", value: "\(nodeID)", reason: "must be ≥ 1") }
+        let peers = try parsePeers(merged.peers ?? "")
+        let peerListenText = merged.peerListen ?? peers[nodeID]?.description
+        guard let peerListenText else { throw .missing(key: "peer-listen") }
+        guard let peerListen = HostPort(peerListenText) else {
+            throw .invalid(key: "peer-listen", value: peerListenText, reason: "expected HOST:PORT")
+        }
+        let httpText = merged.httpListen ?? "127.0.0.1:8101"
+        guard let httpListen = HostPort(httpText) else {
+            throw .invalid(key: "http-listen", value: httpText, reason: "expected HOST:PORT")
+        }
+        if merged.join == nil {
+            guard !peers.isEmpty else { throw .missing(key: "peers") }
+            guard peers[nodeID] != nil else {
+                throw .invalid(key: "peers", value: merged.peers ?? "", reason: "does not include this node (\(nodeID))")
+            }
+        }
+        let clusterID = merged.clusterID ?? "berth"
+        guard !clusterID.isEmpty, clusterID.utf8.count <= 255 else {
+            throw .invalid(key: "cluster-id", value: clusterID, reason: "must be 1–255 bytes")
+        }
+        return ServerConfig(
+            nodeID: nodeID, dataDir: merged.dataDir ?? "./data/n\(nodeID)", peerListen: peerListen,
+            httpListen: httpListen, peers: peers, clusterID: clusterID, join: merged.join)
+    }
+
+    /// Parses `ID=HOST:PORT,…`.
+    public static func parsePeers(_ text: String) throws(ConfigError) -> [NodeID: HostPort] {
+        var peers: [NodeID: HostPort] = [:]
+        for item in text.split(separator: ",").map({ $0.trimmingSpaces }) where !item.isEmpty {
+            let parts = item.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, let id = UInt64(parts[0]), id >= 1, let address = HostPort(String(parts[1])) else {
+                throw .invalid(key: "peers", value: String(item), reason: "expected ID=HOST:PORT with ID ≥ 1")
+            }
+            guard peers[id] == nil else { throw .invalid(key: "peers", value: String(item), reason: "duplicate id \(id)") }
+            peers[id] = address
+        }
+        return peers
+    }
+}
+
+extension Substring {
+    fileprivate var trimmingSpaces: Substring {
+        var slice = self
+        while slice.first == " " { slice = slice.dropFirst() }
+        while slice.last == " " { slice = slice.dropLast() }
+        return slice
+    }
+}

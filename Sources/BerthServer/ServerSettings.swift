@@ -1,0 +1,82 @@
+import BerthRaft
+
+/// One source of server settings (flags, environment or the YAML file): every field optional,
+/// so sources can be layered — flags over environment over file over defaults (spec §1).
+public struct ServerSettings: Codable, Equatable, Sendable {
+    /// This node's id, ≥ 1.
+    public var nodeID: UInt64?
+    /// Where the log, hard state, snapshots and SQLite state live.
+    public var dataDir: String?
+    /// The binary Raft peer port, `HOST:PORT`.
+    public var peerListen: String?
+    /// The HTTP API and probes, `HOST:PORT`.
+    public var httpListen: String?
+    /// The initial voters' peer addresses, `ID=HOST:PORT,…`, this node included.
+    public var peers: String?
+    /// Peers of any other cluster id are refused.
+    public var clusterID: String?
+    /// Start empty and ask the cluster at this URL to add this node as a learner.
+    public var join: String?
+
+    enum CodingKeys: String, CodingKey {
+        case nodeID = "node-id"
+        case dataDir = "data-dir"
+        case peerListen = "peer-listen"
+        case httpListen = "http-listen"
+        case peers
+        case clusterID = "cluster-id"
+        case join
+    }
+
+    public init(
+        nodeID: UInt64? = nil, dataDir: String? = nil, peerListen: String? = nil, httpListen: String? = nil,
+        peers: String? = nil, clusterID: String? = nil, join: String? = nil
+    ) {
+        self.nodeID = nodeID
+        self.dataDir = dataDir
+        self.peerListen = peerListen
+        self.httpListen = httpListen
+        self.peers = peers
+        self.clusterID = clusterID
+        self.join = join
+    }
+
+    /// The settings named by `BERTH_<NAME>` variables (`BERTH_NODE_ID`, `BERTH_PEERS`, …).
+    public static func fromEnvironment(_ environment: [String: String]) throws(ConfigError) -> ServerSettings {
+        var settings = ServerSettings()
+        if let raw = environment["BERTH_NODE_ID"] {
+            guard let id = UInt64(raw) else { throw .invalid(key: "BERTH_NODE_ID", value: raw, reason: "not an integer") }
+            settings.nodeID = id
+        }
+        settings.dataDir = environment["BERTH_DATA_DIR"]
+        settings.peerListen = environment["BERTH_PEER_LISTEN"]
+        settings.httpListen = environment["BERTH_HTTP_LISTEN"]
+        settings.peers = environment["BERTH_PEERS"]
+        settings.clusterID = environment["BERTH_CLUSTER_ID"]
+        settings.join = environment["BERTH_JOIN"]
+        return settings
+    }
+
+    /// `self` with every unset field taken from `lower`.
+    public func over(_ lower: ServerSettings) -> ServerSettings {
+        ServerSettings(
+            nodeID: nodeID ?? lower.nodeID, dataDir: dataDir ?? lower.dataDir,
+            peerListen: peerListen ?? lower.peerListen, httpListen: httpListen ?? lower.httpListen,
+            peers: peers ?? lower.peers, clusterID: clusterID ?? lower.clusterID, join: join ?? lower.join)
+    }
+}
+
+/// A configuration problem, named by the key and value at fault.
+public enum ConfigError: Error, Equatable, Sendable, CustomStringConvertible {
+    case missing(key: String)
+    case invalid(key: String, value: String, reason: String)
+    case unreadableFile(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .missing(let key): return "missing required setting \(key)"
+        case .invalid(let key, let value, let reason): return "invalid \(key) '\(value)': \(reason)"
+        case .unreadableFile(let path, let reason): return "cannot read config file \(path): \(reason)"
+        }
+    }
+}

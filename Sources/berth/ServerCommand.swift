@@ -1,0 +1,45 @@
+import ArgumentParser
+import BerthServer
+import Foundation
+import Logging
+
+/// `berth server`: one control-plane node. Flags win over `BERTH_*` environment variables,
+/// which win over the YAML `--config` file.
+struct ServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "server", abstract: "Run one control-plane node (Raft peer port, HTTP API, data dir).")
+
+    @Option(help: "YAML config file; keys are the flag names.") var config: String?
+    @Option(name: .customLong("node-id"), help: "This node's id, an integer ≥ 1.") var nodeID: UInt64?
+    @Option(name: .customLong("data-dir"), help: "Where the log, snapshots and state live.") var dataDir: String?
+    @Option(name: .customLong("peer-listen"), help: "Binary Raft peer port, HOST:PORT.") var peerListen: String?
+    @Option(name: .customLong("http-listen"), help: "HTTP API and probes, HOST:PORT (default 127.0.0.1:8101).")
+    var httpListen: String?
+    @Option(help: "Initial voters: ID=HOST:PORT,… (this node included).") var peers: String?
+    @Option(name: .customLong("cluster-id"), help: "Refuse peers of any other cluster (default berth).")
+    var clusterID: String?
+    @Option(help: "Start empty and ask the cluster at this URL to add this node.") var join: String?
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let flags = ServerSettings(
+            nodeID: nodeID, dataDir: dataDir, peerListen: peerListen, httpListen: httpListen, peers: peers,
+            clusterID: clusterID, join: join)
+        let resolved: ServerConfig
+        do {
+            let file = try config.map { path throws(ConfigError) in try ServerSettings.load(path: path) }
+            resolved = try ServerConfig.resolve(
+                flags: flags, environment: ProcessInfo.processInfo.environment, file: file)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        try await runServer(config: resolved, logger: Logger(label: "berth.n\(resolved.nodeID)"))
+    }
+}

@@ -1,0 +1,4 @@
+/// Placeholder until the simulator API settles.
+enum SimulatedDemo {
+    static func run() throws {}
+}
