@@ -112,7 +112,8 @@ public final class RaftNode {
         if case .failure(let error) = configuration.applying(change) { throw .invalidConfigChange(error) }
         if case .promote(let learner) = change, let learnerProgress = progress[learner] {
             let lag = log.lastIndex - min(learnerProgress.match, log.lastIndex)
-            if lag > LogIndex(config.promotionMaxLagEntries) {
+            // A learner that never answered (match 0) is not caught up, however short the log.
+            if lag > LogIndex(config.promotionMaxLagEntries) || learnerProgress.match == 0 {
                 throw .learnerNotCaughtUp(node: learner, match: learnerProgress.match, leaderLast: log.lastIndex)
             }
         }

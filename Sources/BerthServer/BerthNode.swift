@@ -46,8 +46,10 @@ public final class BerthNode: Sendable {
                     guard let self else { return ForwardResponse(requestID: request.requestID, status: 503, payload: []) }
                     return await self.executeForwarded(request, from: peer)
                 }))
+        raft.onMembershipApplied = { [weak self] status in self?.syncPeers(with: status) }
         try await transport.start(host: config.peerListen.host, port: config.peerListen.port)
         raft.start(transport: transport)
+        joinIfNeeded()
         logger.info(
             "berth server started",
             metadata: [
@@ -157,6 +159,10 @@ public final class BerthNode: Sendable {
             command = .cancelJob(.init(id: id, atMs: nowMs, idempotencyKey: key))
         case .transferLeadership(let target):
             return await transferLeadership(to: target)
+        case .addMember(let id, let peer, let http):
+            return await addMember(id, peerAddress: peer, httpAddress: http)
+        case .removeMember(let id):
+            return await removeMember(id)
         case .readIndex:
             do {
                 let index = try await raft.readIndex().get()

@@ -3,6 +3,19 @@ import BerthStorage
 import Foundation
 import Hummingbird
 
+/// `POST /api/cluster/members` body.
+struct AddMemberBody: Decodable {
+    var nodeID: UInt64
+    var peerAddress: String
+    var httpAddress: String
+
+    enum CodingKeys: String, CodingKey {
+        case nodeID = "node_id"
+        case peerAddress = "peer_address"
+        case httpAddress = "http_address"
+    }
+}
+
 /// `POST /api/cluster/transfer-leadership` body.
 struct TransferBody: Decodable {
     var target: UInt64
@@ -18,6 +31,18 @@ struct ClusterRoutes {
         router.post("/api/cluster/transfer-leadership") { request, _ in
             let body = try await decodeJSONBody(TransferBody.self, from: request)
             return JSONResponse.make(await node.submit(.transferLeadership(target: body.target)))
+        }
+        router.post("/api/cluster/members") { request, _ in
+            let body = try await decodeJSONBody(AddMemberBody.self, from: request)
+            return JSONResponse.make(
+                await node.submit(
+                    .addMember(nodeID: body.nodeID, peerAddress: body.peerAddress, httpAddress: body.httpAddress)))
+        }
+        router.delete("/api/cluster/members/:id") { _, context in
+            guard let id = UInt64(try context.parameters.require("id")) else {
+                throw APIError.badRequest("member id must be an integer", field: "id")
+            }
+            return JSONResponse.make(await node.submit(.removeMember(nodeID: id)))
         }
         router.post("/api/cluster/drain") { _, _ in
             let handedTo = await node.drain()

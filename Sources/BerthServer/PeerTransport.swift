@@ -70,10 +70,23 @@ final class PeerTransport: Sendable {
         links.withLockedValue { $0.removeValue(forKey: id) }?.close()
     }
 
-    /// Ids this node accepts connections from: the configured peers.
+    private let acceptAny = NIOLockedValueBox(false)
+
+    /// A node that is not yet in any configuration (joining) accepts every peer of its cluster.
+    func setAcceptAnyMember(_ value: Bool) {
+        acceptAny.withLockedValue { $0 = value }
+    }
+
+    /// Ids this node accepts connections from: the members it knows, or anyone while joining.
     var knownMembers: Set<NodeID>? {
+        if acceptAny.withLockedValue({ $0 }) { return nil }
         let ids = links.withLockedValue { Set($0.keys) }
         return ids.union([settings.policy.nodeID])
+    }
+
+    /// The peers with a link.
+    var linkedPeers: Set<NodeID> {
+        links.withLockedValue { Set($0.keys) }
     }
 
     /// Binds the peer listener.

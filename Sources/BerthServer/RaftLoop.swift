@@ -27,6 +27,9 @@ final class RaftLoop: @unchecked Sendable {
     private var readsAwaitingIndex: [UInt64: EventLoopPromise<LogIndex>] = [:]
     private var readsAwaitingApply: [(index: LogIndex, promise: EventLoopPromise<Void>)] = []
     private var transferWaiter: (target: NodeID, promise: EventLoopPromise<Void>)?
+    /// Called (on the Raft loop) after entries that change membership or member addresses
+    /// were applied, so the transport can dial new members and drop removed ones.
+    var onMembershipApplied: (@Sendable (RaftStatus) -> Void)?
     private var lastSnapshotIndex: LogIndex
     private var lastStatus: RaftStatus
 
@@ -41,8 +44,11 @@ final class RaftLoop: @unchecked Sendable {
         self.eventLoop = eventLoop
         self.logger = logger
         log = try DurableLogStorage(
-            dataDirectory: config.dataDir, initialConfiguration: Configuration(voters: Set(config.peers.keys)),
+            dataDirectory: config.dataDir, initialConfiguration: Configuration(voters: []),
             options: .init(retainedEntriesAfterCompaction: config.snapshotRetainEntries))
+        if log.lastIndex == 0, config.join == nil {
+            try Self.bootstrap(log, voters: config.peers.keys.sorted())
+        }
         if log.recoveryReport.repairedDamage {
             logger.warning("raft log recovered", metadata: ["report": "\(log.recoveryReport.description)"])
         }
@@ -53,16 +59,33 @@ final class RaftLoop: @unchecked Sendable {
         raftConfig.heartbeatTicks = config.heartbeatTicks
         raftConfig.maxPendingProposals = config.maxPendingProposals
         raftConfig.maxMessageBytes = min(1 << 20, config.maxFrameBytes / 4)
+        // The transport reports a finished snapshot; re-sending is only for one that was lost.
+        raftConfig.snapshotRetryTicks = max(100, 30_000 / config.tickMilliseconds)
         raftConfig.appliedIndex = try state.lastApplied().index
         node = RaftNode(config: raftConfig, storage: log)
         lastSnapshotIndex = try log.snapshot().metadata.index
         lastStatus = node.status
     }
 
+    /// Writes the initial membership as the first log entries, identically on every initial
+    /// voter (term 1, committed by construction, as etcd bootstraps). Keeping it in the log
+    /// rather than in a base snapshot means a server that joins later replays it too.
+    static func bootstrap(_ log: DurableLogStorage, voters: [NodeID]) throws {
+        var entries: [Entry] = []
+        for voter in voters {
+            for change in [ConfigChange.addLearner(voter), .promote(voter)] {
+                entries.append(Entry(term: 1, index: LogIndex(entries.count + 1), payload: .configChange(change)))
+            }
+        }
+        try log.save(
+            hardState: HardState(term: 1, vote: .none, commit: LogIndex(entries.count)), entries: entries, snapshot: nil)
+    }
+
     /// Connects the transport and starts ticking.
     func start(transport: PeerTransport) {
         eventLoop.execute {
             self.transport = transport
+            self.onMembershipApplied?(self.node.status)
             self.ticker = self.eventLoop.scheduleRepeatedTask(
                 initialDelay: .milliseconds(Int64(self.config.tickMilliseconds)),
                 delay: .milliseconds(Int64(self.config.tickMilliseconds))
@@ -131,6 +154,27 @@ final class RaftLoop: @unchecked Sendable {
             self.proposals[ticket.index] = PendingProposal(term: ticket.term, promise: promise, deadline: deadline)
             self.scheduleDrain()
             return promise.futureResult
+        }
+    }
+
+    /// Proposes a membership change and completes when it is applied here.
+    func proposeConfigChange(_ change: ConfigChange) -> EventLoopFuture<Void> {
+        eventLoop.flatSubmit {
+            let ticket: ProposalTicket
+            do {
+                ticket = try self.node.proposeConfigChange(change)
+            } catch {
+                return self.eventLoop.makeFailedFuture(error)
+            }
+            let promise = self.eventLoop.makePromise(of: CommandOutcome.self)
+            let deadline = self.eventLoop.scheduleTask(in: .milliseconds(Int64(self.config.commitTimeoutMilliseconds))) {
+                if let pending = self.proposals.removeValue(forKey: ticket.index) {
+                    pending.promise.fail(WriteFailure.commitTimeout)
+                }
+            }
+            self.proposals[ticket.index] = PendingProposal(term: ticket.term, promise: promise, deadline: deadline)
+            self.scheduleDrain()
+            return promise.futureResult.map { _ in }
         }
     }
 
@@ -259,6 +303,16 @@ final class RaftLoop: @unchecked Sendable {
             }
             node.advance()
             lastStatus = node.status
+            let membershipChanged = ready.snapshot != nil || ready.committedEntries.contains { entry in
+                switch entry.payload {
+                case .configChange: return true
+                case .command(let bytes):
+                    if case .setMember? = StateCommand(encoded: bytes) { return true }
+                    return false
+                case .empty: return false
+                }
+            }
+            if membershipChanged { onMembershipApplied?(lastStatus) }
             releaseReads()
             maybeSnapshot()
         }

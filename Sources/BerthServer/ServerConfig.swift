@@ -60,9 +60,25 @@ public struct ServerConfig: Equatable, Sendable {
         guard !clusterID.isEmpty, clusterID.utf8.count <= 255 else {
             throw .invalid(key: "cluster-id", value: clusterID, reason: "must be 1–255 bytes")
         }
-        return ServerConfig(
+        var config = ServerConfig(
             nodeID: nodeID, dataDir: merged.dataDir ?? "./data/n\(nodeID)", peerListen: peerListen,
             httpListen: httpListen, peers: peers, clusterID: clusterID, join: merged.join)
+        if let value = merged.tickMilliseconds { config.tickMilliseconds = value }
+        if let value = merged.electionTicks { config.electionTicks = value }
+        if let value = merged.heartbeatTicks { config.heartbeatTicks = value }
+        if let value = merged.snapshotThresholdEntries { config.snapshotThresholdEntries = value }
+        if let value = merged.snapshotChunkBytes { config.snapshotChunkBytes = value }
+        for (key, value) in [
+            ("tick-ms", config.tickMilliseconds), ("election-ticks", config.electionTicks),
+            ("heartbeat-ticks", config.heartbeatTicks), ("snapshot-threshold", config.snapshotThresholdEntries),
+            ("snapshot-chunk-bytes", config.snapshotChunkBytes),
+        ] where value <= 0 {
+            throw .invalid(key: key, value: "\(value)", reason: "must be positive")
+        }
+        guard config.heartbeatTicks < config.electionTicks else {
+            throw .invalid(key: "heartbeat-ticks", value: "\(config.heartbeatTicks)", reason: "must be below election-ticks")
+        }
+        return config
     }
 
     /// Parses `ID=HOST:PORT,…`.

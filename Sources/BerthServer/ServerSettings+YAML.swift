@@ -25,7 +25,10 @@ extension ServerSettings {
             if object == nil { return ServerSettings() }
             throw .unreadableFile(path: path, reason: "expected a map of settings")
         }
-        let known: Set<String> = ["node-id", "data-dir", "peer-listen", "http-listen", "peers", "cluster-id", "join"]
+        let known: Set<String> = [
+            "node-id", "data-dir", "peer-listen", "http-listen", "peers", "cluster-id", "join", "tick-ms",
+            "election-ticks", "heartbeat-ticks", "snapshot-threshold", "snapshot-chunk-bytes",
+        ]
         if let unknown = map.keys.sorted().first(where: { !known.contains($0) }) {
             throw .invalid(key: unknown, value: "\(map[unknown] ?? "")", reason: "unknown setting in \(path)")
         }
@@ -47,6 +50,18 @@ extension ServerSettings {
         settings.httpListen = try string("http-listen")
         settings.clusterID = try string("cluster-id")
         settings.join = try string("join")
+        func integer(_ key: String) throws(ConfigError) -> Int? {
+            guard let value = map[key] else { return nil }
+            guard let number = value as? Int, number > 0 else {
+                throw .invalid(key: key, value: "\(value)", reason: "expected a positive integer")
+            }
+            return number
+        }
+        settings.tickMilliseconds = try integer("tick-ms")
+        settings.electionTicks = try integer("election-ticks")
+        settings.heartbeatTicks = try integer("heartbeat-ticks")
+        settings.snapshotThresholdEntries = try integer("snapshot-threshold")
+        settings.snapshotChunkBytes = try integer("snapshot-chunk-bytes")
         if let peers = map["peers"] as? [AnyHashable: Any] {
             settings.peers = peers.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: ",")
         } else {

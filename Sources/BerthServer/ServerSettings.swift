@@ -17,6 +17,13 @@ public struct ServerSettings: Codable, Equatable, Sendable {
     public var clusterID: String?
     /// Start empty and ask the cluster at this URL to add this node as a learner.
     public var join: String?
+    /// Tuning (`--tick-ms`, `--election-ticks`, `--heartbeat-ticks`, `--snapshot-threshold`,
+    /// `--snapshot-chunk-bytes`): defaults suit a LAN; tests shrink the snapshot knobs.
+    public var tickMilliseconds: Int?
+    public var electionTicks: Int?
+    public var heartbeatTicks: Int?
+    public var snapshotThresholdEntries: Int?
+    public var snapshotChunkBytes: Int?
 
     enum CodingKeys: String, CodingKey {
         case nodeID = "node-id"
@@ -26,11 +33,18 @@ public struct ServerSettings: Codable, Equatable, Sendable {
         case peers
         case clusterID = "cluster-id"
         case join
+        case tickMilliseconds = "tick-ms"
+        case electionTicks = "election-ticks"
+        case heartbeatTicks = "heartbeat-ticks"
+        case snapshotThresholdEntries = "snapshot-threshold"
+        case snapshotChunkBytes = "snapshot-chunk-bytes"
     }
 
     public init(
         nodeID: UInt64? = nil, dataDir: String? = nil, peerListen: String? = nil, httpListen: String? = nil,
-        peers: String? = nil, clusterID: String? = nil, join: String? = nil
+        peers: String? = nil, clusterID: String? = nil, join: String? = nil, tickMilliseconds: Int? = nil,
+        electionTicks: Int? = nil, heartbeatTicks: Int? = nil, snapshotThresholdEntries: Int? = nil,
+        snapshotChunkBytes: Int? = nil
     ) {
         self.nodeID = nodeID
         self.dataDir = dataDir
@@ -39,6 +53,11 @@ public struct ServerSettings: Codable, Equatable, Sendable {
         self.peers = peers
         self.clusterID = clusterID
         self.join = join
+        self.tickMilliseconds = tickMilliseconds
+        self.electionTicks = electionTicks
+        self.heartbeatTicks = heartbeatTicks
+        self.snapshotThresholdEntries = snapshotThresholdEntries
+        self.snapshotChunkBytes = snapshotChunkBytes
     }
 
     /// The settings named by `BERTH_<NAME>` variables (`BERTH_NODE_ID`, `BERTH_PEERS`, …).
@@ -54,6 +73,15 @@ public struct ServerSettings: Codable, Equatable, Sendable {
         settings.peers = environment["BERTH_PEERS"]
         settings.clusterID = environment["BERTH_CLUSTER_ID"]
         settings.join = environment["BERTH_JOIN"]
+        for (key, path) in [
+            ("BERTH_TICK_MS", \ServerSettings.tickMilliseconds), ("BERTH_ELECTION_TICKS", \.electionTicks),
+            ("BERTH_HEARTBEAT_TICKS", \.heartbeatTicks), ("BERTH_SNAPSHOT_THRESHOLD", \.snapshotThresholdEntries),
+            ("BERTH_SNAPSHOT_CHUNK_BYTES", \.snapshotChunkBytes),
+        ] {
+            guard let raw = environment[key] else { continue }
+            guard let value = Int(raw), value > 0 else { throw .invalid(key: key, value: raw, reason: "not a positive integer") }
+            settings[keyPath: path] = value
+        }
         return settings
     }
 
@@ -62,7 +90,11 @@ public struct ServerSettings: Codable, Equatable, Sendable {
         ServerSettings(
             nodeID: nodeID ?? lower.nodeID, dataDir: dataDir ?? lower.dataDir,
             peerListen: peerListen ?? lower.peerListen, httpListen: httpListen ?? lower.httpListen,
-            peers: peers ?? lower.peers, clusterID: clusterID ?? lower.clusterID, join: join ?? lower.join)
+            peers: peers ?? lower.peers, clusterID: clusterID ?? lower.clusterID, join: join ?? lower.join,
+            tickMilliseconds: tickMilliseconds ?? lower.tickMilliseconds,
+            electionTicks: electionTicks ?? lower.electionTicks, heartbeatTicks: heartbeatTicks ?? lower.heartbeatTicks,
+            snapshotThresholdEntries: snapshotThresholdEntries ?? lower.snapshotThresholdEntries,
+            snapshotChunkBytes: snapshotChunkBytes ?? lower.snapshotChunkBytes)
     }
 }
 

@@ -12,6 +12,8 @@ public enum StateCommand: Equatable, Sendable {
     case startJob(StartJob)
     /// A running job finished, successfully or not.
     case finishJob(FinishJob)
+    /// Records (or updates) a server's addresses.
+    case setMember(MemberRecord)
     /// Changes nothing but the applied index (a probe, or a barrier).
     case noop
 
@@ -116,7 +118,7 @@ public enum StateCommand: Equatable, Sendable {
         switch self {
         case .createJob(let create): return create.idempotencyKey
         case .cancelJob(let cancel): return cancel.idempotencyKey
-        case .startJob, .finishJob, .noop: return nil
+        case .startJob, .finishJob, .setMember, .noop: return nil
         }
     }
 
@@ -127,7 +129,7 @@ public enum StateCommand: Equatable, Sendable {
         case .cancelJob(let cancel): return cancel.atMs
         case .startJob(let start): return start.atMs
         case .finishJob(let finish): return finish.atMs
-        case .noop: return nil
+        case .setMember, .noop: return nil
         }
     }
 }
@@ -141,6 +143,7 @@ extension StateCommand: Codable {
         case cancelJob = "cancel_job"
         case startJob = "start_job"
         case finishJob = "finish_job"
+        case setMember = "set_member"
         case noop
     }
 
@@ -156,6 +159,7 @@ extension StateCommand: Codable {
         case .cancelJob: self = .cancelJob(try container.decode(CancelJob.self, forKey: .body))
         case .startJob: self = .startJob(try container.decode(StartJob.self, forKey: .body))
         case .finishJob: self = .finishJob(try container.decode(FinishJob.self, forKey: .body))
+        case .setMember: self = .setMember(try container.decode(MemberRecord.self, forKey: .body))
         case .noop: self = .noop
         }
     }
@@ -174,6 +178,9 @@ extension StateCommand: Codable {
             try container.encode(body, forKey: .body)
         case .finishJob(let body):
             try container.encode(Kind.finishJob, forKey: .type)
+            try container.encode(body, forKey: .body)
+        case .setMember(let body):
+            try container.encode(Kind.setMember, forKey: .type)
             try container.encode(body, forKey: .body)
         case .noop:
             try container.encode(Kind.noop, forKey: .type)

@@ -95,6 +95,9 @@ extension StateStore {
         switch command {
         case .noop:
             return .noop
+        case .setMember(let member):
+            try member.save(db)
+            return .noop
         case .createJob(let create):
             if try JobRecord.exists(db, key: create.id) {
                 return .rejected(.jobAlreadyExists(id: create.id))

@@ -95,6 +95,16 @@ public final class StateStore: Sendable {
                     CREATE INDEX idempotency_keys_by_created ON idempotency_keys (created_at_ms);
                     """)
         }
+        migrator.registerMigration("v2: members") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE members (
+                        node_id INTEGER PRIMARY KEY NOT NULL,
+                        peer_address TEXT NOT NULL,
+                        http_address TEXT NOT NULL
+                    );
+                    """)
+        }
         return migrator
     }
 
@@ -113,6 +123,11 @@ public final class StateStore: Sendable {
     }
 
     // MARK: - Queries
+
+    /// Every server's replicated addresses, by node id.
+    public func members() throws(StateStoreError) -> [MemberRecord] {
+        try Self.wrap { try writer.read { try MemberRecord.order(Column("node_id")).fetchAll($0) } }
+    }
 
     /// The last applied entry (index 0 before any).
     public func lastApplied() throws(StateStoreError) -> AppliedPosition {

@@ -19,6 +19,14 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("cluster-id"), help: "Refuse peers of any other cluster (default berth).")
     var clusterID: String?
     @Option(help: "Start empty and ask the cluster at this URL to add this node.") var join: String?
+    @Option(name: .customLong("tick-ms"), help: "Raft tick length in ms (default 10).") var tickMilliseconds: Int?
+    @Option(name: .customLong("election-ticks"), help: "Election timeout in ticks (default 10).") var electionTicks: Int?
+    @Option(name: .customLong("heartbeat-ticks"), help: "Heartbeat interval in ticks (default 2).")
+    var heartbeatTicks: Int?
+    @Option(name: .customLong("snapshot-threshold"), help: "Snapshot every N applied entries (default 8192).")
+    var snapshotThreshold: Int?
+    @Option(name: .customLong("snapshot-chunk-bytes"), help: "InstallSnapshot chunk size (default 1 MiB).")
+    var snapshotChunkBytes: Int?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -31,7 +39,9 @@ struct ServerCommand: AsyncParsableCommand {
         }
         let flags = ServerSettings(
             nodeID: nodeID, dataDir: dataDir, peerListen: peerListen, httpListen: httpListen, peers: peers,
-            clusterID: clusterID, join: join)
+            clusterID: clusterID, join: join, tickMilliseconds: tickMilliseconds, electionTicks: electionTicks,
+            heartbeatTicks: heartbeatTicks, snapshotThresholdEntries: snapshotThreshold,
+            snapshotChunkBytes: snapshotChunkBytes)
         let resolved: ServerConfig
         do {
             let file = try config.map { path throws(ConfigError) in try ServerSettings.load(path: path) }

@@ -133,3 +133,16 @@ import Testing
         #expect(Configuration(voters: [1]).applying(.remove(1)) == .failure(.lastVoter(1)))
     }
 }
+
+@Suite struct LearnerPromotionTests {
+    @Test("thesis §4.2.1: a learner that never answered is not promoted, even when the log is short")
+    func silentLearnerNotPromoted() throws {
+        let cluster = TestCluster(voters: [1, 2, 3])
+        cluster.elect(1)
+        try cluster[1].proposeConfigChange(.addLearner(4))
+        cluster.settle()
+        #expect(throws: RaftError.learnerNotCaughtUp(node: 4, match: 0, leaderLast: 2)) {
+            try cluster[1].proposeConfigChange(.promote(4))
+        }
+    }
+}
