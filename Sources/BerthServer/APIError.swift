@@ -104,7 +104,7 @@ extension JSONEncoder {
     /// The API's JSON: sorted keys for stable output.
     static var api: JSONEncoder {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
     }
 }

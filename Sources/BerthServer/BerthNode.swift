@@ -223,7 +223,7 @@ public final class BerthNode: Sendable {
     private static func answer(for outcome: CommandOutcome) -> ClientAnswer {
         func json(_ object: [String: Any?]) -> [UInt8] {
             let cleaned = object.mapValues { $0 ?? NSNull() }
-            return (try? Array(JSONSerialization.data(withJSONObject: cleaned, options: [.sortedKeys]))) ?? []
+            return (try? Array(JSONSerialization.data(withJSONObject: cleaned, options: [.sortedKeys, .withoutEscapingSlashes]))) ?? []
         }
         switch outcome {
         case .jobCreated(let job):

@@ -6,7 +6,7 @@ import Hummingbird
 enum JSONResponse {
     static func make(_ status: HTTPResponse.Status = .ok, _ object: [String: Any?], headers: HTTPFields = [:]) -> Response {
         let cleaned = object.mapValues { $0 ?? NSNull() }
-        let bytes = (try? JSONSerialization.data(withJSONObject: cleaned, options: [.sortedKeys])) ?? Data("{}".utf8)
+        let bytes = (try? JSONSerialization.data(withJSONObject: cleaned, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
         return make(status, bytes: Array(bytes), headers: headers)
     }
 
