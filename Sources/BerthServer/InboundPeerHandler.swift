@@ -16,12 +16,10 @@ final class InboundPeerHandler: ChannelInboundHandler {
     private let transport: PeerTransport
     private let logger: Logger
     private var peer: NodeID?
-    private var assembler: SnapshotAssembler
 
     init(transport: PeerTransport, logger: Logger) {
         self.transport = transport
         self.logger = logger
-        assembler = SnapshotAssembler()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -40,7 +38,9 @@ final class InboundPeerHandler: ChannelInboundHandler {
             guard chunk.from == peer, chunk.to == transport.settings.policy.nodeID else {
                 return reject(context, "snapshot chunk with wrong sender or receiver")
             }
-            let outcome = assembler.receive(chunk)
+            // The assembler lives in the transport, per peer, so a stream broken with its
+            // connection resumes on the next one from the acknowledged offset.
+            let outcome = transport.receiveSnapshotChunk(chunk, from: peer)
             context.writeAndFlush(wrapOutboundOut(.snapshotChunkAck(outcome.ack)), promise: nil)
             switch outcome {
             case .completed(let message, _):

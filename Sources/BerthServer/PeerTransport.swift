@@ -26,6 +26,8 @@ final class PeerTransport: Sendable {
     private let httpAddresses: NIOLockedValueBox<[NodeID: String]>
     private let listener: NIOLockedValueBox<(any Channel)?>
     private let handlers: NIOLockedValueBox<Handlers>
+    /// Snapshot streams being received, one per sending peer.
+    private let assemblers = NIOLockedValueBox<[NodeID: SnapshotAssembler]>([:])
 
     struct Handlers: Sendable {
         var deliver: @Sendable (Message) -> Void = { _ in }
@@ -156,6 +158,16 @@ final class PeerTransport: Sendable {
 
     func learnedHTTPAddress(_ address: String, of id: NodeID) {
         httpAddresses.withLockedValue { $0[id] = address }
+    }
+
+    func receiveSnapshotChunk(_ chunk: SnapshotChunk, from peer: NodeID) -> SnapshotAssembler.Outcome {
+        assemblers.withLockedValue { assemblers in
+            var assembler = assemblers[peer] ?? SnapshotAssembler()
+            let outcome = assembler.receive(chunk)
+            // Kept after completion too: it re-acknowledges a finished stream whose last ack was lost.
+            assemblers[peer] = assembler
+            return outcome
+        }
     }
 
     func deliver(_ message: Message) {
