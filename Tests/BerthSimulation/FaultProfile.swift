@@ -1,0 +1,51 @@
+/// Which faults a randomized run may inject. Each seed then switches a random subset of the
+/// allowed faults on, at random rates ("swarm testing"): a run with only message loss finds
+/// different bugs than a run with everything at once.
+public struct FaultProfile: Equatable, Sendable {
+    /// Messages may be lost.
+    public var messageLoss: Bool
+    /// Messages may be delivered twice.
+    public var duplication: Bool
+    /// Message delays may grow and vary widely, reordering messages.
+    public var delays: Bool
+    /// The network may split: random groups, an isolated leader, one-way links.
+    public var partitions: Bool
+    /// Nodes may crash (also in the middle of writing a Ready) and restart later.
+    public var crashes: Bool
+    /// Nodes may freeze for a while and then carry on as if nothing happened.
+    public var pauses: Bool
+    /// Disk writes may take long, widening the window in which a crash loses a write.
+    public var slowDisk: Bool
+    /// Nodes' clocks may tick a little faster or slower than each other.
+    public var clockSkew: Bool
+    /// The leader may be asked to hand leadership to another voter.
+    public var leadershipTransfers: Bool
+    /// A voter may be removed and added back (as a learner, then promoted).
+    public var membershipChanges: Bool
+
+    public init(
+        messageLoss: Bool, duplication: Bool, delays: Bool, partitions: Bool, crashes: Bool, pauses: Bool,
+        slowDisk: Bool, clockSkew: Bool, leadershipTransfers: Bool, membershipChanges: Bool
+    ) {
+        self.messageLoss = messageLoss
+        self.duplication = duplication
+        self.delays = delays
+        self.partitions = partitions
+        self.crashes = crashes
+        self.pauses = pauses
+        self.slowDisk = slowDisk
+        self.clockSkew = clockSkew
+        self.leadershipTransfers = leadershipTransfers
+        self.membershipChanges = membershipChanges
+    }
+
+    /// Everything may go wrong.
+    public static let all = FaultProfile(
+        messageLoss: true, duplication: true, delays: true, partitions: true, crashes: true, pauses: true,
+        slowDisk: true, clockSkew: true, leadershipTransfers: true, membershipChanges: true)
+
+    /// A healthy cluster: only the workload runs.
+    public static let none = FaultProfile(
+        messageLoss: false, duplication: false, delays: false, partitions: false, crashes: false, pauses: false,
+        slowDisk: false, clockSkew: false, leadershipTransfers: false, membershipChanges: false)
+}

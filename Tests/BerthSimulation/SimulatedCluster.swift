@@ -1,0 +1,516 @@
+import BerthRaft
+
+/// A whole Raft cluster in one process, driven by one seed: N `RaftNode`s, their disks, a
+/// simulated network and a simulated clock. Nothing here reads a real clock or the system
+/// random generator, and nothing iterates an unordered collection in a way that matters, so a
+/// seed replays exactly.
+///
+/// Time advances in whole time units with `step()`; each node ticks its core every
+/// `timeUnitsPerTick` units. Within a step: writes that became durable complete (persist, send,
+/// apply, advance), due messages are delivered, due ticks run, then every idle node that has a
+/// Ready hands it out and starts writing it.
+///
+/// The checkers watch every fact as it happens; `violation` holds the first broken invariant.
+/// `Simulation` builds a randomized run on top of this; `berth demo` and the scripted tests
+/// drive it by hand (`propose`, `crash`, `restart`, `partition`, `run(ticks:)`).
+public final class SimulatedCluster {
+    /// Settings that shape the cluster; times are in time units unless named in ticks.
+    public struct Options: Sendable {
+        /// Time units between two ticks of a node's core.
+        public var timeUnitsPerTick: UInt64 = 10
+        /// `RaftConfig.electionTicks` for every node.
+        public var electionTicks = 10
+        /// `RaftConfig.heartbeatTicks` for every node.
+        public var heartbeatTicks = 1
+        /// `RaftConfig.maxMessageBytes`: small values split replication over many messages.
+        public var maxMessageBytes = 1 << 20
+        /// `RaftConfig.maxInflightMessages`: small values make the leader wait for answers.
+        public var maxInflightMessages = 64
+        /// `RaftConfig.maxApplyBytesPerReady`: small values spread applying over many Readys.
+        public var maxApplyBytesPerReady = 4 << 20
+        /// How long writing a Ready to disk takes; a crash in this window loses the write.
+        public var persistDelay: ClosedRange<UInt64> = 1...3
+        /// How long a message takes to arrive, when the network is healthy.
+        public var networkDelay: ClosedRange<UInt64> = 1...5
+        /// Give each node a tick period one unit shorter or longer than nominal (clock drift).
+        public var clockSkew = false
+        /// A node snapshots its state machine once it has applied this many entries past its
+        /// last snapshot.
+        public var snapshotEveryEntries: UInt64 = 24
+        /// Entries kept before a snapshot, so slightly lagging followers need no snapshot.
+        public var retainEntries = 4
+        /// Events kept for failure reports.
+        public var traceCapacity = 40
+        /// A deliberately broken owner for the simulator's own tests: send a Ready's messages
+        /// as soon as it is handed out, before its write is durable. Votes and acknowledgements
+        /// then outlive a crash that loses what they promised, and the checkers must notice.
+        var sendsBeforePersisting = false
+
+        public init() {}
+    }
+
+    /// Why a client request could not be handed to a node.
+    public enum ClientError: Error, Equatable, Sendable {
+        /// There is no node with this id.
+        case unknownNode(NodeID)
+        /// The node is down or frozen: the request went unanswered.
+        case unavailable(NodeID)
+        /// No node currently leads.
+        case noLeader
+        /// The node's core refused.
+        case refused(RaftError)
+    }
+
+    /// What a node told a client, collected by `takeOutcomes()`.
+    public enum ClientOutcome: Equatable, Sendable {
+        /// The operation is applied at `index`.
+        case acknowledged(client: Int, op: UInt64, node: NodeID, index: LogIndex)
+        /// The node lost track of the operation (another entry took its index, the node crashed
+        /// or skipped the index by installing a snapshot); it may or may not have committed.
+        case proposalLost(client: Int, op: UInt64, node: NodeID)
+        /// The read was served from a state machine at `applied`.
+        case readServed(client: Int, read: UInt64, node: NodeID, applied: LogIndex)
+        /// The read could not be confirmed.
+        case readFailed(client: Int, read: UInt64, node: NodeID)
+    }
+
+    /// The seed everything in this cluster derives from.
+    public let seed: UInt64
+    public let options: Options
+    /// The node ids, 1 ... N.
+    public let nodeIDs: [NodeID]
+    /// The current time, in time units since the start.
+    public private(set) var now: UInt64 = 0
+    /// Called with every event as it happens (the trace keeps only the last few).
+    public var onEvent: ((SimulationEvent) -> Void)?
+    /// What happened so far, as counts.
+    public internal(set) var stats = SimulationStats()
+    /// The newest membership any node has applied: the cluster's committed configuration as
+    /// far as anyone knows. (A new leader's own view can lag it until it applies its log.)
+    public internal(set) var committedConfiguration: Configuration
+
+    let network: SimulatedNetwork
+    let checkers = Checkers()
+    let nodes: [SimulatedNode]
+    var rng: SplitMix64
+    private var trace: EventTrace
+    var outcomes: [ClientOutcome] = []
+    private var nextReadID: UInt64 = 1
+    /// The target of the last leadership transfer requested, to count completed transfers.
+    var transferTarget: NodeID = .none
+    /// The index of the newest configuration entry any node has applied.
+    var configurationAppliedAt: LogIndex = 0
+    private var violationAnnounced = false
+
+    /// A cluster of `nodeCount` voters, all up, no leader yet, healthy network.
+    public init(nodeCount: Int, seed: UInt64, options: Options = Options()) {
+        precondition(nodeCount >= 1, "a cluster needs a node")
+        self.seed = seed
+        self.options = options
+        var rng = SplitMix64(seed: seed)
+        nodeIDs = (1...nodeCount).map { NodeID($0) }
+        let configuration = Configuration(voters: Set(nodeIDs))
+        committedConfiguration = configuration
+        network = SimulatedNetwork(rng: rng.split(), delay: options.networkDelay)
+        nodes = nodeIDs.map { id in
+            var period = options.timeUnitsPerTick
+            if options.clockSkew && period > 1 { period = period - 1 + rng.time(in: 0...2) }
+            return SimulatedNode(
+                id: id, configuration: configuration, nextTickAt: 1 + rng.time(in: 0...(period - 1)),
+                tickPeriod: period)
+        }
+        self.rng = rng
+        trace = EventTrace(capacity: options.traceCapacity)
+        for node in nodes { node.start(config: raftConfig(for: node.id, appliedIndex: 0)) }
+    }
+
+    // MARK: - Time
+
+    /// Advances time by one unit and does everything due.
+    public func step() {
+        now += 1
+        checkers.now = now
+        for node in nodes where node.isUp && !node.isPaused(at: now) && !node.inbox.isEmpty {
+            drainInbox(of: node)
+        }
+        for node in nodes where node.isUp && !node.isPaused(at: now) {
+            if let write = node.pendingWrite, write.dueAt <= now { completeWrite(on: node) }
+        }
+        for flight in network.takeDue(at: now) {
+            deliver(flight)
+        }
+        for node in nodes where node.isUp && node.nextTickAt <= now {
+            if node.isPaused(at: now) {
+                node.nextTickAt = node.pausedUntil
+                continue
+            }
+            node.nextTickAt += node.tickPeriod
+            node.raft?.tick()
+            observe(node)
+        }
+        for node in nodes where node.isUp && !node.isPaused(at: now) {
+            collectReady(from: node)
+        }
+        announceViolation()
+    }
+
+    /// Runs for `ticks` ticks (or until an invariant breaks).
+    public func run(ticks: Int) {
+        for _ in 0..<(UInt64(ticks) * options.timeUnitsPerTick) {
+            step()
+            if violation != nil { return }
+        }
+    }
+
+    /// Runs until `condition` holds (checked once per tick) or `maxTicks` pass; returns whether
+    /// it held.
+    @discardableResult
+    public func run(maxTicks: Int, until condition: (SimulatedCluster) -> Bool) -> Bool {
+        for _ in 0..<maxTicks {
+            if condition(self) { return true }
+            run(ticks: 1)
+            if violation != nil { return false }
+        }
+        return condition(self)
+    }
+
+    // MARK: - What can be seen
+
+    /// The first invariant that broke, if any.
+    public var violation: Violation? { checkers.violation }
+
+    /// The node that leads in the highest term among running nodes, if any.
+    public var leader: NodeID? { leaderAndTerm?.node }
+
+    /// The leader and its term, from the roles observed after every call into a core (cheaper
+    /// than asking each core for its status).
+    var leaderAndTerm: (node: NodeID, term: Term)? {
+        var best: (node: NodeID, term: Term)?
+        for node in nodes where node.isUp && node.observedRole == .leader {
+            if best == nil || node.observedTerm > best!.term { best = (node.id, node.observedTerm) }
+        }
+        return best
+    }
+
+    /// The core's status of a running node.
+    public func status(of id: NodeID) -> RaftStatus? { node(id)?.raft?.status }
+
+    /// Whether node `id` is running (it may still be paused).
+    public func isUp(_ id: NodeID) -> Bool { node(id)?.isUp ?? false }
+
+    /// Whether node `id` is frozen right now.
+    public func isPaused(_ id: NodeID) -> Bool { node(id)?.isPaused(at: now) ?? false }
+
+    /// Whether node `id` has a Ready being written (a crash now would lose it).
+    public func isWriting(_ id: NodeID) -> Bool { node(id)?.pendingWrite != nil }
+
+    /// The client operations node `id` has applied, in order (empty while it is down).
+    public func appliedOps(of id: NodeID) -> [UInt64] {
+        guard let node = node(id), node.isUp else { return [] }
+        return node.stateMachine.ops
+    }
+
+    /// The last log index node `id` has applied (0 while it is down).
+    public func appliedIndex(of id: NodeID) -> LogIndex {
+        guard let node = node(id), node.isUp else { return 0 }
+        return node.stateMachine.appliedIndex
+    }
+
+    /// Whether some node has told a client that `op` is done.
+    public func isAcknowledged(_ op: UInt64) -> Bool { checkers.isAcknowledged(op) }
+
+    /// The last `options.traceCapacity` events, oldest first.
+    public var recentEvents: [SimulationEvent] { trace.events }
+
+    /// Client answers since the last call.
+    public func takeOutcomes() -> [ClientOutcome] {
+        defer { outcomes = [] }
+        return outcomes
+    }
+
+    /// A hash of the cluster's observable state, equal for two runs exactly when they did the
+    /// same thing (used to check that a seed replays).
+    public var fingerprint: UInt64 {
+        var digest = mixDigest(now, UInt64(trace.count))
+        for value in [
+            stats.elections, stats.crashes, stats.proposals, stats.acknowledged, stats.readsServed,
+            stats.snapshotsInstalled, network.sentCount, network.lostCount, network.duplicatedCount,
+        ] {
+            digest = mixDigest(digest, UInt64(value))
+        }
+        for node in nodes {
+            digest = mixDigest(digest, node.stateMachine.digest)
+            digest = mixDigest(digest, node.storage.hardState.term)
+            digest = mixDigest(digest, node.storage.lastIndex)
+        }
+        return digest
+    }
+
+    // MARK: - Clients
+
+    /// Proposes client operation `op` at node `id`. The node answers later through
+    /// `takeOutcomes()`, once it applies the ticket's index.
+    @discardableResult
+    public func propose(op: UInt64, at id: NodeID, client: Int = 0) -> Result<ProposalTicket, ClientError> {
+        guard let node = node(id) else { return .failure(.unknownNode(id)) }
+        guard let raft = node.raft, !node.isPaused(at: now) else { return .failure(.unavailable(id)) }
+        do {
+            let ticket = try raft.propose(ClientOp.encode(op))
+            node.mayHaveReady = true
+            stats.proposals += 1
+            node.lastRefusal = nil
+            wait(for: SimulatedNode.WaitingProposal(client: client, op: op, ticket: ticket), on: node)
+            record(.proposed(client: client, op: op, node: id, ticket: ticket))
+            return .success(ticket)
+        } catch {
+            // Refusals repeat while clients retry; only a new reason is worth a line in the
+            // trace, and "not the leader" is routine while clients look for the leader.
+            let reason = "\(error)"
+            let isRoutine = if case .notLeader = error { true } else { false }
+            if !isRoutine && node.lastRefusal != reason {
+                node.lastRefusal = reason
+                record(.proposalRefused(client: client, op: op, node: id, reason: reason))
+            }
+            return .failure(.refused(error))
+        }
+    }
+
+    /// Proposes `op` at the current leader.
+    @discardableResult
+    public func propose(op: UInt64, client: Int = 0) -> Result<ProposalTicket, ClientError> {
+        guard let leader else { return .failure(.noLeader) }
+        return propose(op: op, at: leader, client: client)
+    }
+
+    /// Asks node `id` for a linearizable read; returns the read id. The answer comes through
+    /// `takeOutcomes()`. A frozen node finds the request in its inbox when it wakes up (and
+    /// may still believe it leads — the case ReadIndex's quorum round exists for).
+    public func read(at id: NodeID, client: Int = 0) -> Result<UInt64, ClientError> {
+        guard let node = node(id) else { return .failure(.unknownNode(id)) }
+        guard node.isUp else { return .failure(.unavailable(id)) }
+        let read = SimulatedNode.PendingRead(
+            client: client, id: nextReadID, issuedAt: now, acknowledgedBefore: checkers.acknowledged.count)
+        if node.isPaused(at: now) {
+            node.inbox.append(read)
+        } else if let error = startRead(read, on: node) {
+            return .failure(.refused(error))
+        }
+        nextReadID += 1
+        stats.readsIssued += 1
+        record(.readIssued(client: client, read: read.id, node: id))
+        return .success(read.id)
+    }
+
+    /// Hands `read` to the node's core; returns why it refused, if it did.
+    private func startRead(_ read: SimulatedNode.PendingRead, on node: SimulatedNode) -> RaftError? {
+        guard let raft = node.raft else { return .notLeader(leaderHint: .none) }
+        do {
+            try raft.readIndex(id: read.id)
+        } catch {
+            return error
+        }
+        node.mayHaveReady = true
+        node.pendingReads[read.id] = read
+        return nil
+    }
+
+    /// A node that just woke up answers the reads that arrived while it was frozen, before
+    /// anything else reaches it.
+    private func drainInbox(of node: SimulatedNode) {
+        let reads = node.inbox
+        node.inbox = []
+        for read in reads where startRead(read, on: node) != nil {
+            stats.readsFailed += 1
+            outcomes.append(.readFailed(client: read.client, read: read.id, node: node.id))
+            record(.readFailed(client: read.client, read: read.id, node: node.id))
+        }
+    }
+
+    /// Asks the current leader to hand leadership to `target`.
+    @discardableResult
+    public func transferLeadership(to target: NodeID) -> Result<Void, ClientError> {
+        guard let leader, let node = node(leader), let raft = node.raft else { return .failure(.noLeader) }
+        do {
+            try raft.transferLeadership(to: target)
+        } catch {
+            return .failure(.refused(error))
+        }
+        stats.transfersRequested += 1
+        transferTarget = target
+        record(.transferRequested(from: leader, to: target))
+        observe(node)
+        return .success(())
+    }
+
+    /// Proposes a membership change at the current leader.
+    @discardableResult
+    public func proposeConfigChange(_ change: ConfigChange) -> Result<ProposalTicket, ClientError> {
+        guard let leader, let node = node(leader), let raft = node.raft else { return .failure(.noLeader) }
+        do {
+            let ticket = try raft.proposeConfigChange(change)
+            node.mayHaveReady = true
+            stats.configChanges += 1
+            wait(for: SimulatedNode.WaitingProposal(client: 0, op: nil, ticket: ticket), on: node)
+            record(.configChangeProposed(node: leader, change: change, ticket: ticket))
+            return .success(ticket)
+        } catch {
+            return .failure(.refused(error))
+        }
+    }
+
+    /// Starts an election at node `id` now.
+    public func campaign(_ id: NodeID) {
+        guard let node = node(id), let raft = node.raft else { return }
+        raft.campaign()
+        observe(node)
+    }
+
+    // MARK: - Faults
+
+    /// Crashes node `id`: its core, state machine, unfinished write and the messages in flight
+    /// to it are gone; its disk stays.
+    public func crash(_ id: NodeID) {
+        guard let node = node(id), node.isUp else { return }
+        let waiting = node.waitingProposals.keys.sorted().compactMap { node.waitingProposals[$0] }
+        let reads =
+            node.pendingReads.keys.sorted().compactMap { node.pendingReads[$0] } + node.confirmedReads.map(\.read)
+            + node.inbox
+        let lost = node.crash()
+        checkers.nodeCrashed(id)
+        stats.crashes += 1
+        if lost?.ready.mustSync == true { stats.unsyncedWritesLost += 1 }
+        record(
+            .crashed(
+                node: id, lostEntries: lost?.ready.entries.count ?? 0, lostHardState: lost?.ready.hardState != nil,
+                lostMessages: lost?.ready.messages.count ?? 0))
+        for proposal in waiting { lose(proposal, at: node, announce: false) }
+        for read in reads {
+            stats.readsFailed += 1
+            outcomes.append(.readFailed(client: read.client, read: read.id, node: id))
+        }
+    }
+
+    /// Restarts node `id` from its disk: the state machine from the snapshot, the core from the
+    /// hard state and log.
+    public func restart(_ id: NodeID) {
+        guard let node = node(id), !node.isUp else { return }
+        let snapshot: Snapshot
+        do {
+            snapshot = try node.storage.snapshot()
+        } catch {
+            checkers.fail(.readyContract, "n\(id)'s disk has no snapshot: \(error)")
+            return
+        }
+        guard let machine = OpStateMachine(snapshot: snapshot) else {
+            checkers.fail(.readyContract, "n\(id)'s snapshot at \(snapshot.metadata.index) does not decode")
+            return
+        }
+        node.stateMachine = machine
+        checkers.nodeRestoredSnapshot(
+            id, index: snapshot.metadata.index, term: snapshot.metadata.term, digest: machine.digest,
+            nodeTerm: node.storage.hardState.term)
+        node.start(config: raftConfig(for: id, appliedIndex: snapshot.metadata.index))
+        node.nextTickAt = now + 1 + rng.time(in: 0...(node.tickPeriod - 1))
+        stats.restarts += 1
+        record(
+            .restarted(
+                node: id, term: node.storage.hardState.term, snapshotIndex: snapshot.metadata.index,
+                lastIndex: node.storage.lastIndex))
+        observe(node)
+    }
+
+    /// Freezes node `id` for `duration` time units: no ticks, no deliveries (they wait), no
+    /// disk progress. Models a long GC pause or a stalled VM.
+    public func pause(_ id: NodeID, for duration: UInt64) {
+        guard let node = node(id), node.isUp else { return }
+        node.pausedUntil = max(node.pausedUntil, now + duration)
+        stats.pauses += 1
+        record(.paused(node: id, until: node.pausedUntil))
+    }
+
+    /// Ends every pause now.
+    public func resumeAll() {
+        for node in nodes { node.pausedUntil = min(node.pausedUntil, now) }
+    }
+
+    /// Splits the network into `groups`; messages between groups are dropped, both ways.
+    public func partition(_ groups: [[NodeID]]) {
+        network.partition(groups)
+        stats.partitions += 1
+        record(.partitioned(groups: groups))
+    }
+
+    /// Drops messages from `from` to `to` only.
+    public func blockLink(from: NodeID, to: NodeID) {
+        network.block(from: from, to: to)
+        stats.partitions += 1
+        record(.linkBlocked(from: from, to: to))
+    }
+
+    /// Restores every link.
+    public func healNetwork() {
+        guard network.isPartitioned else { return }
+        network.heal()
+        record(.networkHealed)
+    }
+
+    /// Sets message loss and duplication (0 ... 1) and the delay range (time units).
+    public func setNetworkQuality(loss: Double, duplicate: Double, delay: ClosedRange<UInt64>) {
+        network.setQuality(loss: loss, duplicate: duplicate, delay: delay)
+        record(
+            .networkQuality(
+                lossPercent: Int((loss * 100).rounded()), duplicatePercent: Int((duplicate * 100).rounded()),
+                minDelay: delay.lowerBound, maxDelay: delay.upperBound))
+    }
+
+    /// Notes a phase of the run in the trace.
+    public func announce(phase: String) {
+        record(.phase(phase))
+    }
+
+    /// Checks, after the cluster has converged, that every running node holds every
+    /// acknowledged operation exactly once.
+    public func checkConverged() {
+        checkers.checkFinal(nodes.filter(\.isUp).map { ($0.id, $0.stateMachine) })
+        announceViolation()
+    }
+
+    /// Totals that live in the network, copied into `stats`.
+    var statsWithNetwork: SimulationStats {
+        var result = stats
+        result.messagesSent = network.sentCount
+        result.messagesLost = network.lostCount
+        result.messagesDuplicated = network.duplicatedCount
+        return result
+    }
+
+    // MARK: - Helpers
+
+    func node(_ id: NodeID) -> SimulatedNode? {
+        guard id >= 1, id <= NodeID(nodes.count) else { return nil }
+        return nodes[Int(id - 1)]
+    }
+
+    private func raftConfig(for id: NodeID, appliedIndex: LogIndex) -> RaftConfig {
+        var config = RaftConfig(id: id, randomSeed: rng.next())
+        config.electionTicks = options.electionTicks
+        config.heartbeatTicks = options.heartbeatTicks
+        config.maxMessageBytes = options.maxMessageBytes
+        config.maxInflightMessages = options.maxInflightMessages
+        config.maxApplyBytesPerReady = options.maxApplyBytesPerReady
+        config.appliedIndex = appliedIndex
+        return config
+    }
+
+    func record(_ kind: SimulationEvent.Kind) {
+        let event = SimulationEvent(time: now, kind: kind)
+        trace.append(event)
+        onEvent?(event)
+    }
+
+    func announceViolation() {
+        guard !violationAnnounced, let violation else { return }
+        violationAnnounced = true
+        record(.violation(violation))
+    }
+}

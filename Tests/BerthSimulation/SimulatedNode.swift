@@ -1,0 +1,109 @@
+import BerthRaft
+
+/// One simulated server: a `RaftNode`, the durable storage it survives crashes with, and the
+/// volatile state around it (state machine, the Ready being written, clients waiting on it).
+///
+/// `storage` is the disk. Writes reach it only when a Ready's write completes, so a crash in
+/// the middle of a write loses exactly that write; everything else on the node is dropped.
+final class SimulatedNode {
+    /// A Ready handed out by the core and being made durable; until `dueAt` a crash loses it,
+    /// and the core is not asked for the next Ready.
+    struct PendingWrite {
+        var ready: Ready
+        var dueAt: UInt64
+        /// The messages already went out (only with `Options.sendsBeforePersisting`).
+        var messagesSent = false
+    }
+
+    /// A client proposal this node accepted and will answer once it applies `ticket.index`.
+    struct WaitingProposal {
+        var client: Int
+        /// The client operation, or nil for a membership change (nobody waits on those).
+        var op: UInt64?
+        var ticket: ProposalTicket
+    }
+
+    /// A linearizable read this node accepted.
+    struct PendingRead {
+        var client: Int
+        var id: UInt64
+        var issuedAt: UInt64
+        /// How many operations had been acknowledged when the read was issued: the read must
+        /// see all of them.
+        var acknowledgedBefore: Int
+    }
+
+    let id: NodeID
+    /// The core, or nil while the node is down.
+    private(set) var raft: RaftNode?
+    /// The disk. Survives crashes; written only by completed writes and compaction.
+    private(set) var storage: MemoryStorage
+    /// The applied state; rebuilt from the snapshot on restart.
+    var stateMachine: OpStateMachine
+    var pendingWrite: PendingWrite?
+    /// Bumped by every crash; messages addressed to an earlier incarnation are dropped.
+    private(set) var incarnation = 0
+    /// The node does nothing (no ticks, no deliveries, no writes) before this time.
+    var pausedUntil: UInt64 = 0
+    /// When the node next ticks, and how many time units its ticks are apart.
+    var nextTickAt: UInt64
+    var tickPeriod: UInt64
+    var waitingProposals: [LogIndex: WaitingProposal] = [:]
+    /// Reads waiting for their ReadState, by read id.
+    var pendingReads: [UInt64: PendingRead] = [:]
+    /// Reads that arrived while the node was frozen, handled when it wakes up.
+    var inbox: [PendingRead] = []
+    /// Reads with a ReadState, waiting for the state machine to reach its index.
+    var confirmedReads: [(state: ReadState, read: PendingRead)] = []
+    /// The reason of the last proposal this node refused, to trace each reason once.
+    var lastRefusal: String?
+    /// Something happened to the core since it last said it had no `Ready` (asking costs
+    /// time, and most nodes are idle in most time units).
+    var mayHaveReady = true
+    /// Role and term as last observed, to notice elections and step-downs.
+    var observedRole: Role = .follower
+    var observedTerm: Term = 0
+
+    init(id: NodeID, configuration: Configuration, nextTickAt: UInt64, tickPeriod: UInt64) {
+        self.id = id
+        storage = MemoryStorage(configuration: configuration)
+        stateMachine = OpStateMachine(configuration: configuration)
+        self.nextTickAt = nextTickAt
+        self.tickPeriod = tickPeriod
+    }
+
+    var isUp: Bool { raft != nil }
+
+    func isPaused(at now: UInt64) -> Bool { now < pausedUntil }
+
+    /// The snapshot index on disk.
+    var snapshotIndex: LogIndex {
+        (try? storage.snapshot().metadata.index) ?? 0
+    }
+
+    /// Starts the core on what the disk holds. The caller restores `stateMachine` first.
+    func start(config: RaftConfig) {
+        precondition(raft == nil, "n\(id) is already running")
+        raft = RaftNode(config: config, storage: storage)
+        mayHaveReady = true
+        observedRole = .follower
+        observedTerm = storage.hardState.term
+    }
+
+    /// Drops everything volatile and keeps a copy of the disk, as a power cut would.
+    /// Returns the write that was lost, if one was under way.
+    func crash() -> PendingWrite? {
+        let lost = pendingWrite
+        raft = nil
+        pendingWrite = nil
+        storage = storage.copy()
+        incarnation += 1
+        pausedUntil = 0
+        waitingProposals = [:]
+        pendingReads = [:]
+        confirmedReads = []
+        inbox = []
+        observedRole = .follower
+        return lost
+    }
+}
