@@ -72,6 +72,30 @@ SEED_PATTERNS = [
 ]
 
 
+# The mutant is built as a package of its own holding only the core, the simulator and the
+# simulation tests: nothing else can break its build, and no server dependency is compiled.
+MINIMAL_PACKAGE = """// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "BerthMutant",
+    targets: [
+        .target(name: "BerthRaft"),
+        .target(name: "BerthSimulation", dependencies: ["BerthRaft"], path: "Tests/BerthSimulation"),
+        .testTarget(name: "BerthSimulationTests", dependencies: ["BerthSimulation", "BerthRaft"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
+"""
+
+
+def make_minimal_package(tree):
+    for part in ["Sources/BerthRaft", "Tests/BerthSimulation", "Tests/BerthSimulationTests"]:
+        shutil.copytree(os.path.join(ROOT, part), os.path.join(tree, part))
+    with open(os.path.join(tree, "Package.swift"), "w") as out:
+        out.write(MINIMAL_PACKAGE)
+
+
 def run(cmd, cwd, env, log):
     with open(log, "w") as out:
         return subprocess.run(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT).returncode
@@ -90,7 +114,7 @@ def main():
         if args.only and name != args.only:
             continue
         tree = os.path.join(work, name)
-        shutil.copytree(ROOT, tree, ignore=shutil.ignore_patterns(".build*", ".git"))
+        make_minimal_package(tree)
         path = os.path.join(tree, "Sources", "BerthRaft", file)
         source = open(path).read()
         if source.count(old) != 1:
