@@ -61,7 +61,8 @@ extension RaftNode {
         if !response.success {
             let hint = backtrackHint(for: response)
             // Conflict term 0 with an index means "my log ends just before conflictIndex".
-            let followerLast = response.conflictTerm == 0 && response.conflictIndex > 0 ? response.conflictIndex - 1 : nil
+            let followerLast =
+                response.conflictTerm == 0 && response.conflictIndex > 0 ? response.conflictIndex - 1 : nil
             if peerProgress.maybeDecrease(rejected: response.matchIndex, hint: hint, followerLast: followerLast) {
                 progress[peer] = peerProgress
                 sendAppend(to: peer)

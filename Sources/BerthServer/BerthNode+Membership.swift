@@ -157,7 +157,9 @@ extension BerthNode {
 
     /// Reads `GET /api/cluster` at `url` and dials every member it lists.
     private func learnPeers(from url: String) async {
-        guard let response = try? await HTTPClient.shared.execute(HTTPClientRequest(url: "\(url)/api/cluster"), timeout: .seconds(5)),
+        guard
+            let response = try? await HTTPClient.shared.execute(
+                HTTPClientRequest(url: "\(url)/api/cluster"), timeout: .seconds(5)),
             response.status == .ok,
             let body = try? await response.body.collect(upTo: 1 << 20),
             let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any],

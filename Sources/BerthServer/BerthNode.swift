@@ -43,7 +43,9 @@ public final class BerthNode: Sendable {
                 snapshotFinished: { raft.reportSnapshot(to: $0, succeeded: $1) },
                 linkLost: { raft.reportUnreachable($0) },
                 executeForwarded: { [weak self] request, peer in
-                    guard let self else { return ForwardResponse(requestID: request.requestID, status: 503, payload: []) }
+                    guard let self else {
+                        return ForwardResponse(requestID: request.requestID, status: 503, payload: [])
+                    }
                     return await self.executeForwarded(request, from: peer)
                 }))
         raft.onMembershipApplied = { [weak self] status in self?.syncPeers(with: status) }
@@ -153,7 +155,8 @@ public final class BerthNode: Sendable {
         switch request {
         case .createJob(let text, let image, let key):
             command = .createJob(
-                .init(id: UUID().uuidString.lowercased(), command: text, image: image, createdAtMs: nowMs,
+                .init(
+                    id: UUID().uuidString.lowercased(), command: text, image: image, createdAtMs: nowMs,
                     idempotencyKey: key))
         case .cancelJob(let id, let key):
             command = .cancelJob(.init(id: id, atMs: nowMs, idempotencyKey: key))
@@ -223,14 +226,18 @@ public final class BerthNode: Sendable {
     private static func answer(for outcome: CommandOutcome) -> ClientAnswer {
         func json(_ object: [String: Any?]) -> [UInt8] {
             let cleaned = object.mapValues { $0 ?? NSNull() }
-            return (try? Array(JSONSerialization.data(withJSONObject: cleaned, options: [.sortedKeys, .withoutEscapingSlashes]))) ?? []
+            return
+                (try? Array(
+                    JSONSerialization.data(withJSONObject: cleaned, options: [.sortedKeys, .withoutEscapingSlashes])))
+                ?? []
         }
         switch outcome {
         case .jobCreated(let job):
             return ClientAnswer(status: 201, body: json(["job_id": job.id, "status": job.status.rawValue]))
         case .jobCancelled(let job), .jobUpdated(let job):
             return ClientAnswer(
-                status: 200, body: json(["success": true, "error": nil, "job_id": job.id, "status": job.status.rawValue]))
+                status: 200,
+                body: json(["success": true, "error": nil, "job_id": job.id, "status": job.status.rawValue]))
         case .rejected(let rejection):
             let error = APIError(
                 .init(code: rejection.httpStatus), code: rejection.code, message: rejection.message)

@@ -90,16 +90,20 @@ struct ClusterRoutes {
 
     private func raftLog(_ request: Request) async throws -> Response {
         let query = request.uri.queryParameters
-        let from = try query["from"].map { text -> LogIndex in
-            guard let value = LogIndex(String(text)) else { throw APIError.badRequest("from must be an index", field: "from") }
-            return value
-        } ?? 1
-        let limit = try query["limit"].map { text -> Int in
-            guard let value = Int(String(text)), (1...1000).contains(value) else {
-                throw APIError.badRequest("limit must be 1–1000", field: "limit")
-            }
-            return value
-        } ?? 100
+        let from =
+            try query["from"].map { text -> LogIndex in
+                guard let value = LogIndex(String(text)) else {
+                    throw APIError.badRequest("from must be an index", field: "from")
+                }
+                return value
+            } ?? 1
+        let limit =
+            try query["limit"].map { text -> Int in
+                guard let value = Int(String(text)), (1...1000).contains(value) else {
+                    throw APIError.badRequest("limit must be 1–1000", field: "limit")
+                }
+                return value
+            } ?? 100
         let page = try await node.raft.entries(from: from, limit: limit).get()
         let entries: [[String: Any?]] = page.entries.map { entry in
             var item: [String: Any?] = ["index": entry.index, "term": entry.term]
@@ -108,7 +112,8 @@ struct ClusterRoutes {
                 item["type"] = "empty"
             case .command(let bytes):
                 item["type"] = "command"
-                item["command"] = (try? JSONSerialization.jsonObject(with: Data(bytes))) ?? String(decoding: bytes, as: UTF8.self)
+                item["command"] =
+                    (try? JSONSerialization.jsonObject(with: Data(bytes))) ?? String(decoding: bytes, as: UTF8.self)
             case .configChange(let change):
                 item["type"] = "config_change"
                 switch change {

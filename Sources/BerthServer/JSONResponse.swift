@@ -4,13 +4,19 @@ import Hummingbird
 
 /// JSON bodies for answers built from plain dictionaries and Codable values.
 enum JSONResponse {
-    static func make(_ status: HTTPResponse.Status = .ok, _ object: [String: Any?], headers: HTTPFields = [:]) -> Response {
+    static func make(_ status: HTTPResponse.Status = .ok, _ object: [String: Any?], headers: HTTPFields = [:])
+        -> Response
+    {
         let cleaned = object.mapValues { $0 ?? NSNull() }
-        let bytes = (try? JSONSerialization.data(withJSONObject: cleaned, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        let bytes =
+            (try? JSONSerialization.data(withJSONObject: cleaned, options: [.sortedKeys, .withoutEscapingSlashes]))
+            ?? Data("{}".utf8)
         return make(status, bytes: Array(bytes), headers: headers)
     }
 
-    static func make(_ status: HTTPResponse.Status = .ok, encodable: some Encodable, headers: HTTPFields = [:]) -> Response {
+    static func make(_ status: HTTPResponse.Status = .ok, encodable: some Encodable, headers: HTTPFields = [:])
+        -> Response
+    {
         let bytes = (try? JSONEncoder.api.encode(encodable)) ?? Data("{}".utf8)
         return make(status, bytes: Array(bytes), headers: headers)
     }

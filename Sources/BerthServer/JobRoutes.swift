@@ -25,7 +25,8 @@ struct JobRoutes {
                 throw APIError.badRequest("command is over \(Self.maxCommandBytes) bytes", field: "command")
             }
             let key = try idempotencyKey(request)
-            return JSONResponse.make(await node.submit(.createJob(command: body.command, image: body.image, idempotencyKey: key)))
+            return JSONResponse.make(
+                await node.submit(.createJob(command: body.command, image: body.image, idempotencyKey: key)))
         }
         router.get("/api/jobs") { request, _ in try await list(request) }
         router.get("/api/jobs/:id") { request, context in
@@ -59,7 +60,9 @@ struct JobRoutes {
         let query = request.uri.queryParameters
         func integer(_ name: String) throws -> Int64? {
             guard let text = query[Substring(name)] else { return nil }
-            guard let value = Int64(String(text)) else { throw APIError.badRequest("\(name) must be an integer", field: name) }
+            guard let value = Int64(String(text)) else {
+                throw APIError.badRequest("\(name) must be an integer", field: name)
+            }
             return value
         }
         var jobQuery = JobQuery()

@@ -57,7 +57,9 @@ public final class LocalCluster: @unchecked Sendable {
     }
 
     /// Starts member `id` (again) with `extraArguments` appended.
-    public func start(_ id: NodeID, clusterID override: String? = nil, peers: String? = nil, extraArguments: [String] = [])
+    public func start(
+        _ id: NodeID, clusterID override: String? = nil, peers: String? = nil, extraArguments: [String] = []
+    )
         throws
     {
         guard let member = members[id] else { return }

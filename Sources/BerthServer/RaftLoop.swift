@@ -78,7 +78,8 @@ final class RaftLoop: @unchecked Sendable {
             }
         }
         try log.save(
-            hardState: HardState(term: 1, vote: .none, commit: LogIndex(entries.count)), entries: entries, snapshot: nil)
+            hardState: HardState(term: 1, vote: .none, commit: LogIndex(entries.count)), entries: entries, snapshot: nil
+        )
     }
 
     /// Connects the transport and starts ticking.
@@ -146,7 +147,8 @@ final class RaftLoop: @unchecked Sendable {
                 return self.eventLoop.makeFailedFuture(WriteFailure(error))
             }
             let promise = self.eventLoop.makePromise(of: CommandOutcome.self)
-            let deadline = self.eventLoop.scheduleTask(in: .milliseconds(Int64(self.config.commitTimeoutMilliseconds))) {
+            let deadline = self.eventLoop.scheduleTask(in: .milliseconds(Int64(self.config.commitTimeoutMilliseconds)))
+            {
                 if let pending = self.proposals.removeValue(forKey: ticket.index) {
                     pending.promise.fail(WriteFailure.commitTimeout)
                 }
@@ -167,7 +169,8 @@ final class RaftLoop: @unchecked Sendable {
                 return self.eventLoop.makeFailedFuture(error)
             }
             let promise = self.eventLoop.makePromise(of: CommandOutcome.self)
-            let deadline = self.eventLoop.scheduleTask(in: .milliseconds(Int64(self.config.commitTimeoutMilliseconds))) {
+            let deadline = self.eventLoop.scheduleTask(in: .milliseconds(Int64(self.config.commitTimeoutMilliseconds)))
+            {
                 if let pending = self.proposals.removeValue(forKey: ticket.index) {
                     pending.promise.fail(WriteFailure.commitTimeout)
                 }
@@ -295,7 +298,9 @@ final class RaftLoop: @unchecked Sendable {
             if let soft = ready.softState {
                 logger.info(
                     "raft role changed",
-                    metadata: ["role": "\(soft.role.rawValue)", "leader": "\(soft.leader)", "term": "\(node.status.term)"])
+                    metadata: [
+                        "role": "\(soft.role.rawValue)", "leader": "\(soft.leader)", "term": "\(node.status.term)",
+                    ])
                 if let waiter = transferWaiter, soft.leader == waiter.target {
                     transferWaiter = nil
                     waiter.promise.succeed()
@@ -303,15 +308,17 @@ final class RaftLoop: @unchecked Sendable {
             }
             node.advance()
             lastStatus = node.status
-            let membershipChanged = ready.snapshot != nil || ready.committedEntries.contains { entry in
-                switch entry.payload {
-                case .configChange: return true
-                case .command(let bytes):
-                    if case .setMember? = StateCommand(encoded: bytes) { return true }
-                    return false
-                case .empty: return false
+            let membershipChanged =
+                ready.snapshot != nil
+                || ready.committedEntries.contains { entry in
+                    switch entry.payload {
+                    case .configChange: return true
+                    case .command(let bytes):
+                        if case .setMember? = StateCommand(encoded: bytes) { return true }
+                        return false
+                    case .empty: return false
+                    }
                 }
-            }
             if membershipChanged { onMembershipApplied?(lastStatus) }
             releaseReads()
             maybeSnapshot()
@@ -355,7 +362,8 @@ final class RaftLoop: @unchecked Sendable {
             try log.compact(
                 snapshotAt: snapshot.applied.index, configuration: lastStatus.configuration, data: snapshot.data)
             lastSnapshotIndex = snapshot.applied.index
-            logger.info("snapshot taken", metadata: ["index": "\(snapshot.applied.index)", "bytes": "\(snapshot.data.count)"])
+            logger.info(
+                "snapshot taken", metadata: ["index": "\(snapshot.applied.index)", "bytes": "\(snapshot.data.count)"])
         } catch {
             logger.error("snapshot failed; will retry", metadata: ["error": "\(error)"])
             lastSnapshotIndex = applied

@@ -53,7 +53,8 @@ public struct ServerConfig: Equatable, Sendable {
         if merged.join == nil {
             guard !peers.isEmpty else { throw .missing(key: "peers") }
             guard peers[nodeID] != nil else {
-                throw .invalid(key: "peers", value: merged.peers ?? "", reason: "does not include this node (\(nodeID))")
+                throw .invalid(
+                    key: "peers", value: merged.peers ?? "", reason: "does not include this node (\(nodeID))")
             }
         }
         let clusterID = merged.clusterID ?? "berth"
@@ -76,7 +77,8 @@ public struct ServerConfig: Equatable, Sendable {
             throw .invalid(key: key, value: "\(value)", reason: "must be positive")
         }
         guard config.heartbeatTicks < config.electionTicks else {
-            throw .invalid(key: "heartbeat-ticks", value: "\(config.heartbeatTicks)", reason: "must be below election-ticks")
+            throw .invalid(
+                key: "heartbeat-ticks", value: "\(config.heartbeatTicks)", reason: "must be below election-ticks")
         }
         return config
     }
@@ -89,7 +91,9 @@ public struct ServerConfig: Equatable, Sendable {
             guard parts.count == 2, let id = UInt64(parts[0]), id >= 1, let address = HostPort(String(parts[1])) else {
                 throw .invalid(key: "peers", value: String(item), reason: "expected ID=HOST:PORT with ID ≥ 1")
             }
-            guard peers[id] == nil else { throw .invalid(key: "peers", value: String(item), reason: "duplicate id \(id)") }
+            guard peers[id] == nil else {
+                throw .invalid(key: "peers", value: String(item), reason: "duplicate id \(id)")
+            }
             peers[id] = address
         }
         return peers

@@ -40,7 +40,8 @@ extension ServerSettings {
         }
         var settings = ServerSettings()
         if let value = map["node-id"] {
-            guard let id = (value as? Int).flatMap(UInt64.init(exactly:)) ?? (value as? String).flatMap(UInt64.init) else {
+            guard let id = (value as? Int).flatMap(UInt64.init(exactly:)) ?? (value as? String).flatMap(UInt64.init)
+            else {
                 throw .invalid(key: "node-id", value: "\(value)", reason: "expected an integer ≥ 1")
             }
             settings.nodeID = id

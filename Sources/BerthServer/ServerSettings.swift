@@ -64,7 +64,9 @@ public struct ServerSettings: Codable, Equatable, Sendable {
     public static func fromEnvironment(_ environment: [String: String]) throws(ConfigError) -> ServerSettings {
         var settings = ServerSettings()
         if let raw = environment["BERTH_NODE_ID"] {
-            guard let id = UInt64(raw) else { throw .invalid(key: "BERTH_NODE_ID", value: raw, reason: "not an integer") }
+            guard let id = UInt64(raw) else {
+                throw .invalid(key: "BERTH_NODE_ID", value: raw, reason: "not an integer")
+            }
             settings.nodeID = id
         }
         settings.dataDir = environment["BERTH_DATA_DIR"]
@@ -79,7 +81,9 @@ public struct ServerSettings: Codable, Equatable, Sendable {
             ("BERTH_SNAPSHOT_CHUNK_BYTES", \.snapshotChunkBytes),
         ] {
             guard let raw = environment[key] else { continue }
-            guard let value = Int(raw), value > 0 else { throw .invalid(key: key, value: raw, reason: "not a positive integer") }
+            guard let value = Int(raw), value > 0 else {
+                throw .invalid(key: key, value: raw, reason: "not a positive integer")
+            }
             settings[keyPath: path] = value
         }
         return settings

@@ -28,8 +28,11 @@ struct LocalClusterDemo {
 
         let started = Date()
         var leader = try await waitForLeader(cluster, excluding: nil)
-        say(String(format: "Leader elected: node %llu after %.0f ms", leader.id, Date().timeIntervalSince(started) * 1000))
-        try await show(cluster, "GET /api/cluster on node \(leader.id)", "\(cluster.members[leader.id]!.httpURL)/api/cluster")
+        say(
+            String(
+                format: "Leader elected: node %llu after %.0f ms", leader.id, Date().timeIntervalSince(started) * 1000))
+        try await show(
+            cluster, "GET /api/cluster on node \(leader.id)", "\(cluster.members[leader.id]!.httpURL)/api/cluster")
 
         let follower = cluster.members.keys.sorted().first { $0 != leader.id }!
         let followerURL = cluster.members[follower]!.httpURL
@@ -82,7 +85,9 @@ struct LocalClusterDemo {
         while Date() < deadline {
             var seen: [UInt64: UInt64] = [:]
             for id in cluster.members.keys.sorted() where id != excluding && cluster.isRunning(id) {
-                guard let answer = try? await HTTP.request("GET", "\(cluster.members[id]!.httpURL)/api/cluster", timeoutSeconds: 1),
+                guard
+                    let answer = try? await HTTP.request(
+                        "GET", "\(cluster.members[id]!.httpURL)/api/cluster", timeoutSeconds: 1),
                     let object = try? JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any],
                     let leader = (object["leader_id"] as? NSNumber)?.uint64Value,
                     let term = (object["current_term"] as? NSNumber)?.uint64Value

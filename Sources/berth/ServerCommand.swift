@@ -20,7 +20,8 @@ struct ServerCommand: AsyncParsableCommand {
     var clusterID: String?
     @Option(help: "Start empty and ask the cluster at this URL to add this node.") var join: String?
     @Option(name: .customLong("tick-ms"), help: "Raft tick length in ms (default 10).") var tickMilliseconds: Int?
-    @Option(name: .customLong("election-ticks"), help: "Election timeout in ticks (default 10).") var electionTicks: Int?
+    @Option(name: .customLong("election-ticks"), help: "Election timeout in ticks (default 10).") var electionTicks:
+        Int?
     @Option(name: .customLong("heartbeat-ticks"), help: "Heartbeat interval in ticks (default 2).")
     var heartbeatTicks: Int?
     @Option(name: .customLong("snapshot-threshold"), help: "Snapshot every N applied entries (default 8192).")

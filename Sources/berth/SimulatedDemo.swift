@@ -25,7 +25,8 @@ enum SimulatedDemo {
 
         cluster.announce(phase: "the leader crashes")
         cluster.crash(first)
-        guard cluster.run(maxTicks: 1000, until: { $0.leader != nil && $0.leader != first }), let second = cluster.leader
+        guard cluster.run(maxTicks: 1000, until: { $0.leader != nil && $0.leader != first }),
+            let second = cluster.leader
         else { throw SimulatedDemoError.stuck("no new leader after the crash") }
         for op: UInt64 in 6...8 { _ = cluster.propose(op: op) }
         try waitAcknowledged(cluster, ops: Array(6...8))
@@ -41,7 +42,9 @@ enum SimulatedDemo {
         for id in cluster.nodeIDs {
             print("  n\(id) applied ops \(cluster.appliedOps(of: id))")
         }
-        let lost = (1...8).filter { op in !cluster.nodeIDs.allSatisfy { cluster.appliedOps(of: $0).contains(UInt64(op)) } }
+        let lost = (1...8).filter { op in
+            !cluster.nodeIDs.allSatisfy { cluster.appliedOps(of: $0).contains(UInt64(op)) }
+        }
         print(lost.isEmpty ? "Nothing committed was lost; every checker held at every step." : "MISSING ops \(lost)")
     }
 
