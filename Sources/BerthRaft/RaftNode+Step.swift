@@ -157,6 +157,16 @@ extension RaftNode {
     }
 
     private func handleHeartbeat(_ heartbeat: Heartbeat, from sender: NodeID) {
+        if heartbeat.commit > log.lastIndex {
+            // The leader believes we hold entries we do not (our data dir was wiped): say where
+            // our log really ends, so it probes from there and sends a snapshot if it must.
+            send(
+                to: sender,
+                .appendEntriesResponse(
+                    AppendEntriesResponse(
+                        success: false, matchIndex: heartbeat.commit, conflictTerm: 0,
+                        conflictIndex: log.lastIndex + 1)))
+        }
         log.advanceCommit(to: min(heartbeat.commit, log.lastIndex))
         send(to: sender, .heartbeatResponse(HeartbeatResponse(readRound: heartbeat.readRound)))
     }

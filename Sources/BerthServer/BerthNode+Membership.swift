@@ -74,7 +74,9 @@ extension BerthNode {
         return Self.memberAnswer(202, id, role: "learner")
     }
 
-    static let promotionWaitSeconds: Double = 10
+    /// Shorter than a forwarded request's deadline, so an add through a follower answers 202
+    /// rather than timing out.
+    static let promotionWaitSeconds: Double = 4
 
     /// Retries the promotion until the learner is caught up, leadership moves, or 5 minutes pass.
     private func promoteWhenCaughtUp(_ id: NodeID) async {

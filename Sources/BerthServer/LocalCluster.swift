@@ -71,7 +71,9 @@ public final class LocalCluster: @unchecked Sendable {
                 "--peer-listen", "127.0.0.1:\(member.peerPort)", "--http-listen", "127.0.0.1:\(member.httpPort)",
                 "--peers", peers ?? peersFlag, "--cluster-id", override ?? clusterID,
             ] + extraArguments
-        FileManager.default.createFile(atPath: member.logPath, contents: nil)
+        if !FileManager.default.fileExists(atPath: member.logPath) {
+            FileManager.default.createFile(atPath: member.logPath, contents: nil)
+        }
         let log = FileHandle(forWritingAtPath: member.logPath)
         log?.seekToEndOfFile()
         process.standardOutput = log

@@ -1,5 +1,6 @@
 import BerthRaft
 import BerthStorage
+import Dispatch
 import Logging
 import NIOCore
 
@@ -31,6 +32,10 @@ final class RaftLoop: @unchecked Sendable {
     /// were applied, so the transport can dial new members and drop removed ones.
     var onMembershipApplied: (@Sendable (RaftStatus) -> Void)?
     private var lastSnapshotIndex: LogIndex
+    private var snapshotInProgress = false
+    /// The index of the last configuration entry applied.
+    private var lastConfigurationIndex: LogIndex = 0
+    private let snapshotQueue = DispatchQueue(label: "berth.snapshot")
     private var lastStatus: RaftStatus
 
     private struct PendingProposal {
@@ -274,11 +279,13 @@ final class RaftLoop: @unchecked Sendable {
                 if let snapshot = ready.snapshot {
                     let restored = try state.restore(from: snapshot.data)
                     lastSnapshotIndex = snapshot.metadata.index
+                    lastConfigurationIndex = snapshot.metadata.index
                     logger.info("installed snapshot from leader", metadata: ["index": "\(restored.index)"])
                     failProposals(upTo: snapshot.metadata.index)
                 }
                 let results = try state.apply(ready.committedEntries)
                 for (entry, result) in zip(ready.committedEntries, results) {
+                    if case .configChange = entry.payload { lastConfigurationIndex = entry.index }
                     complete(entry: entry, result: result)
                 }
             } catch {
@@ -356,17 +363,40 @@ final class RaftLoop: @unchecked Sendable {
 
     private func maybeSnapshot() {
         let applied = lastStatus.applied
-        guard applied >= lastSnapshotIndex + LogIndex(config.snapshotThresholdEntries) else { return }
-        do {
-            let snapshot = try state.snapshotData()
-            try log.compact(
-                snapshotAt: snapshot.applied.index, configuration: lastStatus.configuration, data: snapshot.data)
-            lastSnapshotIndex = snapshot.applied.index
-            logger.info(
-                "snapshot taken", metadata: ["index": "\(snapshot.applied.index)", "bytes": "\(snapshot.data.count)"])
-        } catch {
-            logger.error("snapshot failed; will retry", metadata: ["error": "\(error)"])
-            lastSnapshotIndex = applied
+        guard !snapshotInProgress, applied >= lastSnapshotIndex + LogIndex(config.snapshotThresholdEntries) else {
+            return
+        }
+        snapshotInProgress = true
+        let configuration = lastStatus.configuration
+        let state = self.state
+        // Copying the database takes time the Raft loop must not spend: heartbeats would stall
+        // and followers would start elections. The copy runs elsewhere; only the (short) log
+        // compaction comes back to the loop.
+        snapshotQueue.async {
+            let result = Result { try state.snapshotData() }
+            self.eventLoop.execute {
+                self.snapshotInProgress = false
+                switch result {
+                case .success(let snapshot):
+                    // The membership captured when the copy started is only right if no
+                    // configuration entry was applied since.
+                    guard self.lastConfigurationIndex <= applied else { return }
+                    do {
+                        try self.log.compact(
+                            snapshotAt: snapshot.applied.index, configuration: configuration, data: snapshot.data)
+                        self.lastSnapshotIndex = snapshot.applied.index
+                        self.logger.info(
+                            "snapshot taken",
+                            metadata: ["index": "\(snapshot.applied.index)", "bytes": "\(snapshot.data.count)"])
+                    } catch {
+                        self.logger.error("log compaction failed; will retry", metadata: ["error": "\(error)"])
+                        self.lastSnapshotIndex = applied
+                    }
+                case .failure(let error):
+                    self.logger.error("snapshot failed; will retry", metadata: ["error": "\(error)"])
+                    self.lastSnapshotIndex = applied
+                }
+            }
         }
     }
 }

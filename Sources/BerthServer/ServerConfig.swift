@@ -69,6 +69,7 @@ public struct ServerConfig: Equatable, Sendable {
         if let value = merged.heartbeatTicks { config.heartbeatTicks = value }
         if let value = merged.snapshotThresholdEntries { config.snapshotThresholdEntries = value }
         if let value = merged.snapshotChunkBytes { config.snapshotChunkBytes = value }
+        if let value = merged.snapshotRetainEntries { config.snapshotRetainEntries = value }
         for (key, value) in [
             ("tick-ms", config.tickMilliseconds), ("election-ticks", config.electionTicks),
             ("heartbeat-ticks", config.heartbeatTicks), ("snapshot-threshold", config.snapshotThresholdEntries),

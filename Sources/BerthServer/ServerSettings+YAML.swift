@@ -28,6 +28,7 @@ extension ServerSettings {
         let known: Set<String> = [
             "node-id", "data-dir", "peer-listen", "http-listen", "peers", "cluster-id", "join", "tick-ms",
             "election-ticks", "heartbeat-ticks", "snapshot-threshold", "snapshot-chunk-bytes",
+            "snapshot-retain-entries",
         ]
         if let unknown = map.keys.sorted().first(where: { !known.contains($0) }) {
             throw .invalid(key: unknown, value: "\(map[unknown] ?? "")", reason: "unknown setting in \(path)")
@@ -63,6 +64,7 @@ extension ServerSettings {
         settings.heartbeatTicks = try integer("heartbeat-ticks")
         settings.snapshotThresholdEntries = try integer("snapshot-threshold")
         settings.snapshotChunkBytes = try integer("snapshot-chunk-bytes")
+        settings.snapshotRetainEntries = try integer("snapshot-retain-entries")
         if let peers = map["peers"] as? [AnyHashable: Any] {
             settings.peers = peers.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: ",")
         } else {

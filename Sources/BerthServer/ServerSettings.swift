@@ -24,6 +24,7 @@ public struct ServerSettings: Codable, Equatable, Sendable {
     public var heartbeatTicks: Int?
     public var snapshotThresholdEntries: Int?
     public var snapshotChunkBytes: Int?
+    public var snapshotRetainEntries: Int?
 
     enum CodingKeys: String, CodingKey {
         case nodeID = "node-id"
@@ -38,13 +39,14 @@ public struct ServerSettings: Codable, Equatable, Sendable {
         case heartbeatTicks = "heartbeat-ticks"
         case snapshotThresholdEntries = "snapshot-threshold"
         case snapshotChunkBytes = "snapshot-chunk-bytes"
+        case snapshotRetainEntries = "snapshot-retain-entries"
     }
 
     public init(
         nodeID: UInt64? = nil, dataDir: String? = nil, peerListen: String? = nil, httpListen: String? = nil,
         peers: String? = nil, clusterID: String? = nil, join: String? = nil, tickMilliseconds: Int? = nil,
         electionTicks: Int? = nil, heartbeatTicks: Int? = nil, snapshotThresholdEntries: Int? = nil,
-        snapshotChunkBytes: Int? = nil
+        snapshotChunkBytes: Int? = nil, snapshotRetainEntries: Int? = nil
     ) {
         self.nodeID = nodeID
         self.dataDir = dataDir
@@ -58,6 +60,7 @@ public struct ServerSettings: Codable, Equatable, Sendable {
         self.heartbeatTicks = heartbeatTicks
         self.snapshotThresholdEntries = snapshotThresholdEntries
         self.snapshotChunkBytes = snapshotChunkBytes
+        self.snapshotRetainEntries = snapshotRetainEntries
     }
 
     /// The settings named by `BERTH_<NAME>` variables (`BERTH_NODE_ID`, `BERTH_PEERS`, …).
@@ -79,6 +82,7 @@ public struct ServerSettings: Codable, Equatable, Sendable {
             ("BERTH_TICK_MS", \ServerSettings.tickMilliseconds), ("BERTH_ELECTION_TICKS", \.electionTicks),
             ("BERTH_HEARTBEAT_TICKS", \.heartbeatTicks), ("BERTH_SNAPSHOT_THRESHOLD", \.snapshotThresholdEntries),
             ("BERTH_SNAPSHOT_CHUNK_BYTES", \.snapshotChunkBytes),
+            ("BERTH_SNAPSHOT_RETAIN_ENTRIES", \.snapshotRetainEntries),
         ] {
             guard let raw = environment[key] else { continue }
             guard let value = Int(raw), value > 0 else {
@@ -98,7 +102,8 @@ public struct ServerSettings: Codable, Equatable, Sendable {
             tickMilliseconds: tickMilliseconds ?? lower.tickMilliseconds,
             electionTicks: electionTicks ?? lower.electionTicks, heartbeatTicks: heartbeatTicks ?? lower.heartbeatTicks,
             snapshotThresholdEntries: snapshotThresholdEntries ?? lower.snapshotThresholdEntries,
-            snapshotChunkBytes: snapshotChunkBytes ?? lower.snapshotChunkBytes)
+            snapshotChunkBytes: snapshotChunkBytes ?? lower.snapshotChunkBytes,
+            snapshotRetainEntries: snapshotRetainEntries ?? lower.snapshotRetainEntries)
     }
 }
 

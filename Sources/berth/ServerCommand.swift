@@ -28,6 +28,8 @@ struct ServerCommand: AsyncParsableCommand {
     var snapshotThreshold: Int?
     @Option(name: .customLong("snapshot-chunk-bytes"), help: "InstallSnapshot chunk size (default 1 MiB).")
     var snapshotChunkBytes: Int?
+    @Option(name: .customLong("snapshot-retain-entries"), help: "Entries kept behind a snapshot (default 1024).")
+    var snapshotRetainEntries: Int?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -42,7 +44,7 @@ struct ServerCommand: AsyncParsableCommand {
             nodeID: nodeID, dataDir: dataDir, peerListen: peerListen, httpListen: httpListen, peers: peers,
             clusterID: clusterID, join: join, tickMilliseconds: tickMilliseconds, electionTicks: electionTicks,
             heartbeatTicks: heartbeatTicks, snapshotThresholdEntries: snapshotThreshold,
-            snapshotChunkBytes: snapshotChunkBytes)
+            snapshotChunkBytes: snapshotChunkBytes, snapshotRetainEntries: snapshotRetainEntries)
         let resolved: ServerConfig
         do {
             let file = try config.map { path throws(ConfigError) in try ServerSettings.load(path: path) }

@@ -110,3 +110,22 @@ import Testing
         #expect(cluster.commands(on: 3) == ["after-wipe"])
     }
 }
+
+@Suite struct IdleWipedFollowerTests {
+    @Test("a wiped follower of an idle cluster is found through its heartbeat and restored by snapshot")
+    func idleWipedFollowerRestored() throws {
+        let cluster = TestCluster(voters: [1, 2, 3])
+        cluster.elect(1)
+        for i in 0..<6 { try cluster[1].propose("w\(i)") }
+        cluster.settle()
+        let status = cluster[1].status
+        cluster.storages[1]!.compact(
+            snapshotAt: status.applied, configuration: status.configuration,
+            data: Array(cluster.commands(on: 1).joined(separator: ",").utf8))
+        cluster.add(3, storage: MemoryStorage(configuration: Configuration(voters: [1, 2, 3])))
+        // No new writes: only heartbeats reach node 3.
+        cluster.tick(3)
+        #expect(cluster[3].status.commit == status.commit)
+        #expect(try cluster.storages[3]!.snapshot().metadata.index == status.applied)
+    }
+}

@@ -1,0 +1,57 @@
+import BerthRaft
+
+/// `GET /api/cluster` as a test reads it (spec §7).
+struct ClusterStatus: Decodable, Sendable {
+    /// One member as this node sees it.
+    struct Node: Decodable, Sendable {
+        var nodeID: NodeID
+        /// HTTP address learned from the handshake, if known.
+        var address: String?
+        var peerAddress: String?
+        var isAlive: Bool
+        var voter: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case nodeID = "node_id"
+            case address
+            case peerAddress = "peer_address"
+            case isAlive = "is_alive"
+            case voter
+        }
+    }
+
+    var nodeID: NodeID
+    var role: String
+    var currentTerm: Term
+    var leaderID: NodeID?
+    var commitIndex: LogIndex
+    var lastApplied: LogIndex
+    var logLength: LogIndex
+    var firstIndex: LogIndex
+    var clusterID: String
+    var draining: Bool
+    var nodes: [Node]
+
+    enum CodingKeys: String, CodingKey {
+        case nodeID = "node_id"
+        case role
+        case currentTerm = "current_term"
+        case leaderID = "leader_id"
+        case commitIndex = "commit_index"
+        case lastApplied = "last_applied"
+        case logLength = "log_length"
+        case firstIndex = "first_index"
+        case clusterID = "cluster_id"
+        case draining
+        case nodes
+    }
+
+    func node(_ id: NodeID) -> Node? { nodes.first { $0.nodeID == id } }
+}
+
+/// Who leads, as every polled node agrees.
+struct LeaderView: Sendable, Hashable, CustomStringConvertible {
+    var id: NodeID
+    var term: Term
+    var description: String { "node \(id) in term \(term)" }
+}
