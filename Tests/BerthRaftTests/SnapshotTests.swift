@@ -90,9 +90,11 @@ import Testing
     }
 }
 
+/// A follower whose data dir was wiped comes back empty while the leader still believes it
+/// holds what it acknowledged; the leader must find out and send a snapshot.
 @Suite struct WipedFollowerTests {
-    @Test("a follower whose storage was wiped is detected from its rejection and restored by snapshot")
-    func wipedFollowerRejoins() throws {
+    /// A cluster whose leader compacted its log, with node 3 restarted on an empty disk.
+    private func clusterWithWipedFollower() throws -> (TestCluster, RaftStatus) {
         let cluster = TestCluster(voters: [1, 2, 3])
         cluster.elect(1)
         for i in 0..<6 { try cluster[1].propose("w\(i)") }
@@ -101,29 +103,23 @@ import Testing
         cluster.storages[1]!.compact(
             snapshotAt: status.applied, configuration: status.configuration,
             data: Array(cluster.commands(on: 1).joined(separator: ",").utf8))
-        // Node 3 comes back with an empty data dir.
         cluster.add(3, storage: MemoryStorage(configuration: Configuration(voters: [1, 2, 3])))
+        return (cluster, status)
+    }
+
+    @Test("the wiped follower's rejection of the next append reveals it; it is restored by snapshot")
+    func wipedFollowerRejoins() throws {
+        let (cluster, status) = try clusterWithWipedFollower()
         try cluster[1].propose("after-wipe")
         cluster.tick(3)
         #expect(cluster[3].status.commit == cluster[1].status.commit)
         #expect(try cluster.storages[3]!.snapshot().metadata.index == status.applied)
         #expect(cluster.commands(on: 3) == ["after-wipe"])
     }
-}
 
-@Suite struct IdleWipedFollowerTests {
-    @Test("a wiped follower of an idle cluster is found through its heartbeat and restored by snapshot")
+    @Test("with no writes, the wiped follower's answer to a heartbeat reveals it; it is restored by snapshot")
     func idleWipedFollowerRestored() throws {
-        let cluster = TestCluster(voters: [1, 2, 3])
-        cluster.elect(1)
-        for i in 0..<6 { try cluster[1].propose("w\(i)") }
-        cluster.settle()
-        let status = cluster[1].status
-        cluster.storages[1]!.compact(
-            snapshotAt: status.applied, configuration: status.configuration,
-            data: Array(cluster.commands(on: 1).joined(separator: ",").utf8))
-        cluster.add(3, storage: MemoryStorage(configuration: Configuration(voters: [1, 2, 3])))
-        // No new writes: only heartbeats reach node 3.
+        let (cluster, status) = try clusterWithWipedFollower()
         cluster.tick(3)
         #expect(cluster[3].status.commit == status.commit)
         #expect(try cluster.storages[3]!.snapshot().metadata.index == status.applied)

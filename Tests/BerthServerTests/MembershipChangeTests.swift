@@ -1,4 +1,5 @@
 import BerthRaft
+import BerthServer
 import Foundation
 import Testing
 

@@ -4,8 +4,8 @@ import Foundation
     import Glibc
 #endif
 
-/// Asks the kernel for an unused loopback TCP port (bind to port 0, read it back, close).
-func freeLoopbackPort() throws -> Int {
+/// Asks the kernel for an unused loopback TCP port: bind to port 0, read it back, close.
+public func freeLoopbackPort() throws -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw POSIXError(.EMFILE) }
     defer { close(fd) }
@@ -18,8 +18,9 @@ func freeLoopbackPort() throws -> Int {
     }
     guard bound == 0 else { throw POSIXError(.EADDRINUSE) }
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) {
+    let named = withUnsafeMutablePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
     }
+    guard named == 0 else { throw POSIXError(.EINVAL) }
     return Int(UInt16(bigEndian: address.sin_port))
 }
