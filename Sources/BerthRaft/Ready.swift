@@ -4,8 +4,10 @@
 ///
 /// 1. **Persist**: if `snapshot` is set, store it (replacing the log before it); then store
 ///    `hardState` if set; then append `entries`, first discarding any stored entries at or
-///    after `entries.first.index`. All of it must be durable (fsync) before step 2, because the
-///    messages promise it: a granted vote, an acknowledged entry.
+///    after `entries.first.index`. Term, vote, entries and snapshot must be durable (fsync)
+///    before step 2, because the messages promise them: a granted vote, an acknowledged entry.
+///    A hard state that only moves `commit` may be written without an fsync: a restarted
+///    server learns the commit index again from the leader.
 /// 2. **Send** `messages`. Delivery may fail, repeat or reorder; the core copes.
 /// 3. **Apply**: restore the state machine from `snapshot` if set, then apply
 ///    `committedEntries` in order; answer `readStates` once the applied index reaches theirs.

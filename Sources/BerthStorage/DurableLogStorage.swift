@@ -173,10 +173,16 @@ public final class DurableLogStorage: LogStorage {
         if let hardState { WALFormat.append(.hardState(hardState), to: &writer) }
         for entry in entries { WALFormat.append(.entry(entry), to: &writer) }
 
+        // Raft needs term, vote, entries and snapshots durable before anyone hears of them; a
+        // commit index alone need not be (a restarted node learns it again from the leader), so
+        // a Ready that only moves the commit index is written without an fsync (etcd's MustSync).
+        let mustSync =
+            installing != nil || !entries.isEmpty
+            || hardState.map { $0.term != mirror.hardState.term || $0.vote != mirror.hardState.vote } == true
         let sizeBefore = wal.size
         do throws(DurableLogError) {
             try wal.append(writer.bytes)
-            try wal.sync()
+            if mustSync { try wal.sync() }
         } catch {
             // After a failed write or fsync the page cache cannot be trusted (a later fsync may
             // report success for lost data), so stop writing; a restart re-reads the file.

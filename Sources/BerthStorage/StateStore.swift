@@ -5,8 +5,12 @@ import GRDB
 /// The replicated state machine, in SQLite: changed only by applying committed log entries,
 /// each in one transaction with the applied index, so a restart neither re-applies nor skips.
 ///
-/// One store per node. The database runs in WAL mode with `synchronous=FULL` (a committed
-/// apply survives power loss), reads run concurrently with the Raft loop's applies, and every
+/// One store per node. The database runs in WAL mode with `synchronous=NORMAL`: a power loss
+/// may roll back the last applies, but never tears one, and `last_applied` rolls back with
+/// them, so a restart re-applies those entries from the Raft log (which is fsynced before
+/// anything is applied). If the rollback went behind the latest snapshot — whose compaction may
+/// have removed those entries — `restoreIfBehind` restores the snapshot first. The Raft log is
+/// the durable record; fsyncing SQLite too would double the fsyncs per write for nothing. Reads run concurrently with the Raft loop's applies, and every
 /// method is one transaction. Schema changes are registered migrations, one per version, never
 /// edited once shipped (docs/storage.md, "State database").
 public final class StateStore: Sendable {
@@ -25,8 +29,8 @@ public final class StateStore: Sendable {
         removeLeftoverTemporaryFiles(besides: path)
         let pool = try Self.wrap {
             let pool = try DatabasePool(path: path, configuration: Self.configuration())
-            // GRDB sets synchronous=NORMAL when it turns WAL on; Berth wants every commit fsynced.
-            try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
+            // NORMAL is enough: see the type's comment.
+            try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = NORMAL") }
             return pool
         }
         try self.init(writer: pool, path: path)
@@ -53,7 +57,7 @@ public final class StateStore: Sendable {
         var configuration = GRDB.Configuration()
         configuration.label = "berth.state"
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
         return configuration
     }

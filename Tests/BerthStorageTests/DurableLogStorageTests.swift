@@ -81,6 +81,27 @@ import Testing
         }
     }
 
+    @Test("a Ready that only moves the commit index is written without an fsync; a new term or vote is fsynced")
+    func commitOnlyIsNotSynced() throws {
+        try withTemporaryDirectory { dir in
+            let log = try LogFixtures.open(dir)
+            var ready = Ready()
+            ready.hardState = HardState(term: 2, vote: 1, commit: 0)
+            ready.entries = LogFixtures.entries(1...3, term: 2)
+            try log.persist(ready)
+            let synced = log.walSyncCount
+            var commitOnly = Ready()
+            commitOnly.hardState = HardState(term: 2, vote: 1, commit: 3)
+            try log.persist(commitOnly)
+            #expect(log.walSyncCount == synced)
+            #expect(log.hardState.commit == 3)
+            var newVote = Ready()
+            newVote.hardState = HardState(term: 3, vote: 2, commit: 3)
+            try log.persist(newVote)
+            #expect(log.walSyncCount == synced + 1)
+        }
+    }
+
     @Test("§5.3: overwriting a conflicting suffix survives a restart")
     func truncationSurvivesRestart() throws {
         try withTemporaryDirectory { dir in
