@@ -8,7 +8,9 @@
 ///    before step 2, because the messages promise them: a granted vote, an acknowledged entry.
 ///    A hard state that only moves `commit` may be written without an fsync: a restarted
 ///    server learns the commit index again from the leader.
-/// 2. **Send** `messages`. Delivery may fail, repeat or reorder; the core copes.
+/// 2. **Send** `messages`. Delivery may fail, repeat or reorder; the core copes. A leader
+///    whose term and vote did not change may send before its own fsync completes (thesis
+///    §10.2.1): it counts its own entries toward a majority only after `advance()`.
 /// 3. **Apply**: restore the state machine from `snapshot` if set, then apply
 ///    `committedEntries` in order; answer `readStates` once the applied index reaches theirs.
 /// 4. **Advance**: call `advance()`.

@@ -267,6 +267,14 @@ final class RaftLoop: @unchecked Sendable {
         guard !stopped else { return }
         while node.hasReady {
             let ready = node.ready()
+            // A leader that stays leader in the same term and vote may send its appends while
+            // its own fsync runs (thesis §10.2.1): the core counts the leader's entries toward a
+            // majority only after advance(), and nothing else it sends promises durability.
+            let status = node.status
+            let sendFirst =
+                lastStatus.role == .leader && status.role == .leader && status.term == lastStatus.term
+                && status.vote == lastStatus.vote && ready.snapshot == nil
+            if sendFirst { transport?.send(ready.messages) }
             do {
                 try log.persist(ready)
             } catch {
@@ -274,7 +282,7 @@ final class RaftLoop: @unchecked Sendable {
                 logger.critical("cannot persist the raft log; stopping", metadata: ["error": "\(error)"])
                 fatalError("raft log persist failed: \(error)")
             }
-            transport?.send(ready.messages)
+            if !sendFirst { transport?.send(ready.messages) }
             do {
                 if let snapshot = ready.snapshot {
                     let restored = try state.restore(from: snapshot.data)
