@@ -64,6 +64,9 @@ struct ClusterRoutes {
                 "is_alive": alive,
                 "voter": status.configuration.voters.contains(id),
             ]
+            if id != node.config.nodeID {
+                entry["dropped_frames"] = await node.transport.droppedFrames(to: id)
+            }
             if let progress = status.progress[id] {
                 entry["match_index"] = progress.match
                 entry["replication"] = progress.state

@@ -146,6 +146,12 @@ final class PeerTransport: Sendable {
         return (try? await link.loop.submit { link.isConnected }.get()) ?? false
     }
 
+    /// Frames to `id` dropped because its send queue was full.
+    func droppedFrames(to id: NodeID) async -> Int {
+        guard let link = links.withLockedValue({ $0[id] }) else { return 0 }
+        return (try? await link.loop.submit { link.droppedFrames }.get()) ?? 0
+    }
+
     func httpAddress(of id: NodeID) -> String? {
         httpAddresses.withLockedValue { $0[id] }
     }
