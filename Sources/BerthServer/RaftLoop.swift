@@ -381,30 +381,52 @@ final class RaftLoop: @unchecked Sendable {
         // and followers would start elections. The copy runs elsewhere; only the (short) log
         // compaction comes back to the loop.
         snapshotQueue.async {
-            let result = Result { try state.snapshotData() }
+            let copied = Result { try state.snapshotData() }
             self.eventLoop.execute {
-                self.snapshotInProgress = false
-                switch result {
-                case .success(let snapshot):
-                    // The membership captured when the copy started is only right if no
-                    // configuration entry was applied since.
-                    guard self.lastConfigurationIndex <= applied else { return }
-                    do {
-                        try self.log.compact(
-                            snapshotAt: snapshot.applied.index, configuration: configuration, data: snapshot.data)
-                        self.lastSnapshotIndex = snapshot.applied.index
-                        self.logger.info(
-                            "snapshot taken",
-                            metadata: ["index": "\(snapshot.applied.index)", "bytes": "\(snapshot.data.count)"])
-                    } catch {
-                        self.logger.error("log compaction failed; will retry", metadata: ["error": "\(error)"])
-                        self.lastSnapshotIndex = applied
+                guard case .success(let copy) = copied else {
+                    self.snapshotFailed(copied, applied: applied)
+                    return
+                }
+                // The membership captured when the copy started is only right if no
+                // configuration entry was applied since; the term comes from the log.
+                guard self.lastConfigurationIndex <= applied, let term = try? self.log.term(at: copy.applied.index)
+                else {
+                    self.snapshotInProgress = false
+                    return
+                }
+                let snapshot = Snapshot(
+                    metadata: SnapshotMetadata(index: copy.applied.index, term: term, configuration: configuration),
+                    data: copy.data)
+                let layout = self.log.layout
+                // Writing the file (megabytes and an fsync) happens off the loop as well.
+                self.snapshotQueue.async {
+                    let written = Result { try DurableLogStorage.writeSnapshotFile(snapshot, layout: layout) }
+                    self.eventLoop.execute {
+                        self.snapshotInProgress = false
+                        do {
+                            try written.get()
+                            try self.log.compact(
+                                snapshotAt: snapshot.metadata.index, configuration: configuration,
+                                data: snapshot.data, snapshotFileWritten: true)
+                            self.lastSnapshotIndex = snapshot.metadata.index
+                            self.logger.info(
+                                "snapshot taken",
+                                metadata: ["index": "\(snapshot.metadata.index)", "bytes": "\(snapshot.data.count)"])
+                        } catch {
+                            self.logger.error("log compaction failed; will retry", metadata: ["error": "\(error)"])
+                            self.lastSnapshotIndex = applied
+                        }
                     }
-                case .failure(let error):
-                    self.logger.error("snapshot failed; will retry", metadata: ["error": "\(error)"])
-                    self.lastSnapshotIndex = applied
                 }
             }
         }
+    }
+
+    private func snapshotFailed(_ result: Result<StateSnapshot, any Error>, applied: LogIndex) {
+        snapshotInProgress = false
+        if case .failure(let error) = result {
+            logger.error("snapshot failed; will retry", metadata: ["error": "\(error)"])
+        }
+        lastSnapshotIndex = applied
     }
 }

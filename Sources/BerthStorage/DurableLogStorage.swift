@@ -215,9 +215,9 @@ public final class DurableLogStorage: LogStorage {
     /// directory), then older snapshot files are removed. A crash at any point leaves either the
     /// old WAL with its snapshot or the new one with its snapshot. A no-op when `index` is not
     /// past the current snapshot.
-    public func compact(snapshotAt index: LogIndex, configuration: Configuration, data: [UInt8])
-        throws(DurableLogError)
-    {
+    public func compact(
+        snapshotAt index: LogIndex, configuration: Configuration, data: [UInt8], snapshotFileWritten: Bool = false
+    ) throws(DurableLogError) {
         try checkUsable()
         guard index > mirror.snapshot.metadata.index else { return }
         guard index <= mirror.hardState.commit, index <= mirror.lastIndex,
@@ -235,7 +235,7 @@ public final class DurableLogStorage: LogStorage {
         let keepFrom = max(mirror.offset, index >= retained ? index - retained : 0)
         let keepTerm = (try? mirror.term(at: keepFrom)) ?? 0
 
-        try writeSnapshotFile(snapshot)
+        if !snapshotFileWritten { try writeSnapshotFile(snapshot) }
 
         var writer = ByteWriter()
         writer.write(WALFormat.fileHeader())
@@ -268,6 +268,12 @@ public final class DurableLogStorage: LogStorage {
     }
 
     private func writeSnapshotFile(_ snapshot: Snapshot) throws(DurableLogError) {
+        try Self.writeSnapshotFile(snapshot, layout: layout)
+    }
+
+    /// Writes (and fsyncs) a snapshot file without touching the log, so an owner can do the slow
+    /// part away from its Raft loop and then call `compact(…, snapshotFileWritten: true)`.
+    public static func writeSnapshotFile(_ snapshot: Snapshot, layout: StorageLayout) throws(DurableLogError) {
         let path = layout.snapshotPath(index: snapshot.metadata.index, term: snapshot.metadata.term)
         try FileIO.writeAtomically(path, SnapshotFile.encode(snapshot))
     }

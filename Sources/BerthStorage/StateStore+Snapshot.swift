@@ -20,11 +20,13 @@ extension StateStore {
         let temporary = temporaryPath("snapshot")
         defer { removeDatabaseFiles(temporary) }
         let applied = try Self.wrap {
-            try writer.writeWithoutTransaction { db in
-                let applied = try Self.appliedPosition(in: db)
+            // On a reader: in WAL mode the copy is one consistent state while the Raft loop goes
+            // on applying, instead of holding the writer for the whole copy. The applied position
+            // is read back from the copy itself, so it matches the copied state exactly.
+            try writer.unsafeRead { db in
                 try db.execute(sql: "VACUUM INTO ?", arguments: [temporary])
-                return applied
             }
+            return try DatabaseQueue(path: temporary).read { try Self.appliedPosition(in: $0) }
         }
         guard let data = FileManager.default.contents(atPath: temporary) else {
             throw .io(operation: "read", path: temporary, reason: "VACUUM INTO left no file")
