@@ -99,7 +99,7 @@ extension StateStore {
             try member.save(db)
             return .noop
         case .createJob(let create):
-            if try JobRecord.exists(db, key: create.id) {
+            if try Self.jobExists(create.id, in: db) {
                 return .rejected(.jobAlreadyExists(id: create.id))
             }
             let job = JobRecord(
@@ -108,7 +108,7 @@ extension StateStore {
             try job.insert(db)
             return .jobCreated(job: job)
         case .cancelJob(let cancel):
-            guard var job = try JobRecord.fetchOne(db, key: cancel.id) else {
+            guard var job = try Self.job(cancel.id, in: db) else {
                 return .rejected(.jobNotFound(id: cancel.id))
             }
             guard !job.status.isTerminal else {
@@ -119,7 +119,7 @@ extension StateStore {
             try job.update(db)
             return .jobCancelled(job: job)
         case .startJob(let start):
-            guard var job = try JobRecord.fetchOne(db, key: start.id) else {
+            guard var job = try Self.job(start.id, in: db) else {
                 return .rejected(.jobNotFound(id: start.id))
             }
             guard job.status == .pending else {
@@ -132,7 +132,7 @@ extension StateStore {
             return .jobUpdated(job: job)
         case .finishJob(let finish):
             let target: JobStatus = finish.succeeded ? .completed : .failed
-            guard var job = try JobRecord.fetchOne(db, key: finish.id) else {
+            guard var job = try Self.job(finish.id, in: db) else {
                 return .rejected(.jobNotFound(id: finish.id))
             }
             guard job.status == .running else {
@@ -145,5 +145,16 @@ extension StateStore {
             try job.update(db)
             return .jobUpdated(job: job)
         }
+    }
+
+    // Apply runs these for every write on every node: cached statements are prepared once per
+    // connection instead of once per write.
+
+    private static func jobExists(_ id: String, in db: Database) throws -> Bool {
+        try Int.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM jobs WHERE id = ?"), arguments: [id]) != nil
+    }
+
+    private static func job(_ id: String, in db: Database) throws -> JobRecord? {
+        try JobRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM jobs WHERE id = ?"), arguments: [id])
     }
 }
