@@ -22,11 +22,16 @@ let package = Package(
     targets: [
         // The pure Raft core: standard library only, driven by tick()/step(), output through Ready.
         .target(name: "BerthRaft"),
-        .target(name: "BerthWire", dependencies: ["BerthRaft", .product(name: "NIOCore", package: "swift-nio")]),
+        // CRC32C (Castagnoli), shared by the wire frames and the storage records.
+        .target(name: "BerthChecksum"),
+        .target(
+            name: "BerthWire",
+            dependencies: ["BerthRaft", "BerthChecksum", .product(name: "NIOCore", package: "swift-nio")]
+        ),
         // Durable Raft log (WAL + snapshots) and the replicated state machine in SQLite.
         .target(
             name: "BerthStorage",
-            dependencies: ["BerthRaft", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["BerthRaft", "BerthChecksum", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // A control-plane node: the Raft loop, the NIO peer transport, the Hummingbird HTTP API.
         .target(
@@ -66,13 +71,13 @@ let package = Package(
         .testTarget(
             name: "BerthWireTests",
             dependencies: [
-                "BerthWire", "BerthRaft", .product(name: "NIOCore", package: "swift-nio"),
+                "BerthWire", "BerthRaft", "BerthChecksum", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
         .testTarget(name: "BerthStorageTests", dependencies: ["BerthStorage", "BerthRaft"]),
         .testTarget(name: "BerthSimulationTests", dependencies: ["BerthSimulation", "BerthRaft"]),
-        .testTarget(name: "BerthServerTests", dependencies: ["BerthServer", "BerthRaft", "BerthWire", .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
+        .testTarget(name: "BerthServerTests", dependencies: ["BerthServer", "BerthRaft", "BerthWire", "BerthChecksum", .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,3 +1,4 @@
+import BerthChecksum
 import BerthRaft
 
 /// The on-disk form of a Raft snapshot: one file per snapshot, named for its index and term,

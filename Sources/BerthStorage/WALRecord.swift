@@ -1,3 +1,4 @@
+import BerthChecksum
 import BerthRaft
 
 /// One record of the write-ahead log. On disk each is framed as

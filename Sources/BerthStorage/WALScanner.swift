@@ -1,3 +1,5 @@
+import BerthChecksum
+
 /// Reads a WAL file's bytes into records and decides what a damaged spot means.
 ///
 /// The rule (docs/storage.md, "Recovery"): records are read in order until the first one that

@@ -1,3 +1,4 @@
+import BerthChecksum
 import NIOCore
 
 /// Frames to bytes and back, without a channel. `PeerFrameEncoder` and `PeerFrameDecoder` wrap

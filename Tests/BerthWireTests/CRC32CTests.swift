@@ -1,3 +1,4 @@
+import BerthChecksum
 import BerthRaft
 import NIOCore
 import Testing

@@ -1,5 +1,3 @@
-import NIOCore
-
 /// CRC-32C (Castagnoli): reflected polynomial 0x82F63B78, initial value 0xFFFFFFFF, final XOR
 /// 0xFFFFFFFF — the variant iSCSI, ext4 and most storage and network protocols use.
 /// "123456789" checksums to 0xE3069283.
@@ -37,15 +35,6 @@ public struct CRC32C: Equatable, Hashable, Sendable {
         return crc.value
     }
 
-    /// The CRC32C of `buffer`'s readable bytes; the buffer is not consumed.
-    public static func checksum(_ buffer: ByteBuffer) -> UInt32 {
-        buffer.withUnsafeReadableBytes { advanceFromStart(over: $0) }
-    }
-
-    private static func advanceFromStart(over bytes: UnsafeRawBufferPointer) -> UInt32 {
-        ~advance(0xFFFF_FFFF, over: bytes)
-    }
-
     /// The reflected Castagnoli polynomial.
     static let polynomial: UInt32 = 0x82F6_3B78
 
@@ -70,7 +59,7 @@ public struct CRC32C: Equatable, Hashable, Sendable {
     }()
 
     /// Runs the (inverted) register over `bytes`.
-    private static func advance(_ start: UInt32, over bytes: UnsafeRawBufferPointer) -> UInt32 {
+    static func advance(_ start: UInt32, over bytes: UnsafeRawBufferPointer) -> UInt32 {
         tables.withUnsafeBufferPointer { t in
             var crc = start
             var index = 0
