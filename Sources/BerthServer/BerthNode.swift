@@ -242,7 +242,7 @@ public final class BerthNode: Sendable {
             let error = APIError(
                 .init(code: rejection.httpStatus), code: rejection.code, message: rejection.message)
             return ClientAnswer(error)
-        case .noop:
+        case .noop, .memberRecorded:
             return ClientAnswer(status: 200, body: json(["success": true]))
         }
     }

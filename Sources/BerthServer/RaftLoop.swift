@@ -270,6 +270,8 @@ final class RaftLoop: @unchecked Sendable {
             // A leader that stays leader in the same term and vote may send its appends while
             // its own fsync runs (thesis §10.2.1): the core counts the leader's entries toward a
             // majority only after advance(), and nothing else it sends promises durability.
+            // Membership or member addresses changed: the transport re-syncs after advance().
+            var membershipChanged = ready.snapshot != nil
             let status = node.status
             let sendFirst =
                 lastStatus.role == .leader && status.role == .leader && status.term == lastStatus.term
@@ -293,7 +295,11 @@ final class RaftLoop: @unchecked Sendable {
                 }
                 let results = try state.apply(ready.committedEntries)
                 for (entry, result) in zip(ready.committedEntries, results) {
-                    if case .configChange = entry.payload { lastConfigurationIndex = entry.index }
+                    if case .configChange = entry.payload {
+                        lastConfigurationIndex = entry.index
+                        membershipChanged = true
+                    }
+                    if case .memberRecorded? = result.outcome { membershipChanged = true }
                     complete(entry: entry, result: result)
                 }
             } catch {
@@ -323,17 +329,6 @@ final class RaftLoop: @unchecked Sendable {
             }
             node.advance()
             lastStatus = node.status
-            let membershipChanged =
-                ready.snapshot != nil
-                || ready.committedEntries.contains { entry in
-                    switch entry.payload {
-                    case .configChange: return true
-                    case .command(let bytes):
-                        if case .setMember? = StateCommand(encoded: bytes) { return true }
-                        return false
-                    case .empty: return false
-                    }
-                }
             if membershipChanged { onMembershipApplied?(lastStatus) }
             releaseReads()
             maybeSnapshot()

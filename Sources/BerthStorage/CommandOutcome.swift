@@ -12,12 +12,14 @@ public enum CommandOutcome: Codable, Equatable, Sendable {
     /// The command was refused, deterministically, on every node.
     case rejected(CommandRejection)
     /// Nothing to change (a `noop`, an empty or configuration entry).
+    /// A server's addresses were recorded.
+    case memberRecorded(member: MemberRecord)
     case noop
 
     /// The HTTP status this outcome answers with.
     public var httpStatus: Int {
         switch self {
-        case .jobCreated, .jobCancelled, .jobUpdated, .noop: return 200
+        case .jobCreated, .jobCancelled, .jobUpdated, .memberRecorded, .noop: return 200
         case .rejected(let rejection): return rejection.httpStatus
         }
     }

@@ -97,7 +97,7 @@ extension StateStore {
             return .noop
         case .setMember(let member):
             try member.save(db)
-            return .noop
+            return .memberRecorded(member: member)
         case .createJob(let create):
             if try Self.jobExists(create.id, in: db) {
                 return .rejected(.jobAlreadyExists(id: create.id))
