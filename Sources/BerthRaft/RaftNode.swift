@@ -253,6 +253,11 @@ public final class RaftNode {
             })
     }
 
+    /// The term, vote, role, leader and indices, without copying anything large.
+    public var basicStatus: BasicStatus {
+        BasicStatus(term: term, vote: vote, role: role, leader: leader, commit: log.committed, applied: log.applied)
+    }
+
     var currentHardState: HardState { HardState(term: term, vote: vote, commit: log.committed) }
     var currentSoftState: SoftState { SoftState(leader: leader, role: role) }
 

@@ -47,3 +47,24 @@ public struct ProposalTicket: Equatable, Hashable, Sendable {
         self.term = term
     }
 }
+
+/// The cheap part of `RaftStatus` (etcd's `BasicStatus`): no copies of the membership or the
+/// followers' progress, so the owner can take it after every `Ready`.
+public struct BasicStatus: Equatable, Sendable {
+    public var term: Term
+    public var vote: NodeID
+    public var role: Role
+    /// The known leader, or `.none`.
+    public var leader: NodeID
+    public var commit: LogIndex
+    public var applied: LogIndex
+
+    public init(term: Term, vote: NodeID, role: Role, leader: NodeID, commit: LogIndex, applied: LogIndex) {
+        self.term = term
+        self.vote = vote
+        self.role = role
+        self.leader = leader
+        self.commit = commit
+        self.applied = applied
+    }
+}

@@ -106,8 +106,7 @@ public final class BerthNode: Sendable {
     /// Carries out a client request here if this node leads, or forwards it to the leader.
     func submit(_ request: ClientRequest) async -> ClientAnswer {
         if isDraining { return ClientAnswer(APIError.from(.draining)) }
-        let status: RaftStatus
-        do { status = try await self.status() } catch { return ClientAnswer(APIError.from(.shuttingDown)) }
+        let status = raft.basicStatus
         if status.role == .leader {
             return await execute(request)
         }
@@ -135,11 +134,11 @@ public final class BerthNode: Sendable {
     private func executeForwarded(_ request: ForwardRequest, from peer: NodeID) async -> ForwardResponse {
         let answer: ClientAnswer
         if let clientRequest = try? JSONDecoder().decode(ClientRequest.self, from: Data(request.payload)) {
-            if let status = try? await self.status(), status.role == .leader {
+            let status = raft.basicStatus
+            if status.role == .leader {
                 answer = await execute(clientRequest)
             } else {
-                let hint = (try? await self.status())?.leader ?? .none
-                answer = ClientAnswer(APIError.from(.notLeader(leaderHint: hint)))
+                answer = ClientAnswer(APIError.from(.notLeader(leaderHint: status.leader)))
             }
         } else {
             answer = ClientAnswer(APIError.badRequest("forwarded request is not valid"))
@@ -156,7 +155,7 @@ public final class BerthNode: Sendable {
         case .createJob(let text, let image, let key):
             command = .createJob(
                 .init(
-                    id: UUID().uuidString.lowercased(), command: text, image: image, createdAtMs: nowMs,
+                    id: JobID.make(nowMs: nowMs), command: text, image: image, createdAtMs: nowMs,
                     idempotencyKey: key))
         case .cancelJob(let id, let key):
             command = .cancelJob(.init(id: id, atMs: nowMs, idempotencyKey: key))
@@ -223,35 +222,33 @@ public final class BerthNode: Sendable {
         }
     }
 
-    private static func answer(for outcome: CommandOutcome) -> ClientAnswer {
-        func json(_ object: [String: Any?]) -> [UInt8] {
-            let cleaned = object.mapValues { $0 ?? NSNull() }
-            return
-                (try? Array(
-                    JSONSerialization.data(withJSONObject: cleaned, options: [.sortedKeys, .withoutEscapingSlashes])))
-                ?? []
-        }
+    static func answer(for outcome: CommandOutcome) -> ClientAnswer {
+        var json = JSONObjectWriter()
         switch outcome {
         case .jobCreated(let job):
-            return ClientAnswer(status: 201, body: json(["job_id": job.id, "status": job.status.rawValue]))
+            json.add("job_id", job.id)
+            json.add("status", job.status.rawValue)
+            return ClientAnswer(status: 201, body: json.finish())
         case .jobCancelled(let job), .jobUpdated(let job):
-            return ClientAnswer(
-                status: 200,
-                body: json(["success": true, "error": nil, "job_id": job.id, "status": job.status.rawValue]))
+            json.addNull("error")
+            json.add("job_id", job.id)
+            json.add("status", job.status.rawValue)
+            json.add("success", true)
+            return ClientAnswer(status: 200, body: json.finish())
         case .rejected(let rejection):
             let error = APIError(
                 .init(code: rejection.httpStatus), code: rejection.code, message: rejection.message)
             return ClientAnswer(error)
         case .noop, .memberRecorded:
-            return ClientAnswer(status: 200, body: json(["success": true]))
+            json.add("success", true)
+            return ClientAnswer(status: 200, body: json.finish())
         }
     }
 
     /// Waits until this node's state reflects every write acknowledged before the call
     /// (linearizable read, thesis §6.4): asks the leader for a confirmed read index.
     func awaitLinearizableRead() async throws(APIError) {
-        let status: RaftStatus
-        do { status = try await self.status() } catch { throw APIError.from(.shuttingDown) }
+        let status = raft.basicStatus
         let index: LogIndex
         if status.role == .leader {
             do { index = try await raft.readIndex().get() } catch {

@@ -18,7 +18,7 @@ struct JobRoutes {
     func register(on router: Router<some RequestContext>) {
         router.post("/api/jobs") { request, _ in
             let body = try await decodeJSONBody(CreateJobBody.self, from: request)
-            guard !body.command.trimmingCharacters(in: .whitespaces).isEmpty else {
+            guard body.command.unicodeScalars.contains(where: { !$0.properties.isWhitespace }) else {
                 throw APIError.badRequest("command must not be empty", field: "command")
             }
             guard body.command.utf8.count <= Self.maxCommandBytes else {

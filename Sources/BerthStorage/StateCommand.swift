@@ -187,16 +187,17 @@ extension StateCommand: Codable {
         }
     }
 
-    /// The bytes to propose as an entry's command: JSON `{"type": …, "body": {…}}`, keys sorted.
-    public func encoded() -> [UInt8] {
+    /// JSON `{"type": …, "body": {…}}` with sorted keys: the form entries had before the binary
+    /// encoding, still read from older logs and snapshots and handy in tests and tools.
+    public func jsonEncoded() -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         // Encoding plain strings, integers and booleans cannot fail.
         return Array(try! encoder.encode(self))
     }
 
-    /// Decodes a committed entry's command bytes; nil when they are not a `StateCommand`.
-    public init?(encoded bytes: [UInt8]) {
+    /// Decodes the JSON form; nil when the bytes are not a `StateCommand`.
+    public init?(json bytes: [UInt8]) {
         guard let command = try? JSONDecoder().decode(StateCommand.self, from: Data(bytes)) else {
             return nil
         }

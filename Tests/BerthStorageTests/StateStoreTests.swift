@@ -187,11 +187,23 @@ import Testing
             .finishJob(.init(id: "a", succeeded: false, error: "exit 1", atMs: 9)),
             .noop,
         ]
-        for command in commands {
-            #expect(StateCommand(encoded: command.encoded()) == command)
+        for command in commands + [.setMember(.init(nodeID: 4, peerAddress: "10.0.0.4:8201", httpAddress: "h:1"))] {
+            let bytes = command.encoded()
+            #expect(StateCommand(encoded: bytes) == command)
+            // Entries written before the binary form are still read.
+            #expect(StateCommand(encoded: command.jsonEncoded()) == command)
+            // Every truncation, and one byte too many, is refused rather than misread.
+            for length in 0..<bytes.count {
+                #expect(StateCommand(encoded: Array(bytes.prefix(length))) == nil)
+            }
+            #expect(StateCommand(encoded: bytes + [0]) == nil)
         }
-        #expect(String(decoding: StateCommand.noop.encoded(), as: UTF8.self) == #"{"type":"noop"}"#)
+        #expect(String(decoding: StateCommand.noop.jsonEncoded(), as: UTF8.self) == #"{"type":"noop"}"#)
         #expect(StateCommand(encoded: Array("{}".utf8)) == nil)
+        #expect(StateCommand(encoded: [0xB1, 99]) == nil)
+        // A string that is not UTF-8.
+        #expect(StateCommand(encoded: [0xB1, 3, 1, 0, 0, 0, 0xFF, 1, 0, 0, 0, 0x61, 0, 0, 0, 0, 0, 0, 0, 0]) == nil)
+        #expect(StateCommand(encoded: [0xB1, 3, 1, 0, 0, 0, 0x62, 1, 0, 0, 0, 0x61, 0, 0, 0, 0, 0, 0, 0, 0]) != nil)
     }
 
     /// 25 jobs: created one second apart, every third running on "w1", commands alternating case.

@@ -1,0 +1,44 @@
+import Foundation
+import Testing
+
+@testable import BerthServer
+
+/// The hand-written encodings on the write path: they must stay what a JSON parser and a UUID
+/// parser accept, whatever the input.
+@Suite("answer encoding")
+struct AnswerEncodingTests {
+    @Test("JSONObjectWriter escapes quotes, backslashes and control characters; JSON parsers read it back")
+    func jsonEscaping() throws {
+        let awkward = "a\"b\\c\nd\re\tf\u{01}g\u{1F}/é😀"
+        var writer = JSONObjectWriter()
+        writer.addNull("error")
+        writer.add("job_id", awkward)
+        writer.add("count", 42)
+        writer.add("success", true)
+        let bytes = writer.finish()
+        let object = try #require(JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
+        #expect(object["job_id"] as? String == awkward)
+        #expect(object["count"] as? Int == 42)
+        #expect(object["success"] as? Bool == true)
+        #expect(object["error"] is NSNull)
+        #expect(
+            String(decoding: bytes, as: UTF8.self).hasPrefix(
+                #"{"error":null,"job_id":"a\"b\\c\nd\re\tf\u0001g\u001f/é"#))
+    }
+
+    @Test("job ids are version 7 UUIDs that sort by their creation time")
+    func jobIDs() throws {
+        let id = JobID.make(nowMs: 0x0193_4F1A_2B3C, random: (0xFFFF_FFFF_FFFF_FFFF, 0))
+        #expect(id == "01934f1a-2b3c-7fff-8000-000000000000")
+        let parsed = try #require(UUID(uuidString: id))
+        #expect(parsed.uuidString.lowercased() == id)
+        var previous = ""
+        for ms in stride(from: Int64(1_700_000_000_000), to: 1_700_000_100_000, by: 997) {
+            let next = JobID.make(nowMs: ms)
+            #expect(UUID(uuidString: next) != nil)
+            #expect(next > previous)
+            #expect(Array(next.utf8)[14] == UInt8(ascii: "7"))
+            previous = next
+        }
+    }
+}
