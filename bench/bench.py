@@ -203,7 +203,7 @@ def log_counts(work):
             continue
         with open(os.path.join(logs, name), errors="replace") as f:
             text = f.read()
-        out[name] = {"snapshots_taken": text.count("snapshot taken"),
+        out[name] = {"log_compactions": text.count("log compacted"),
                      "became_candidate": text.count("role=candidate"),
                      "became_leader": text.count("role=leader")}
     return out

@@ -42,6 +42,7 @@ public final class BerthNode: Sendable {
                 deliver: { raft.receive($0) },
                 snapshotFinished: { raft.reportSnapshot(to: $0, succeeded: $1) },
                 linkLost: { raft.reportUnreachable($0) },
+                copyState: { try raft.state.snapshotData().data },
                 executeForwarded: { [weak self] request, peer in
                     guard let self else {
                         return ForwardResponse(requestID: request.requestID, status: 503, payload: [])

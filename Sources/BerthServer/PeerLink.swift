@@ -33,6 +33,8 @@ final class PeerLink: @unchecked Sendable {
     private(set) var droppedFrames = 0
     /// The snapshot being streamed to this peer, if any.
     private var snapshot: SnapshotSender?
+    /// A copy of the state is being made for a snapshot without data.
+    private var preparingSnapshot = false
     private var pendingForwards: [UInt64: EventLoopPromise<ForwardResponse>] = [:]
     private var nextForwardID: UInt64 = 1
     /// The peer's advertised HTTP address, from its handshake answer.
@@ -62,13 +64,40 @@ final class PeerLink: @unchecked Sendable {
     /// Queues a Raft message. InstallSnapshot is streamed in chunks instead.
     func send(_ message: Message) {
         loop.preconditionInEventLoop()
-        if case .installSnapshot = message.body {
-            guard let sender = SnapshotSender(message: message, chunkBytes: settings.snapshotChunkBytes) else { return }
-            snapshot = sender
-            pumpSnapshot()
+        if case .installSnapshot(let install) = message.body {
+            guard install.data.isEmpty else {
+                startSnapshot(message)
+                return
+            }
+            // The log was compacted against the state database: copy it now, off this loop.
+            guard !preparingSnapshot, let transport else { return }
+            preparingSnapshot = true
+            transport.copyState { result in
+                self.loop.execute {
+                    self.preparingSnapshot = false
+                    switch result {
+                    case .success(let data):
+                        self.logger.info(
+                            "sending snapshot", metadata: ["peer": "\(self.peer)", "bytes": "\(data.count)"])
+                        let filled = Snapshot(metadata: install.metadata, data: data)
+                        self.startSnapshot(
+                            Message(
+                                from: message.from, to: message.to, term: message.term, body: .installSnapshot(filled)))
+                    case .failure(let error):
+                        self.logger.error("cannot copy the state for a snapshot", metadata: ["error": "\(error)"])
+                        self.transport?.snapshotFinished(to: self.peer, succeeded: false)
+                    }
+                }
+            }
             return
         }
         enqueue(.raft(message))
+    }
+
+    private func startSnapshot(_ message: Message) {
+        guard let sender = SnapshotSender(message: message, chunkBytes: settings.snapshotChunkBytes) else { return }
+        snapshot = sender
+        pumpSnapshot()
     }
 
     /// Sends a forwarded client request and completes with the leader's answer.

@@ -1,5 +1,6 @@
 import BerthRaft
 import BerthWire
+import Dispatch
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -33,6 +34,8 @@ final class PeerTransport: Sendable {
         var deliver: @Sendable (Message) -> Void = { _ in }
         var snapshotFinished: @Sendable (NodeID, Bool) -> Void = { _, _ in }
         var linkLost: @Sendable (NodeID) -> Void = { _ in }
+        /// A consistent copy of the state database, for a snapshot the log holds without data.
+        var copyState: @Sendable () throws -> [UInt8] = { throw WriteFailure.shuttingDown }
         var executeForwarded: @Sendable (ForwardRequest, NodeID) async -> ForwardResponse = { request, _ in
             ForwardResponse(requestID: request.requestID, status: 503, payload: [])
         }
@@ -182,6 +185,12 @@ final class PeerTransport: Sendable {
 
     func snapshotFinished(to peer: NodeID, succeeded: Bool) {
         handlers.withLockedValue { $0 }.snapshotFinished(peer, succeeded)
+    }
+
+    /// Copies the state on a background queue (it takes as long as the database is big).
+    func copyState(_ completion: @escaping @Sendable (Result<[UInt8], any Error>) -> Void) {
+        let copy = handlers.withLockedValue { $0 }.copyState
+        DispatchQueue.global().async { completion(Result { try copy() }) }
     }
 
     func linkLost(_ peer: NodeID) {

@@ -33,12 +33,8 @@ final class RaftLoop: @unchecked Sendable {
     /// were applied, so the transport can dial new members and drop removed ones.
     var onMembershipApplied: (@Sendable (RaftStatus) -> Void)?
     private var lastSnapshotIndex: LogIndex
-    /// The size of the last snapshot, and the command bytes applied since it was taken.
-    private var lastSnapshotBytes: Int
-    private var appliedBytesSinceSnapshot = 0
     private var snapshotInProgress = false
     /// The index of the last configuration entry applied.
-    private var lastConfigurationIndex: LogIndex = 0
     private let snapshotQueue = DispatchQueue(label: "berth.snapshot")
     private var lastStatus: BasicStatus
     /// `lastStatus` for other threads: request handlers decide lead/forward/refuse from it
@@ -75,9 +71,7 @@ final class RaftLoop: @unchecked Sendable {
         raftConfig.snapshotRetryTicks = max(100, 30_000 / config.tickMilliseconds)
         raftConfig.appliedIndex = try state.lastApplied().index
         node = RaftNode(config: raftConfig, storage: log)
-        let snapshot = try log.snapshot()
-        lastSnapshotIndex = snapshot.metadata.index
-        lastSnapshotBytes = snapshot.data.count
+        lastSnapshotIndex = try log.snapshot().metadata.index
         lastStatus = node.basicStatus
         publishedStatus = NIOLockedValueBox(lastStatus)
     }
@@ -302,17 +296,12 @@ final class RaftLoop: @unchecked Sendable {
                 if let snapshot = ready.snapshot {
                     let restored = try state.restore(from: snapshot.data)
                     lastSnapshotIndex = snapshot.metadata.index
-                    lastSnapshotBytes = snapshot.data.count
-                    appliedBytesSinceSnapshot = 0
-                    lastConfigurationIndex = snapshot.metadata.index
                     logger.info("installed snapshot from leader", metadata: ["index": "\(restored.index)"])
                     failProposals(upTo: snapshot.metadata.index)
                 }
                 let results = try state.apply(ready.committedEntries)
                 for (entry, result) in zip(ready.committedEntries, results) {
-                    if case .command(let bytes) = entry.payload { appliedBytesSinceSnapshot += bytes.count }
                     if case .configChange = entry.payload {
-                        lastConfigurationIndex = entry.index
                         membershipChanged = true
                     }
                     if case .memberRecorded? = result.outcome { membershipChanged = true }
@@ -381,81 +370,45 @@ final class RaftLoop: @unchecked Sendable {
         }
     }
 
+    /// Compacts the log every `snapshotThresholdEntries` applied entries without copying the
+    /// state (etcd's approach): the SQLite database already holds the state at the applied
+    /// index, so it is made durable (fsync, off the loop) and the log is cut behind that index
+    /// with a snapshot that carries no data. A follower that needs the state gets a copy made
+    /// when it is sent (`StateStore.snapshotData`, possibly newer than the snapshot's index —
+    /// the applies it already holds are skipped). Copying the whole database here instead cost
+    /// a core for seconds once the state reached 100 MB.
     private func maybeSnapshot() {
         let applied = lastStatus.applied
-        guard !snapshotInProgress, applied >= lastSnapshotIndex + LogIndex(config.snapshotThresholdEntries),
-            appliedBytesSinceSnapshot >= Self.logGrowthBeforeSnapshot(lastSnapshotBytes: lastSnapshotBytes)
-        else {
+        guard !snapshotInProgress, applied >= lastSnapshotIndex + LogIndex(config.snapshotThresholdEntries) else {
             return
         }
+        guard let term = try? log.term(at: applied) else { return }
         snapshotInProgress = true
-        let configuration = node.status.configuration
+        // The membership as of `applied`, which is what the core reports now.
+        let snapshot = Snapshot(
+            metadata: SnapshotMetadata(index: applied, term: term, configuration: node.status.configuration),
+            data: [])
         let state = self.state
-        // Copying the database takes time the Raft loop must not spend: heartbeats would stall
-        // and followers would start elections. The copy runs elsewhere; only the (short) log
-        // compaction comes back to the loop.
+        let layout = log.layout
         snapshotQueue.async {
-            let copied = Result { try state.snapshotData() }
+            let written = Result {
+                try state.syncToDisk()
+                try DurableLogStorage.writeSnapshotFile(snapshot, layout: layout)
+            }
             self.eventLoop.execute {
-                guard case .success(let copy) = copied else {
-                    self.snapshotFailed(copied, applied: applied)
-                    return
-                }
-                // The membership captured when the copy started is only right if no
-                // configuration entry was applied since; the term comes from the log.
-                guard self.lastConfigurationIndex <= applied, let term = try? self.log.term(at: copy.applied.index)
-                else {
-                    self.snapshotInProgress = false
-                    return
-                }
-                let snapshot = Snapshot(
-                    metadata: SnapshotMetadata(index: copy.applied.index, term: term, configuration: configuration),
-                    data: copy.data)
-                let layout = self.log.layout
-                // Writing the file (megabytes and an fsync) happens off the loop as well.
-                self.snapshotQueue.async {
-                    let written = Result { try DurableLogStorage.writeSnapshotFile(snapshot, layout: layout) }
-                    self.eventLoop.execute {
-                        self.snapshotInProgress = false
-                        do {
-                            try written.get()
-                            try self.log.compact(
-                                snapshotAt: snapshot.metadata.index, configuration: configuration,
-                                data: snapshot.data, snapshotFileWritten: true)
-                            self.lastSnapshotIndex = snapshot.metadata.index
-                            self.lastSnapshotBytes = snapshot.data.count
-                            self.appliedBytesSinceSnapshot = 0
-                            self.logger.info(
-                                "snapshot taken",
-                                metadata: ["index": "\(snapshot.metadata.index)", "bytes": "\(snapshot.data.count)"])
-                        } catch {
-                            self.logger.error("log compaction failed; will retry", metadata: ["error": "\(error)"])
-                            self.lastSnapshotIndex = applied
-                        }
-                    }
+                self.snapshotInProgress = false
+                do {
+                    try written.get()
+                    try self.log.compact(
+                        snapshotAt: applied, configuration: snapshot.metadata.configuration, data: [],
+                        snapshotFileWritten: true)
+                    self.lastSnapshotIndex = applied
+                    self.logger.info("log compacted", metadata: ["index": "\(applied)"])
+                } catch {
+                    self.logger.error("log compaction failed; will retry", metadata: ["error": "\(error)"])
+                    self.lastSnapshotIndex = applied
                 }
             }
         }
-    }
-
-    /// How many command bytes must be applied since the last snapshot before the next: none
-    /// while the state is small, then as many as the last snapshot held (thesis §5.1.1, an
-    /// expansion factor of 1). A snapshot copies the whole database, so taking one every fixed
-    /// number of entries costs more per write as the state grows — at 100 MB it would copy the
-    /// database back to back under load. Tying it to growth keeps the copying to about one byte
-    /// per byte written, and the log to about the size of the state.
-    static func logGrowthBeforeSnapshot(lastSnapshotBytes: Int) -> Int {
-        lastSnapshotBytes > smallStateBytes ? lastSnapshotBytes : 0
-    }
-
-    /// Below this a copy takes about a millisecond: the entry threshold alone decides.
-    static let smallStateBytes = 1 << 20
-
-    private func snapshotFailed(_ result: Result<StateSnapshot, any Error>, applied: LogIndex) {
-        snapshotInProgress = false
-        if case .failure(let error) = result {
-            logger.error("snapshot failed; will retry", metadata: ["error": "\(error)"])
-        }
-        lastSnapshotIndex = applied
     }
 }

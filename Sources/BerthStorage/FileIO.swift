@@ -76,6 +76,18 @@ enum FileIO {
         if fsync(fd) != 0 { throw fail("fsync directory", path) }
     }
 
+    /// Flushes a file another component writes (SQLite's database and WAL) to stable storage;
+    /// a file that does not exist is nothing to flush.
+    static func fsyncFile(_ path: String) throws(DurableLogError) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT { return }
+            throw fail("open", path)
+        }
+        defer { close(fd) }
+        if fsync(fd) != 0 { throw fail("fsync", path) }
+    }
+
     /// The whole content of a file, or nil when it does not exist.
     static func readAll(_ path: String) throws(DurableLogError) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)

@@ -34,6 +34,20 @@ extension StateStore {
         return StateSnapshot(data: Array(data), applied: applied)
     }
 
+    /// Makes every apply committed so far durable, although the database runs with
+    /// `synchronous=NORMAL`: fsyncs its WAL, then its main file (a checkpoint in between has
+    /// synced the main file itself before it reused the WAL). After this the Raft log may be
+    /// compacted up to the applied index read before the call, without copying the database.
+    public func syncToDisk() throws(StateStoreError) {
+        guard let path else { return }
+        do {
+            try FileIO.fsyncFile(path + "-wal")
+            try FileIO.fsyncFile(path)
+        } catch {
+            throw .io(operation: "fsync", path: path, reason: "\(error)")
+        }
+    }
+
     /// Replaces the whole database with `data` (from `snapshotData()`, possibly another node's)
     /// and returns the applied position it holds.
     ///
@@ -80,8 +94,18 @@ extension StateStore {
     public func restoreIfBehind(_ snapshot: Snapshot) throws(StateStoreError) -> Bool {
         let applied = try lastApplied()
         guard snapshot.metadata.index > applied.index else { return false }
+        guard !snapshot.data.isEmpty else {
+            // The log was compacted against this database (a snapshot without a copy), which
+            // has since lost what it had made durable: nothing here can rebuild the state.
+            throw .invalidSnapshot(
+                reason:
+                    "the state database is at \(applied.index) but the raft log was compacted at "
+                    + "\(snapshot.metadata.index) against it; wipe the data directory so the node "
+                    + "rejoins from the leader's snapshot")
+        }
         let restored = try restore(from: snapshot.data)
-        guard restored.index == snapshot.metadata.index else {
+        // A snapshot copy may be newer than its metadata (copied when it was sent); never older.
+        guard restored.index >= snapshot.metadata.index else {
             throw .invalidSnapshot(
                 reason:
                     "holds last_applied \(restored.index) but the Raft snapshot is at \(snapshot.metadata.index)"

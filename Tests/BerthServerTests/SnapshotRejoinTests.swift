@@ -8,7 +8,9 @@ extension ProcessClusterTests {
     struct SnapshotRejoin {
         static let chunkBytes = 4096
 
-        @Test("a follower whose data dir was wiped rejoins through a chunked InstallSnapshot and serves every job")
+        @Test(
+            "a follower whose data dir was wiped rejoins through a chunked copy of the leader's state; a node restarts after compacting"
+        )
         func wipedFollowerRejoins() async throws {
             try await withServerCluster(
                 extraArguments: [
@@ -18,7 +20,7 @@ extension ProcessClusterTests {
             ) { cluster in
                 var leader = try await cluster.waitForLeader()
                 var jobs = try await cluster.createJobs(100, via: [leader.id], concurrency: 16, prefix: "snap")
-                #expect(cluster.logCount(leader.id, "snapshot taken") > 0, "100 writes past a threshold of 20")
+                #expect(cluster.logCount(leader.id, "log compacted") > 0, "100 writes past a threshold of 20")
 
                 // A wiped follower restarts with the 6 bootstrap entries. It needs a snapshot only
                 // once the leader's log no longer holds index 7; the leader keeps 10 entries
@@ -32,8 +34,6 @@ extension ProcessClusterTests {
                 // Frequent snapshots under load may have cost a leader change; take the current one.
                 leader = try await cluster.waitForLeader()
                 let follower = cluster.ids.first { $0 != leader.id }!
-                let snapshotBytes = try #require(Self.lastSnapshotBytes(in: cluster.log(leader.id)))
-                #expect(snapshotBytes > 3 * Self.chunkBytes, "a snapshot of \(snapshotBytes) bytes is several chunks")
 
                 await cluster.stop(follower)
                 cluster.wipe(follower)
@@ -75,14 +75,32 @@ extension ProcessClusterTests {
                     let read = try await HTTPCall.get("\(cluster.url(follower))/api/jobs/\(jobID)")
                     #expect(read.status == 200, "\(read)")
                 }
+                // The compacted log carries no copy of the state: the leader copied its database
+                // when it sent the snapshot, in several chunks.
+                let snapshotBytes = try #require(Self.lastSnapshotBytes(in: cluster.log(leader.id)))
+                #expect(snapshotBytes > 3 * Self.chunkBytes, "a snapshot of \(snapshotBytes) bytes is several chunks")
                 let after = try await cluster.waitForLeader()
                 #expect(after.id == leader.id, "the rejoin does not move leadership: \(leader) → \(after)")
+
+                // The other follower compacted its log against its own database too; killed and
+                // restarted, it must come back from that database, with every job.
+                let other = cluster.ids.first { $0 != leader.id && $0 != follower }!
+                #expect(cluster.logCount(other, "log compacted") > 0)
+                await cluster.stop(other)
+                try await cluster.start(other)
+                _ = try await eventually("restarted node \(other) to hold all \(jobs.count) jobs", within: 30) {
+                    () -> Bool? in
+                    let count = try await cluster.jobCount(on: other)
+                    guard count == jobs.count else { throw Observation("\(count) jobs") }
+                    return true
+                }
+                #expect(!cluster.log(other).contains("installed snapshot from leader"))
             }
         }
 
-        /// `bytes=N` of the last "snapshot taken" line.
+        /// `bytes=N` of the last "sending snapshot" line.
         static func lastSnapshotBytes(in log: String) -> Int? {
-            guard let line = log.split(separator: "\n").last(where: { $0.contains("snapshot taken") }),
+            guard let line = log.split(separator: "\n").last(where: { $0.contains("sending snapshot") }),
                 let range = line.range(of: #"bytes=\d+"#, options: .regularExpression)
             else { return nil }
             return Int(line[range].dropFirst("bytes=".count))

@@ -372,5 +372,37 @@ import Testing
         var wrong = raftSnapshot
         wrong.metadata.index += 5
         #expect(throws: StateStoreError.self) { try StateStore.inMemory().restoreIfBehind(wrong) }
+        // A copy made after the snapshot's index (sent later) is accepted: it is only newer.
+        var older = raftSnapshot
+        older.metadata.index -= 1
+        #expect(try StateStore.inMemory().restoreIfBehind(older))
+    }
+
+    @Test("a log compacted against the database (no copy) cannot rebuild a store that lost it: a clear error")
+    func compactedWithoutCopy() throws {
+        let reference = Snapshot(
+            metadata: SnapshotMetadata(index: 40, term: 2, configuration: Configuration(voters: [1])), data: [])
+        let store = try StateStore.inMemory()
+        #expect {
+            try store.restoreIfBehind(reference)
+        } throws: { error in
+            guard case StateStoreError.invalidSnapshot(let reason) = error else { return false }
+            return reason.contains("wipe the data directory")
+        }
+        // At or past the index, there is nothing to restore.
+        try store.apply(index: 1, term: 1, command: .noop)
+        var met = reference
+        met.metadata.index = 1
+        #expect(try !store.restoreIfBehind(met))
+    }
+
+    @Test("syncToDisk flushes the database files of an on-disk store (and is a no-op in memory)")
+    func syncToDisk() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-sync-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try StateStore(path: directory.appendingPathComponent("state.sqlite").path)
+        try store.apply(index: 1, term: 1, command: create("a"))
+        try store.syncToDisk()
+        try StateStore.inMemory().syncToDisk()
     }
 }
