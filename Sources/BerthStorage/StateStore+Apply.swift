@@ -99,13 +99,12 @@ extension StateStore {
             try member.save(db)
             return .memberRecorded(member: member)
         case .createJob(let create):
-            if try Self.jobExists(create.id, in: db) {
-                return .rejected(.jobAlreadyExists(id: create.id))
-            }
             let job = JobRecord(
                 id: create.id, command: create.command, image: create.image, status: .pending,
                 createdAtMs: create.createdAtMs, updatedAtMs: create.createdAtMs)
-            try job.insert(db)
+            guard try Self.insertNew(job, in: db) else {
+                return .rejected(.jobAlreadyExists(id: create.id))
+            }
             return .jobCreated(job: job)
         case .cancelJob(let cancel):
             guard var job = try Self.job(cancel.id, in: db) else {
@@ -150,8 +149,19 @@ extension StateStore {
     // Apply runs these for every write on every node: cached statements are prepared once per
     // connection instead of once per write.
 
-    private static func jobExists(_ id: String, in db: Database) throws -> Bool {
-        try Int.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM jobs WHERE id = ?"), arguments: [id]) != nil
+    /// Inserts a new job; false (and nothing written) when its id is taken. One statement, so
+    /// the primary-key index is searched once.
+    private static func insertNew(_ job: JobRecord, in db: Database) throws -> Bool {
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT INTO jobs (id, command, image, status, created_at_ms, updated_at_ms, executed_by, output, error)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
+                """)
+        try statement.execute(arguments: [
+            job.id, job.command, job.image, job.status.rawValue, job.createdAtMs, job.updatedAtMs, job.executedBy,
+            job.output, job.error,
+        ])
+        return db.changesCount == 1
     }
 
     private static func job(_ id: String, in db: Database) throws -> JobRecord? {
