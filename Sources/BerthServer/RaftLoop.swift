@@ -69,7 +69,11 @@ final class RaftLoop: @unchecked Sendable {
         raftConfig.maxMessageBytes = min(1 << 20, config.maxFrameBytes / 4)
         // The transport reports a finished snapshot; re-sending is only for one that was lost.
         raftConfig.snapshotRetryTicks = max(100, 30_000 / config.tickMilliseconds)
-        raftConfig.appliedIndex = try state.lastApplied().index
+        // A snapshot copy is made when it is sent, so the state it installs may be ahead of its
+        // index (and of this log, if the node stopped before those entries arrived). The core
+        // then counts from the log's end, and re-delivers what the state already holds, which
+        // apply skips (`.alreadyApplied`).
+        raftConfig.appliedIndex = min(try state.lastApplied().index, log.lastIndex)
         node = RaftNode(config: raftConfig, storage: log)
         lastSnapshotIndex = try log.snapshot().metadata.index
         lastStatus = node.basicStatus
