@@ -1,11 +1,24 @@
 import Hummingbird
 import Logging
+import Metrics
+import NIOCore
+import Prometheus
 import ServiceLifecycle
 
-/// The HTTP router: probes, cluster and jobs APIs, every error as JSON.
-public func buildRouter(node: BerthNode) -> Router<BasicRequestContext> {
+/// The HTTP router: probes, metrics, cluster and jobs APIs, every error as JSON.
+public func buildRouter(node: BerthNode, metrics: PrometheusCollectorRegistry? = nil) -> Router<BasicRequestContext> {
     let router = Router()
     router.middlewares.add(ErrorMiddleware())
+    if let metrics {
+        router.get("/metrics") { _, _ in
+            var buffer: [UInt8] = []
+            buffer.reserveCapacity(16 << 10)
+            metrics.emit(into: &buffer)
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
+        }
+    }
     HealthRoutes(node: node).register(on: router)
     ClusterRoutes(node: node).register(on: router)
     JobRoutes(node: node).register(on: router)
@@ -16,9 +29,13 @@ public func buildRouter(node: BerthNode) -> Router<BasicRequestContext> {
 /// `ServiceGroup`. On shutdown the HTTP server stops first, then a leader hands leadership to
 /// its most caught-up follower before the node stops, and the process exits 0.
 public func runServer(config: ServerConfig, logger: Logger) async throws {
+    // Metrics go to a Prometheus registry served at /metrics; bootstrapped before anything
+    // creates a metric, once per process.
+    let registry = PrometheusCollectorRegistry()
+    MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
     let node = try BerthNode(config: config, logger: logger)
     let app = Application(
-        router: buildRouter(node: node),
+        router: buildRouter(node: node, metrics: registry),
         configuration: .init(
             address: .hostname(config.httpListen.host, port: config.httpListen.port), serverName: "berth"),
         logger: logger)

@@ -31,6 +31,7 @@ final class PeerLink: @unchecked Sendable {
     private var backoffMilliseconds: Int64
     /// Frames dropped because the queue was full.
     private(set) var droppedFrames = 0
+    private lazy var droppedFramesCounter = NodeMetrics.droppedFrames(peer: peer)
     /// The snapshot being streamed to this peer, if any.
     private var snapshot: SnapshotSender?
     /// A copy of the state is being made for a snapshot without data.
@@ -128,6 +129,7 @@ final class PeerLink: @unchecked Sendable {
         }
         guard queue.count < settings.maxQueuedFrames else {
             droppedFrames += 1
+            droppedFramesCounter.increment()
             return
         }
         queue.append(frame)

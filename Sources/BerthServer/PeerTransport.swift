@@ -184,6 +184,7 @@ final class PeerTransport: Sendable {
     }
 
     func snapshotFinished(to peer: NodeID, succeeded: Bool) {
+        NodeMetrics.snapshotsSent(peer: peer, succeeded: succeeded).increment()
         handlers.withLockedValue { $0 }.snapshotFinished(peer, succeeded)
     }
 

@@ -2,6 +2,7 @@ import BerthRaft
 import BerthStorage
 import Dispatch
 import Logging
+import Metrics
 import NIOConcurrencyHelpers
 import NIOCore
 
@@ -36,6 +37,8 @@ final class RaftLoop: @unchecked Sendable {
     private var snapshotInProgress = false
     /// The index of the last configuration entry applied.
     private let snapshotQueue = DispatchQueue(label: "berth.snapshot")
+    private let metrics = NodeMetrics()
+    private var lastKnownLeader: NodeID = .none
     private var lastStatus: BasicStatus
     /// `lastStatus` for other threads: request handlers decide lead/forward/refuse from it
     /// without a round trip through the loop.
@@ -163,6 +166,7 @@ final class RaftLoop: @unchecked Sendable {
             let deadline = self.eventLoop.scheduleTask(in: .milliseconds(Int64(self.config.commitTimeoutMilliseconds)))
             {
                 if let pending = self.proposals.removeValue(forKey: ticket.index) {
+                    self.metrics.proposalsFailed.increment()
                     pending.promise.fail(WriteFailure.commitTimeout)
                 }
             }
@@ -185,6 +189,7 @@ final class RaftLoop: @unchecked Sendable {
             let deadline = self.eventLoop.scheduleTask(in: .milliseconds(Int64(self.config.commitTimeoutMilliseconds)))
             {
                 if let pending = self.proposals.removeValue(forKey: ticket.index) {
+                    self.metrics.proposalsFailed.increment()
                     pending.promise.fail(WriteFailure.commitTimeout)
                 }
             }
@@ -288,6 +293,7 @@ final class RaftLoop: @unchecked Sendable {
                 lastStatus.role == .leader && status.role == .leader && status.term == lastStatus.term
                 && status.vote == lastStatus.vote && ready.snapshot == nil
             if sendFirst { transport?.send(ready.messages) }
+            let persistStart = DispatchTime.now().uptimeNanoseconds
             do {
                 try log.persist(ready)
             } catch {
@@ -295,15 +301,24 @@ final class RaftLoop: @unchecked Sendable {
                 logger.critical("cannot persist the raft log; stopping", metadata: ["error": "\(error)"])
                 fatalError("raft log persist failed: \(error)")
             }
+            metrics.persistDuration.recordNanoseconds(
+                Int64(DispatchTime.now().uptimeNanoseconds - persistStart))
+            metrics.readies.increment()
             if !sendFirst { transport?.send(ready.messages) }
             do {
                 if let snapshot = ready.snapshot {
                     let restored = try state.restore(from: snapshot.data)
                     lastSnapshotIndex = snapshot.metadata.index
                     logger.info("installed snapshot from leader", metadata: ["index": "\(restored.index)"])
+                    metrics.snapshotsInstalled.increment()
                     failProposals(upTo: snapshot.metadata.index)
                 }
+                let applyStart = DispatchTime.now().uptimeNanoseconds
                 let results = try state.apply(ready.committedEntries)
+                if !ready.committedEntries.isEmpty {
+                    metrics.applyDuration.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - applyStart))
+                    metrics.entriesApplied.increment(by: ready.committedEntries.count)
+                }
                 for (entry, result) in zip(ready.committedEntries, results) {
                     if case .configChange = entry.payload {
                         membershipChanged = true
@@ -331,6 +346,11 @@ final class RaftLoop: @unchecked Sendable {
                     metadata: [
                         "role": "\(soft.role.rawValue)", "leader": "\(soft.leader)", "term": "\(node.status.term)",
                     ])
+                if soft.leader != .none, soft.leader != lastKnownLeader {
+                    lastKnownLeader = soft.leader
+                    metrics.leaderChanges.increment()
+                }
+                metrics.isLeader.record(soft.role == .leader ? 1 : 0)
                 if let waiter = transferWaiter, soft.leader == waiter.target {
                     transferWaiter = nil
                     waiter.promise.succeed()
@@ -339,6 +359,9 @@ final class RaftLoop: @unchecked Sendable {
             node.advance()
             lastStatus = node.basicStatus
             publishedStatus.withLockedValue { $0 = lastStatus }
+            metrics.term.record(Int64(lastStatus.term))
+            metrics.commitIndex.record(Int64(lastStatus.commit))
+            metrics.appliedIndex.record(Int64(lastStatus.applied))
             if membershipChanged { onMembershipApplied?(node.status) }
             releaseReads()
             maybeSnapshot()
@@ -350,6 +373,7 @@ final class RaftLoop: @unchecked Sendable {
         pending.deadline.cancel()
         guard pending.term == entry.term else {
             // Another leader's entry took this index: ours was lost before it committed.
+            metrics.proposalsFailed.increment()
             pending.promise.fail(WriteFailure.lostInLeaderChange)
             return
         }
@@ -359,6 +383,7 @@ final class RaftLoop: @unchecked Sendable {
     private func failProposals(upTo index: LogIndex) {
         for (proposalIndex, pending) in proposals where proposalIndex <= index {
             pending.deadline.cancel()
+            metrics.proposalsFailed.increment()
             pending.promise.fail(WriteFailure.lostInLeaderChange)
             proposals[proposalIndex] = nil
         }
@@ -407,6 +432,7 @@ final class RaftLoop: @unchecked Sendable {
                         snapshotAt: applied, configuration: snapshot.metadata.configuration, data: [],
                         snapshotFileWritten: true)
                     self.lastSnapshotIndex = applied
+                    self.metrics.logCompactions.increment()
                     self.logger.info("log compacted", metadata: ["index": "\(applied)"])
                 } catch {
                     self.logger.error("log compaction failed; will retry", metadata: ["error": "\(error)"])

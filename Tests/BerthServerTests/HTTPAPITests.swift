@@ -111,5 +111,36 @@ extension ProcessClusterTests {
                 #expect(try await cluster.jobCount(on: leader.id) == 6)
             }
         }
+
+        /// Spec §8: Prometheus `/metrics` on every node.
+        @Test("GET /metrics is Prometheus text with the Raft gauges and counters and error answers by route")
+        func metrics() async throws {
+            try await withServerCluster { cluster in
+                let leader = try await cluster.waitForLeader()
+                _ = try await cluster.createJobs(3, via: [leader.id], concurrency: 1, prefix: "metrics")
+                #expect(try await cluster.createJob(via: leader.id, command: "").status == 400)
+                let follower = cluster.ids.first { $0 != leader.id }!
+                for (id, leads) in [(leader.id, 1), (follower, 0)] {
+                    let answer = try await HTTPCall.get("\(cluster.url(id))/metrics")
+                    #expect(answer.status == 200)
+                    #expect(answer.header("Content-Type")?.hasPrefix("text/plain; version=0.0.4") == true)
+                    let lines = answer.body.split(separator: "\n")
+                    func value(_ name: String) -> Double? {
+                        lines.first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last!) }
+                    }
+                    #expect(value("berth_raft_is_leader") == Double(leads), "node \(id):\n\(answer.body)")
+                    #expect((value("berth_raft_term") ?? 0) >= 1)
+                    #expect((value("berth_raft_commit_index") ?? 0) >= 9, "6 bootstrap entries, a no-op, 3 jobs")
+                    #expect((value("berth_raft_entries_applied_total") ?? 0) >= 3)
+                    #expect(answer.body.contains("# TYPE berth_raft_persist_seconds histogram"))
+                    if id == leader.id {
+                        #expect(
+                            answer.body.contains(
+                                #"berth_http_errors_total{route="/api/jobs",method="POST",status="400"} 1"#),
+                            "\(answer.body)")
+                    }
+                }
+            }
+        }
     }
 }

@@ -33,7 +33,7 @@ struct RaftLoopRestartTests {
         // The bootstrap wrote entries 1–2; the state holds entries up to 9 as if from a copy.
         let state = try StateStore(layout: StorageLayout(dataDirectory: directory.path))
         for index in LogIndex(1)...9 {
-            try state.apply(index: index, term: 1, command: .noop)
+            _ = try state.apply(index: index, term: 1, command: .noop)
         }
 
         let second = try RaftLoop(config: config, eventLoop: group.next(), logger: logger)

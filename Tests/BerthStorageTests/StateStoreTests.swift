@@ -390,7 +390,7 @@ import Testing
             return reason.contains("wipe the data directory")
         }
         // At or past the index, there is nothing to restore.
-        try store.apply(index: 1, term: 1, command: .noop)
+        _ = try store.apply(index: 1, term: 1, command: .noop)
         var met = reference
         met.metadata.index = 1
         #expect(try !store.restoreIfBehind(met))
@@ -401,7 +401,7 @@ import Testing
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-sync-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let store = try StateStore(path: directory.appendingPathComponent("state.sqlite").path)
-        try store.apply(index: 1, term: 1, command: create("a"))
+        _ = try store.apply(index: 1, term: 1, command: create("a"))
         try store.syncToDisk()
         try StateStore.inMemory().syncToDisk()
     }
