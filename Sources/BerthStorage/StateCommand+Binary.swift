@@ -24,40 +24,40 @@ extension StateCommand {
 
     /// The bytes to propose as an entry's command.
     public func encoded() -> [UInt8] {
-        var writer = CommandWriter()
-        writer.bytes.append(Self.binaryFormat)
+        var writer = ByteWriter(reservingCapacity: 192)
+        writer.write(Self.binaryFormat)
         switch self {
         case .createJob(let create):
-            writer.bytes.append(BinaryKind.createJob.rawValue)
-            writer.string(create.id)
-            writer.string(create.command)
-            writer.optionalString(create.image)
-            writer.int64(create.createdAtMs)
-            writer.optionalString(create.idempotencyKey)
+            writer.write(BinaryKind.createJob.rawValue)
+            writer.write(create.id)
+            writer.write(create.command)
+            writer.write(optional: create.image)
+            writer.write(create.createdAtMs)
+            writer.write(optional: create.idempotencyKey)
         case .cancelJob(let cancel):
-            writer.bytes.append(BinaryKind.cancelJob.rawValue)
-            writer.string(cancel.id)
-            writer.int64(cancel.atMs)
-            writer.optionalString(cancel.idempotencyKey)
+            writer.write(BinaryKind.cancelJob.rawValue)
+            writer.write(cancel.id)
+            writer.write(cancel.atMs)
+            writer.write(optional: cancel.idempotencyKey)
         case .startJob(let start):
-            writer.bytes.append(BinaryKind.startJob.rawValue)
-            writer.string(start.id)
-            writer.string(start.executedBy)
-            writer.int64(start.atMs)
+            writer.write(BinaryKind.startJob.rawValue)
+            writer.write(start.id)
+            writer.write(start.executedBy)
+            writer.write(start.atMs)
         case .finishJob(let finish):
-            writer.bytes.append(BinaryKind.finishJob.rawValue)
-            writer.string(finish.id)
-            writer.bytes.append(finish.succeeded ? 1 : 0)
-            writer.optionalString(finish.output)
-            writer.optionalString(finish.error)
-            writer.int64(finish.atMs)
+            writer.write(BinaryKind.finishJob.rawValue)
+            writer.write(finish.id)
+            writer.write(UInt8(finish.succeeded ? 1 : 0))
+            writer.write(optional: finish.output)
+            writer.write(optional: finish.error)
+            writer.write(finish.atMs)
         case .setMember(let member):
-            writer.bytes.append(BinaryKind.setMember.rawValue)
-            writer.int64(Int64(bitPattern: member.nodeID))
-            writer.string(member.peerAddress)
-            writer.string(member.httpAddress)
+            writer.write(BinaryKind.setMember.rawValue)
+            writer.write(Int64(bitPattern: member.nodeID))
+            writer.write(member.peerAddress)
+            writer.write(member.httpAddress)
         case .noop:
-            writer.bytes.append(BinaryKind.noop.rawValue)
+            writer.write(BinaryKind.noop.rawValue)
         }
         return writer.bytes
     }
@@ -71,38 +71,42 @@ extension StateCommand {
             return
         }
         guard first == Self.binaryFormat else { return nil }
-        var reader = CommandReader(bytes[1...])
-        guard let kind = reader.byte().flatMap(BinaryKind.init(rawValue:)),
-            let command = Self.decodeBody(kind, from: &reader), reader.atEnd
+        var reader = ByteReader(bytes[1...])
+        guard let kind = reader.readUInt8().flatMap(BinaryKind.init(rawValue:)),
+            let command = Self.decodeBody(kind, from: &reader), reader.remaining == 0
         else { return nil }
         self = command
     }
 
-    private static func decodeBody(_ kind: BinaryKind, from reader: inout CommandReader) -> StateCommand? {
+    private static func decodeBody(_ kind: BinaryKind, from reader: inout ByteReader) -> StateCommand? {
         switch kind {
         case .createJob:
-            guard let id = reader.string(), let command = reader.string(), let image = reader.optionalString(),
-                let createdAtMs = reader.int64(), let key = reader.optionalString()
+            guard let id = reader.readString(), let command = reader.readString(),
+                let image = reader.readOptionalString(),
+                let createdAtMs = reader.readInt64(), let key = reader.readOptionalString()
             else { return nil }
             return .createJob(
                 CreateJob(id: id, command: command, image: image, createdAtMs: createdAtMs, idempotencyKey: key))
         case .cancelJob:
-            guard let id = reader.string(), let atMs = reader.int64(), let key = reader.optionalString() else {
+            guard let id = reader.readString(), let atMs = reader.readInt64(), let key = reader.readOptionalString()
+            else {
                 return nil
             }
             return .cancelJob(CancelJob(id: id, atMs: atMs, idempotencyKey: key))
         case .startJob:
-            guard let id = reader.string(), let executedBy = reader.string(), let atMs = reader.int64() else {
+            guard let id = reader.readString(), let executedBy = reader.readString(), let atMs = reader.readInt64()
+            else {
                 return nil
             }
             return .startJob(StartJob(id: id, executedBy: executedBy, atMs: atMs))
         case .finishJob:
-            guard let id = reader.string(), let succeeded = reader.bool(), let output = reader.optionalString(),
-                let error = reader.optionalString(), let atMs = reader.int64()
+            guard let id = reader.readString(), let succeeded = reader.readBool(),
+                let output = reader.readOptionalString(),
+                let error = reader.readOptionalString(), let atMs = reader.readInt64()
             else { return nil }
             return .finishJob(FinishJob(id: id, succeeded: succeeded, output: output, error: error, atMs: atMs))
         case .setMember:
-            guard let nodeID = reader.int64(), let peer = reader.string(), let http = reader.string() else {
+            guard let nodeID = reader.readInt64(), let peer = reader.readString(), let http = reader.readString() else {
                 return nil
             }
             return .setMember(MemberRecord(nodeID: UInt64(bitPattern: nodeID), peerAddress: peer, httpAddress: http))
@@ -112,81 +116,53 @@ extension StateCommand {
     }
 }
 
-/// Appends the binary command fields.
-private struct CommandWriter {
-    var bytes: [UInt8] = []
+// The command fields on top of the storage records' little-endian byte coding.
 
-    init() { bytes.reserveCapacity(192) }
-
-    mutating func int64(_ value: Int64) {
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+extension ByteWriter {
+    fileprivate mutating func write(_ value: Int64) {
+        write(UInt64(bitPattern: value))
     }
 
-    mutating func string(_ value: String) {
+    fileprivate mutating func write(_ value: String) {
         let utf8 = value.utf8
-        withUnsafeBytes(of: UInt32(utf8.count).littleEndian) { bytes.append(contentsOf: $0) }
-        bytes.append(contentsOf: utf8)
+        write(UInt32(utf8.count))
+        write(utf8)
     }
 
-    mutating func optionalString(_ value: String?) {
+    fileprivate mutating func write(optional value: String?) {
         guard let value else {
-            bytes.append(0)
+            write(UInt8(0))
             return
         }
-        bytes.append(1)
-        string(value)
+        write(UInt8(1))
+        write(value)
     }
 }
 
-/// Reads the binary command fields; every read returns nil instead of running past the end.
-private struct CommandReader {
-    private let bytes: ArraySlice<UInt8>
-    private var position: Int
-
-    init(_ bytes: ArraySlice<UInt8>) {
-        self.bytes = bytes
-        position = bytes.startIndex
-    }
-
-    var atEnd: Bool { position == bytes.endIndex }
-
-    mutating func byte() -> UInt8? {
-        guard position < bytes.endIndex else { return nil }
-        defer { position += 1 }
-        return bytes[position]
-    }
-
-    mutating func bool() -> Bool? {
-        switch byte() {
+extension ByteReader {
+    fileprivate mutating func readBool() -> Bool? {
+        switch readUInt8() {
         case 0: return false
         case 1: return true
         default: return nil
         }
     }
 
-    mutating func int64() -> Int64? {
-        guard bytes.endIndex - position >= 8 else { return nil }
-        var value: UInt64 = 0
-        for i in 0..<8 { value |= UInt64(bytes[position + i]) << (8 * i) }
-        position += 8
-        return Int64(bitPattern: value)
+    fileprivate mutating func readInt64() -> Int64? {
+        readUInt64().map { Int64(bitPattern: $0) }
     }
 
-    mutating func string() -> String? {
-        guard bytes.endIndex - position >= 4 else { return nil }
-        var length = 0
-        for i in 0..<4 { length |= Int(bytes[position + i]) << (8 * i) }
-        position += 4
-        guard bytes.endIndex - position >= length else { return nil }
-        let slice = bytes[position..<position + length]
-        position += length
-        return String(validating: slice, as: UTF8.self)
+    /// A UTF-8 string; nil when it runs past the end or is not valid UTF-8.
+    fileprivate mutating func readString() -> String? {
+        guard let length = readUInt32(), let bytes = readBytes(Int(length)) else { return nil }
+        return String(validating: bytes, as: UTF8.self)
     }
 
-    mutating func optionalString() -> String?? {
-        switch byte() {
+    /// `.some(nil)` for an absent string, nil for bad bytes.
+    fileprivate mutating func readOptionalString() -> String?? {
+        switch readUInt8() {
         case 0: return .some(nil)
-        case 1: return string().map { .some($0) }
+        case 1: return readString().map { .some($0) }
         default: return nil
         }
     }
