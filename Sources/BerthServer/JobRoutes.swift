@@ -32,7 +32,7 @@ struct JobRoutes {
         router.get("/api/jobs/:id") { request, context in
             let id = try context.parameters.require("id")
             try await consistentIfAsked(request)
-            guard let job = try node.raft.state.job(id: id) else { throw APIError.notFound("job", id: id) }
+            guard let job = try await node.raft.state.job(id: id) else { throw APIError.notFound("job", id: id) }
             return JSONResponse.make(.ok, encodable: JobView(job))
         }
         router.delete("/api/jobs/:id") { request, context in
@@ -86,9 +86,11 @@ struct JobRoutes {
         try await consistentIfAsked(request)
         let page: JobPage
         do {
-            page = try node.raft.state.listJobs(jobQuery)
-        } catch {
+            page = try await node.raft.state.listJobs(jobQuery)
+        } catch .invalidPageToken {
             throw APIError.badRequest("invalid page_token", field: "page_token")
+        } catch {
+            throw APIError(.serviceUnavailable, code: error.code, message: error.message, retryAfterSeconds: 1)
         }
         var headers: HTTPFields = [HTTPField.Name("X-Total-Count")!: "\(page.totalCount)"]
         if let next = page.nextPageToken { headers[HTTPField.Name("X-Next-Page-Token")!] = next }

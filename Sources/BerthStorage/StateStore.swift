@@ -116,13 +116,19 @@ public final class StateStore: Sendable {
     static func wrap<T>(_ body: () throws -> T) throws(StateStoreError) -> T {
         do {
             return try body()
-        } catch let error as StateStoreError {
-            throw error
-        } catch let error as DatabaseError {
-            throw .database(
-                resultCode: error.extendedResultCode.rawValue, message: error.message ?? "\(error)")
         } catch {
-            throw .database(resultCode: -1, message: "\(error)")
+            throw storeError(error)
+        }
+    }
+
+    static func storeError(_ error: any Error) -> StateStoreError {
+        switch error {
+        case let error as StateStoreError:
+            return error
+        case let error as DatabaseError:
+            return .database(resultCode: error.extendedResultCode.rawValue, message: error.message ?? "\(error)")
+        default:
+            return .database(resultCode: -1, message: "\(error)")
         }
     }
 
@@ -143,64 +149,90 @@ public final class StateStore: Sendable {
         try Self.wrap { try writer.read { try JobRecord.fetchOne($0, key: id) } }
     }
 
+    /// The job with this id, if any, read without blocking the calling thread: HTTP handlers run
+    /// on the I/O event loops, which must never wait for SQLite.
+    public func job(id: String) async throws(StateStoreError) -> JobRecord? {
+        do {
+            return try await writer.read { try JobRecord.fetchOne($0, key: id) }
+        } catch {
+            throw Self.storeError(error)
+        }
+    }
+
     /// A page of jobs matching `query`, and how many match in all — read in one transaction.
     public func listJobs(_ query: JobQuery) throws(StateStoreError) -> JobPage {
+        let read = try Self.jobPageRead(query)
+        return try Self.wrap { try writer.read(read) }
+    }
+
+    /// `listJobs` without blocking the calling thread (a filtered count can scan the table).
+    public func listJobs(_ query: JobQuery) async throws(StateStoreError) -> JobPage {
+        let read = try Self.jobPageRead(query)
+        do {
+            return try await writer.read(read)
+        } catch {
+            throw Self.storeError(error)
+        }
+    }
+
+    /// The read transaction behind `listJobs`.
+    private static func jobPageRead(_ query: JobQuery) throws(StateStoreError)
+        -> @Sendable (Database) throws -> JobPage
+    {
         var after: JobPageToken?
         if let token = query.pageToken, !token.isEmpty {
             guard let decoded = JobPageToken(encoded: token) else { throw .invalidPageToken(token) }
             after = decoded
         }
         var conditions: [String] = []
-        var arguments: [(any DatabaseValueConvertible)?] = []
+        var arguments: [DatabaseValue] = []
         if let status = query.status {
             conditions.append("status = ?")
-            arguments.append(status.rawValue)
+            arguments.append(status.rawValue.databaseValue)
         }
         if let text = query.commandContains, !text.isEmpty {
             conditions.append("instr(lower(command), lower(?)) > 0")
-            arguments.append(text)
+            arguments.append(text.databaseValue)
         }
         if let from = query.createdAfterMs {
             conditions.append("created_at_ms >= ?")
-            arguments.append(from)
+            arguments.append(from.databaseValue)
         }
         if let until = query.createdBeforeMs {
             conditions.append("created_at_ms <= ?")
-            arguments.append(until)
+            arguments.append(until.databaseValue)
         }
         if let worker = query.executedBy, !worker.isEmpty {
             conditions.append("executed_by = ?")
-            arguments.append(worker)
+            arguments.append(worker.databaseValue)
         }
         let filter = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
         var pageConditions = conditions
         var pageArguments = arguments
         if let after {
             pageConditions.append("(created_at_ms, id) > (?, ?)")
-            pageArguments += [after.createdAtMs, after.id]
+            pageArguments += [after.createdAtMs.databaseValue, after.id.databaseValue]
         }
         let pageFilter =
             pageConditions.isEmpty ? "" : " WHERE " + pageConditions.joined(separator: " AND ")
         let pageSize = query.effectivePageSize
-        pageArguments.append(pageSize + 1)
-        let filterArguments = StatementArguments(arguments)
-        let pageStatementArguments = StatementArguments(pageArguments)
-
-        return try Self.wrap {
-            try writer.read { db in
-                let total =
-                    try Int.fetchOne(
-                        db, sql: "SELECT COUNT(*) FROM jobs" + filter, arguments: filterArguments) ?? 0
-                var jobs = try JobRecord.fetchAll(
-                    db, sql: "SELECT * FROM jobs" + pageFilter + " ORDER BY created_at_ms, id LIMIT ?",
-                    arguments: pageStatementArguments)
-                var next: String?
-                if jobs.count > pageSize {
-                    jobs.removeLast(jobs.count - pageSize)
-                    next = jobs.last.map { JobPageToken(createdAtMs: $0.createdAtMs, id: $0.id).encoded }
-                }
-                return JobPage(jobs: jobs, nextPageToken: next, totalCount: total)
+        pageArguments.append((pageSize + 1).databaseValue)
+        let filterArguments = arguments
+        let finalPageArguments = pageArguments
+        return { db in
+            let total =
+                try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM jobs" + filter, arguments: StatementArguments(filterArguments))
+                ?? 0
+            var jobs = try JobRecord.fetchAll(
+                db, sql: "SELECT * FROM jobs" + pageFilter + " ORDER BY created_at_ms, id LIMIT ?",
+                arguments: StatementArguments(finalPageArguments))
+            var next: String?
+            if jobs.count > pageSize {
+                jobs.removeLast(jobs.count - pageSize)
+                next = jobs.last.map { JobPageToken(createdAtMs: $0.createdAtMs, id: $0.id).encoded }
             }
+            return JobPage(jobs: jobs, nextPageToken: next, totalCount: total)
         }
     }
 
