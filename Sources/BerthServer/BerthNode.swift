@@ -117,13 +117,9 @@ public final class BerthNode: Sendable {
 
     private func forward(_ request: ClientRequest, to leader: NodeID) async -> ClientAnswer {
         do {
-            let payload = try Array(JSONEncoder().encode(request))
             let timeout = TimeAmount.milliseconds(Int64(config.commitTimeoutMilliseconds + 500))
-            let response = try await transport.forward(payload, to: leader, timeout: timeout)
-            if let answer = try? JSONDecoder().decode(ClientAnswer.self, from: Data(response.payload)) {
-                return answer
-            }
-            return ClientAnswer(status: Int(response.status), body: response.payload)
+            let response = try await transport.forward(request.forwardPayload, to: leader, timeout: timeout)
+            return ClientAnswer(forwardedStatus: response.status, body: response.payload)
         } catch let failure as WriteFailure {
             return ClientAnswer(APIError.from(failure))
         } catch {
@@ -134,7 +130,7 @@ public final class BerthNode: Sendable {
     /// The leader's side of a forwarded request.
     private func executeForwarded(_ request: ForwardRequest, from peer: NodeID) async -> ForwardResponse {
         let answer: ClientAnswer
-        if let clientRequest = try? JSONDecoder().decode(ClientRequest.self, from: Data(request.payload)) {
+        if let clientRequest = ClientRequest(forwardPayload: request.payload) {
             let status = raft.basicStatus
             if status.role == .leader {
                 answer = await execute(clientRequest)
@@ -144,8 +140,7 @@ public final class BerthNode: Sendable {
         } else {
             answer = ClientAnswer(APIError.badRequest("forwarded request is not valid"))
         }
-        let payload = (try? Array(JSONEncoder().encode(answer))) ?? []
-        return ForwardResponse(requestID: request.requestID, status: UInt16(answer.status), payload: payload)
+        return ForwardResponse(requestID: request.requestID, status: UInt16(answer.status), payload: answer.body)
     }
 
     /// Leader only: proposes the request's command and answers once it is applied.

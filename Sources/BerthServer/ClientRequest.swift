@@ -1,7 +1,8 @@
 import BerthStorage
 
 /// A client request that only the leader can carry out. A follower forwards it over the peer
-/// protocol (as JSON in a `forward` frame) and returns the leader's answer unchanged.
+/// protocol (in a `forward` frame, `ClientRequest+Forward.swift`) and returns the leader's
+/// answer unchanged.
 enum ClientRequest: Codable, Equatable, Sendable {
     /// `POST /api/jobs`.
     case createJob(command: String, image: String?, idempotencyKey: String?)
@@ -28,6 +29,13 @@ struct ClientAnswer: Codable, Equatable, Sendable {
         self.status = status
         self.body = body
         self.retryAfterSeconds = retryAfterSeconds
+    }
+
+    /// A leader's answer as a `forwardResponse` carries it: the status and the body. Its
+    /// `Retry-After` is not carried: the leader sets it to 1 s on every 429 and 503, and so does
+    /// this side (docs/wire-protocol.md §7).
+    init(forwardedStatus status: UInt16, body: [UInt8]) {
+        self.init(status: Int(status), body: body, retryAfterSeconds: status == 429 || status == 503 ? 1 : nil)
     }
 
     init(_ error: APIError) {

@@ -41,4 +41,43 @@ struct AnswerEncodingTests {
             previous = next
         }
     }
+
+    @Test("forwarded requests round-trip through the forward payload; truncated, padded or bad bytes are refused")
+    func forwardPayload() throws {
+        let requests: [ClientRequest] = [
+            .createJob(command: "echo é😀", image: "python:3.12-alpine", idempotencyKey: "k-1"),
+            .createJob(command: "ls", image: nil, idempotencyKey: nil),
+            .cancelJob(id: "01934f1a-2b3c-7fff-8000-000000000000", idempotencyKey: nil),
+            .cancelJob(id: "x", idempotencyKey: "key"),
+            .transferLeadership(target: 3),
+            .addMember(nodeID: 4, peerAddress: "127.0.0.1:8204", httpAddress: "[::1]:8104"),
+            .removeMember(nodeID: 2),
+            .readIndex,
+        ]
+        for request in requests {
+            let bytes = request.forwardPayload
+            #expect(ClientRequest(forwardPayload: bytes) == request)
+            for length in 0..<bytes.count {
+                #expect(
+                    ClientRequest(forwardPayload: Array(bytes.prefix(length))) == nil, "\(request) cut at \(length)")
+            }
+            #expect(ClientRequest(forwardPayload: bytes + [0]) == nil)
+            // The older JSON form is still understood.
+            #expect(ClientRequest(forwardPayload: Array(try JSONEncoder().encode(request))) == request)
+        }
+        #expect(ClientRequest(forwardPayload: [0x02, 6]) == nil, "unknown format")
+        #expect(ClientRequest(forwardPayload: [0x01, 99]) == nil, "unknown kind")
+        #expect(ClientRequest(forwardPayload: [0x01, 2, 0, 0, 0, 1, 0xFF, 0]) == nil, "not UTF-8")
+        #expect(
+            ClientRequest(forwardPayload: [0x01, 2, 0, 0, 0, 1, 0x61, 0]) == .cancelJob(id: "a", idempotencyKey: nil))
+    }
+
+    @Test("a forwarded answer keeps status and body; 429 and 503 get Retry-After 1 as on the leader")
+    func forwardedAnswer() {
+        let body = Array(#"{"job_id":"a","status":"pending"}"#.utf8)
+        #expect(ClientAnswer(forwardedStatus: 201, body: body) == ClientAnswer(status: 201, body: body))
+        #expect(ClientAnswer(forwardedStatus: 429, body: []).retryAfterSeconds == 1)
+        #expect(ClientAnswer(forwardedStatus: 503, body: []).retryAfterSeconds == 1)
+        #expect(ClientAnswer(forwardedStatus: 504, body: []).retryAfterSeconds == nil)
+    }
 }

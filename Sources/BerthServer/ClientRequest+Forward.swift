@@ -1,0 +1,127 @@
+import Foundation
+import NIOCore
+
+/// The payload of a `forward` frame: a client request in a small binary form (docs/wire-protocol.md
+/// §7.1), big-endian like the rest of the peer protocol:
+///
+///     u8 format (0x01)  u8 kind  fields…
+///
+/// with text as `u32 n` + UTF-8 and optional text as `u8 0` or `u8 1` + text. A follower encodes
+/// and the leader decodes one per forwarded write; the JSON form it replaces cost both of them
+/// more than the write itself. A payload starting with `{` is read as that older JSON form.
+extension ClientRequest {
+    static let forwardFormat: UInt8 = 0x01
+
+    private enum Kind: UInt8 {
+        case createJob = 1
+        case cancelJob = 2
+        case transferLeadership = 3
+        case addMember = 4
+        case removeMember = 5
+        case readIndex = 6
+    }
+
+    var forwardPayload: [UInt8] {
+        var buffer = ByteBufferAllocator().buffer(capacity: 256)
+        buffer.writeInteger(Self.forwardFormat)
+        switch self {
+        case .createJob(let command, let image, let key):
+            buffer.writeInteger(Kind.createJob.rawValue)
+            buffer.writeForwardText(command)
+            buffer.writeForwardText(optional: image)
+            buffer.writeForwardText(optional: key)
+        case .cancelJob(let id, let key):
+            buffer.writeInteger(Kind.cancelJob.rawValue)
+            buffer.writeForwardText(id)
+            buffer.writeForwardText(optional: key)
+        case .transferLeadership(let target):
+            buffer.writeInteger(Kind.transferLeadership.rawValue)
+            buffer.writeInteger(target, endianness: .big)
+        case .addMember(let nodeID, let peerAddress, let httpAddress):
+            buffer.writeInteger(Kind.addMember.rawValue)
+            buffer.writeInteger(nodeID, endianness: .big)
+            buffer.writeForwardText(peerAddress)
+            buffer.writeForwardText(httpAddress)
+        case .removeMember(let nodeID):
+            buffer.writeInteger(Kind.removeMember.rawValue)
+            buffer.writeInteger(nodeID, endianness: .big)
+        case .readIndex:
+            buffer.writeInteger(Kind.readIndex.rawValue)
+        }
+        return Array(buffer.readableBytesView)
+    }
+
+    /// Decodes a forwarded request; nil when the bytes are not one (truncated, trailing bytes,
+    /// unknown format or kind, invalid UTF-8).
+    init?(forwardPayload bytes: [UInt8]) {
+        guard let first = bytes.first else { return nil }
+        if first == UInt8(ascii: "{") {
+            guard let request = try? JSONDecoder().decode(ClientRequest.self, from: Data(bytes)) else { return nil }
+            self = request
+            return
+        }
+        var buffer = ByteBuffer(bytes: bytes)
+        guard buffer.readInteger(as: UInt8.self) == Self.forwardFormat,
+            let kind = buffer.readInteger(as: UInt8.self).flatMap(Kind.init(rawValue:)),
+            let request = Self.decodeFields(kind, from: &buffer), buffer.readableBytes == 0
+        else { return nil }
+        self = request
+    }
+
+    private static func decodeFields(_ kind: Kind, from buffer: inout ByteBuffer) -> ClientRequest? {
+        switch kind {
+        case .createJob:
+            guard let command = buffer.readForwardText(), let image = buffer.readOptionalForwardText(),
+                let key = buffer.readOptionalForwardText()
+            else { return nil }
+            return .createJob(command: command, image: image, idempotencyKey: key)
+        case .cancelJob:
+            guard let id = buffer.readForwardText(), let key = buffer.readOptionalForwardText() else { return nil }
+            return .cancelJob(id: id, idempotencyKey: key)
+        case .transferLeadership:
+            return buffer.readInteger(endianness: .big, as: UInt64.self).map { .transferLeadership(target: $0) }
+        case .addMember:
+            guard let id = buffer.readInteger(endianness: .big, as: UInt64.self), let peer = buffer.readForwardText(),
+                let http = buffer.readForwardText()
+            else { return nil }
+            return .addMember(nodeID: id, peerAddress: peer, httpAddress: http)
+        case .removeMember:
+            return buffer.readInteger(endianness: .big, as: UInt64.self).map { .removeMember(nodeID: $0) }
+        case .readIndex:
+            return .readIndex
+        }
+    }
+}
+
+extension ByteBuffer {
+    fileprivate mutating func writeForwardText(_ text: String) {
+        let utf8 = text.utf8
+        writeInteger(UInt32(utf8.count), endianness: .big)
+        writeBytes(utf8)
+    }
+
+    fileprivate mutating func writeForwardText(optional text: String?) {
+        guard let text else {
+            writeInteger(UInt8(0))
+            return
+        }
+        writeInteger(UInt8(1))
+        writeForwardText(text)
+    }
+
+    fileprivate mutating func readForwardText() -> String? {
+        guard let length = readInteger(endianness: .big, as: UInt32.self),
+            let bytes = readBytes(length: Int(length))
+        else { return nil }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    /// `.some(nil)` when absent; nil when the bytes are bad.
+    fileprivate mutating func readOptionalForwardText() -> String?? {
+        switch readInteger(as: UInt8.self) {
+        case 0: return .some(nil)
+        case 1: return readForwardText().map { .some($0) }
+        default: return nil
+        }
+    }
+}
