@@ -24,16 +24,15 @@ let package = Package(
     targets: [
         // The pure Raft core: standard library only, driven by tick()/step(), output through Ready.
         .target(name: "BerthRaft"),
-        // CRC32C (Castagnoli), shared by the wire frames and the storage records.
-        .target(name: "BerthChecksum"),
+        // The peer protocol's frames and messages, and CRC32C: pure, NIOCore's ByteBuffer only.
         .target(
             name: "BerthWire",
-            dependencies: ["BerthRaft", "BerthChecksum", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")]
         ),
         // Durable Raft log (WAL + snapshots) and the replicated state machine in SQLite.
         .target(
             name: "BerthStorage",
-            dependencies: ["BerthRaft", "BerthChecksum", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["BerthRaft", "BerthWire", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // A control-plane node: the Raft loop, the NIO peer transport, the Hummingbird HTTP API.
         .target(
@@ -76,13 +75,13 @@ let package = Package(
         .testTarget(
             name: "BerthWireTests",
             dependencies: [
-                "BerthWire", "BerthRaft", "BerthChecksum", .product(name: "NIOCore", package: "swift-nio"),
+                "BerthWire", "BerthRaft", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
         .testTarget(name: "BerthStorageTests", dependencies: ["BerthStorage", "BerthRaft"]),
         .testTarget(name: "BerthSimulationTests", dependencies: ["BerthSimulation", "BerthRaft"]),
-        .testTarget(name: "BerthServerTests", dependencies: ["BerthServer", "BerthRaft", "BerthWire", "BerthChecksum", .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
+        .testTarget(name: "BerthServerTests", dependencies: ["BerthServer", "BerthRaft", "BerthWire", .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
     ],
     swiftLanguageModes: [.v6]
 )

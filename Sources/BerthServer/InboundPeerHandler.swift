@@ -29,10 +29,11 @@ final class InboundPeerHandler: ChannelInboundHandler {
             return
         }
         switch frame {
-        case .raft(let message):
-            guard message.from == peer, message.to == transport.settings.policy.nodeID else {
-                return reject(context, "message from \(message.from) to \(message.to) on node \(peer)'s connection")
+        case .raft(let wire):
+            guard wire.from == peer, wire.to == transport.settings.policy.nodeID else {
+                return reject(context, "message from \(wire.from) to \(wire.to) on node \(peer)'s connection")
             }
+            guard let message = Message(wire) else { return reject(context, "message the core cannot hold") }
             transport.deliver(message)
         case .snapshotChunk(let chunk):
             guard chunk.from == peer, chunk.to == transport.settings.policy.nodeID else {
@@ -43,7 +44,8 @@ final class InboundPeerHandler: ChannelInboundHandler {
             let outcome = transport.receiveSnapshotChunk(chunk, from: peer)
             context.writeAndFlush(wrapOutboundOut(.snapshotChunkAck(outcome.ack)), promise: nil)
             switch outcome {
-            case .completed(let message, _):
+            case .completed(let wire, _):
+                guard let message = Message(wire) else { return reject(context, "snapshot the core cannot hold") }
                 transport.deliver(message)
             case .ignored(let reason, _):
                 logger.debug("snapshot chunk ignored", metadata: ["peer": "\(peer)", "reason": "\(reason)"])

@@ -92,11 +92,13 @@ final class PeerLink: @unchecked Sendable {
             }
             return
         }
-        enqueue(.raft(message))
+        enqueue(.raft(WireMessage(message)))
     }
 
     private func startSnapshot(_ message: Message) {
-        guard let sender = SnapshotSender(message: message, chunkBytes: settings.snapshotChunkBytes) else { return }
+        guard let sender = SnapshotSender(message: WireMessage(message), chunkBytes: settings.snapshotChunkBytes) else {
+            return
+        }
         snapshot = sender
         pumpSnapshot()
     }

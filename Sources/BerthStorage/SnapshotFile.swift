@@ -1,5 +1,5 @@
-import BerthChecksum
 import BerthRaft
+import BerthWire
 
 /// The on-disk form of a Raft snapshot: one file per snapshot, named for its index and term,
 /// checksummed whole.

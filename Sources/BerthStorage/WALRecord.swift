@@ -1,5 +1,5 @@
-import BerthChecksum
 import BerthRaft
+import BerthWire
 
 /// One record of the write-ahead log. On disk each is framed as
 /// `[length u32][crc32c u32][type u8][payload]` (little-endian; `length` counts the type byte

@@ -1,4 +1,4 @@
-import BerthChecksum
+import BerthWire
 
 /// Reads a WAL file's bytes into records and decides what a damaged spot means.
 ///

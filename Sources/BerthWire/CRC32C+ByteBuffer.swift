@@ -1,4 +1,3 @@
-import BerthChecksum
 import NIOCore
 
 extension CRC32C {

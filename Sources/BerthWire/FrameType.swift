@@ -5,19 +5,19 @@ public enum FrameType: UInt8, CaseIterable, Equatable, Hashable, Sendable {
     case hello = 0x01
     /// Handshake refused, and why (`HelloRejected`); the sender closes right after it.
     case helloRejected = 0x02
-    /// Raft `MessageBody.appendEntries`.
+    /// Raft `WireMessageBody.appendEntries`.
     case appendEntries = 0x10
-    /// Raft `MessageBody.appendEntriesResponse`.
+    /// Raft `WireMessageBody.appendEntriesResponse`.
     case appendEntriesResponse = 0x11
-    /// Raft `MessageBody.heartbeat`.
+    /// Raft `WireMessageBody.heartbeat`.
     case heartbeat = 0x12
-    /// Raft `MessageBody.heartbeatResponse`.
+    /// Raft `WireMessageBody.heartbeatResponse`.
     case heartbeatResponse = 0x13
-    /// Raft `MessageBody.requestVote`, including pre-votes.
+    /// Raft `WireMessageBody.requestVote`, including pre-votes.
     case requestVote = 0x14
-    /// Raft `MessageBody.requestVoteResponse`.
+    /// Raft `WireMessageBody.requestVoteResponse`.
     case requestVoteResponse = 0x15
-    /// Raft `MessageBody.timeoutNow`.
+    /// Raft `WireMessageBody.timeoutNow`.
     case timeoutNow = 0x16
     /// One piece of a Raft InstallSnapshot (`SnapshotChunk`).
     case snapshotChunk = 0x20

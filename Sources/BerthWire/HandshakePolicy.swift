@@ -1,5 +1,3 @@
-import BerthRaft
-
 /// The refusal rules of the peer handshake (docs/wire-protocol.md §5), as one pure function both
 /// ends apply to the other's `Hello`. A non-nil answer is sent as a `helloRejected` frame, logged,
 /// and the connection closed.
@@ -7,11 +5,11 @@ public struct HandshakePolicy: Equatable, Hashable, Sendable {
     /// This node's cluster id; a hello with any other is refused.
     public var clusterID: String
     /// This node's id; a hello claiming it is refused as a duplicate.
-    public var nodeID: NodeID
+    public var nodeID: UInt64
     /// The only protocol version this node speaks.
     public var protocolVersion: UInt8
 
-    public init(clusterID: String, nodeID: NodeID, protocolVersion: UInt8 = PeerProtocol.version) {
+    public init(clusterID: String, nodeID: UInt64, protocolVersion: UInt8 = PeerProtocol.version) {
         self.clusterID = clusterID
         self.nodeID = nodeID
         self.protocolVersion = protocolVersion
@@ -37,9 +35,9 @@ public struct HandshakePolicy: Equatable, Hashable, Sendable {
     ///     connection each way.
     public func refusal(
         of hello: Hello,
-        expectedNode: NodeID? = nil,
-        members: Set<NodeID>? = nil,
-        connected: Set<NodeID> = []
+        expectedNode: UInt64? = nil,
+        members: Set<UInt64>? = nil,
+        connected: Set<UInt64> = []
     ) -> HelloRejected? {
         func refuse(_ reason: HelloRejectReason, _ detail: String) -> HelloRejected {
             HelloRejected(reason: reason, supportedVersion: protocolVersion, detail: detail)
@@ -53,7 +51,7 @@ public struct HandshakePolicy: Equatable, Hashable, Sendable {
                 "protocol version \(hello.protocolVersion) is not supported; this node speaks \(protocolVersion)"
             )
         }
-        guard hello.nodeID != .none else {
+        guard hello.nodeID != 0 else {
             return refuse(.unknownNode, "node id 0 is not a valid server id")
         }
         guard hello.nodeID != nodeID else {

@@ -1,12 +1,10 @@
-import BerthRaft
-
 /// The handshake frame: the dialer sends it first on every connection and the acceptor answers
 /// with its own (docs/wire-protocol.md §5).
 public struct Hello: Equatable, Hashable, Sendable {
     /// The cluster the sender belongs to (`--cluster-id`); peers of another cluster are refused.
     public var clusterID: String
     /// The sender's Raft id, ≥ 1.
-    public var nodeID: NodeID
+    public var nodeID: UInt64
     /// The peer protocol version the sender will use for every later frame on this connection.
     public var protocolVersion: UInt8
     /// Where the sender serves its HTTP API, "host:port", so peers can name it in leader hints.
@@ -14,7 +12,7 @@ public struct Hello: Equatable, Hashable, Sendable {
 
     public init(
         clusterID: String,
-        nodeID: NodeID,
+        nodeID: UInt64,
         protocolVersion: UInt8 = PeerProtocol.version,
         httpAddress: String
     ) {

@@ -1,4 +1,3 @@
-import BerthRaft
 import NIOCore
 
 /// Reads the primitive encodings of docs/wire-protocol.md §3 from one frame's payload. Every read
@@ -89,11 +88,11 @@ struct PayloadReader {
     }
 
     /// A UInt32 count, then that many UInt64 node ids in strictly ascending order.
-    mutating func nodeSet(_ field: String) throws(WireError) -> Set<NodeID> {
+    mutating func nodeSet(_ field: String) throws(WireError) -> Set<UInt64> {
         let count = try uint32(field + ".count")
         try require(UInt64(count) * 8, for: field)
-        var nodes = Set<NodeID>(minimumCapacity: Int(count))
-        var previous: NodeID? = nil
+        var nodes = Set<UInt64>(minimumCapacity: Int(count))
+        var previous: UInt64? = nil
         for _ in 0..<count {
             let start = offset
             let node = try uint64(field)

@@ -1,4 +1,3 @@
-import BerthRaft
 import NIOCore
 
 /// Writes the primitive encodings of docs/wire-protocol.md §3: big-endian fixed-width integers,
@@ -40,7 +39,7 @@ extension ByteBuffer {
     }
 
     /// A UInt32 count, then the ids in ascending order.
-    mutating func writeWireNodeSet(_ nodes: Set<NodeID>, field: String) throws(WireError) {
+    mutating func writeWireNodeSet(_ nodes: Set<UInt64>, field: String) throws(WireError) {
         try writeWireCount(nodes.count, field: field)
         for node in nodes.sorted() {
             writeWire(node)

@@ -1,4 +1,3 @@
-import BerthRaft
 import NIOCore
 
 /// The payload of each frame type, field by field (docs/wire-protocol.md §4). Field names given
@@ -48,7 +47,7 @@ extension PeerFrame {
         }
     }
 
-    private static func writeBody(_ body: MessageBody, into buffer: inout ByteBuffer)
+    private static func writeBody(_ body: WireMessageBody, into buffer: inout ByteBuffer)
         throws(WireError)
     {
         switch body {
@@ -85,14 +84,14 @@ extension PeerFrame {
         }
     }
 
-    /// Entry payload tags.
+    /// WireEntry payload tags.
     private enum EntryTag: UInt8 {
         case empty = 0
         case command = 1
         case configChange = 2
     }
 
-    /// Configuration-change kind tags.
+    /// WireConfiguration-change kind tags.
     private enum ChangeTag: UInt8 {
         case addLearner = 0
         case promote = 1
@@ -102,7 +101,7 @@ extension PeerFrame {
     /// The fewest bytes an entry takes: term, index and tag.
     private static let minimumEntryBytes: UInt64 = 17
 
-    private static func writeEntry(_ entry: Entry, into buffer: inout ByteBuffer) throws(WireError) {
+    private static func writeEntry(_ entry: WireEntry, into buffer: inout ByteBuffer) throws(WireError) {
         buffer.writeWire(entry.term)
         buffer.writeWire(entry.index)
         switch entry.payload {
@@ -128,7 +127,7 @@ extension PeerFrame {
     }
 
     private static func writeConfiguration(
-        _ configuration: Configuration, into buffer: inout ByteBuffer
+        _ configuration: WireConfiguration, into buffer: inout ByteBuffer
     )
         throws(WireError)
     {
@@ -173,7 +172,7 @@ extension PeerFrame {
                     from: from,
                     to: to,
                     term: term,
-                    metadata: SnapshotMetadata(
+                    metadata: WireSnapshotMetadata(
                         index: index, term: snapshotTerm, configuration: configuration),
                     totalBytes: total,
                     offset: offset,
@@ -202,11 +201,11 @@ extension PeerFrame {
         }
     }
 
-    private static func readMessage(from reader: inout PayloadReader) throws(WireError) -> Message {
+    private static func readMessage(from reader: inout PayloadReader) throws(WireError) -> WireMessage {
         let from = try reader.uint64("from")
         let to = try reader.uint64("to")
         let term = try reader.uint64("term")
-        let body: MessageBody
+        let body: WireMessageBody
         switch reader.frameType {
         case .appendEntries:
             let prevIndex = try reader.uint64("prevIndex")
@@ -215,7 +214,7 @@ extension PeerFrame {
             let entries = try reader.list(
                 "entries", minimumElementBytes: minimumEntryBytes, element: readEntry)
             body = .appendEntries(
-                AppendEntries(prevIndex: prevIndex, prevTerm: prevTerm, entries: entries, commit: commit)
+                WireAppendEntries(prevIndex: prevIndex, prevTerm: prevTerm, entries: entries, commit: commit)
             )
         case .appendEntriesResponse:
             let success = try reader.bool("success")
@@ -223,7 +222,7 @@ extension PeerFrame {
             let conflictTerm = try reader.uint64("conflictTerm")
             let conflictIndex = try reader.uint64("conflictIndex")
             body = .appendEntriesResponse(
-                AppendEntriesResponse(
+                WireAppendEntriesResponse(
                     success: success,
                     matchIndex: match,
                     conflictTerm: conflictTerm,
@@ -233,31 +232,31 @@ extension PeerFrame {
         case .heartbeat:
             let commit = try reader.uint64("commit")
             let round = try reader.uint64("readRound")
-            body = .heartbeat(Heartbeat(commit: commit, readRound: round))
+            body = .heartbeat(WireHeartbeat(commit: commit, readRound: round))
         case .heartbeatResponse:
-            body = .heartbeatResponse(HeartbeatResponse(readRound: try reader.uint64("readRound")))
+            body = .heartbeatResponse(WireHeartbeatResponse(readRound: try reader.uint64("readRound")))
         case .requestVote:
             let lastIndex = try reader.uint64("lastIndex")
             let lastTerm = try reader.uint64("lastTerm")
             let preVote = try reader.bool("preVote")
             let transfer = try reader.bool("leadershipTransfer")
             body = .requestVote(
-                RequestVote(
+                WireRequestVote(
                     lastIndex: lastIndex, lastTerm: lastTerm, preVote: preVote, leadershipTransfer: transfer)
             )
         case .requestVoteResponse:
             let granted = try reader.bool("granted")
             let preVote = try reader.bool("preVote")
-            body = .requestVoteResponse(RequestVoteResponse(granted: granted, preVote: preVote))
+            body = .requestVoteResponse(WireRequestVoteResponse(granted: granted, preVote: preVote))
         case .timeoutNow:
             body = .timeoutNow
         case .hello, .helloRejected, .snapshotChunk, .snapshotChunkAck, .forward, .forwardResponse:
             preconditionFailure("readMessage is only called for Raft frame types")
         }
-        return Message(from: from, to: to, term: term, body: body)
+        return WireMessage(from: from, to: to, term: term, body: body)
     }
 
-    private static func readEntry(from reader: inout PayloadReader) throws(WireError) -> Entry {
+    private static func readEntry(from reader: inout PayloadReader) throws(WireError) -> WireEntry {
         let term = try reader.uint64("entry.term")
         let index = try reader.uint64("entry.index")
         let tagOffset = reader.offset
@@ -265,7 +264,7 @@ extension PeerFrame {
         guard let tag = EntryTag(rawValue: tagByte) else {
             throw reader.malformed(.invalidTag(field: "entry.payloadTag", value: tagByte), at: tagOffset)
         }
-        let payload: EntryPayload
+        let payload: WireEntryPayload
         switch tag {
         case .empty:
             payload = .empty
@@ -285,19 +284,19 @@ extension PeerFrame {
             case .remove: payload = .configChange(.remove(node))
             }
         }
-        return Entry(term: term, index: index, payload: payload)
+        return WireEntry(term: term, index: index, payload: payload)
     }
 
     private static func readConfiguration(from reader: inout PayloadReader) throws(WireError)
-        -> Configuration
+        -> WireConfiguration
     {
         let start = reader.offset
         let voters = try reader.nodeSet("voters")
         let learners = try reader.nodeSet("learners")
-        // Configuration's initializer traps on overlap, so overlap must be refused here.
+        // WireConfiguration's initializer traps on overlap, so overlap must be refused here.
         if let both = voters.intersection(learners).min() {
             throw reader.malformed(.voterIsLearner(both), at: start)
         }
-        return Configuration(voters: voters, learners: learners)
+        return WireConfiguration(voters: voters, learners: learners)
     }
 }

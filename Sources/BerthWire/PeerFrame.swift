@@ -1,14 +1,12 @@
-import BerthRaft
-
 /// Everything that travels on a peer connection, one value per frame.
 public enum PeerFrame: Equatable, Hashable, Sendable {
     /// The handshake: who the sender is.
     case hello(Hello)
     /// The handshake was refused; the connection closes after this frame.
     case helloRejected(HelloRejected)
-    /// A Raft message. Every `MessageBody` has its own frame type except `.installSnapshot`,
+    /// A Raft message. Every `WireMessageBody` has its own frame type except `.installSnapshot`,
     /// which travels as `snapshotChunk` frames (`SnapshotSender`); encoding it here throws.
-    case raft(Message)
+    case raft(WireMessage)
     /// One piece of an InstallSnapshot.
     case snapshotChunk(SnapshotChunk)
     /// The receiver's progress through a snapshot stream.

@@ -1,4 +1,3 @@
-import BerthChecksum
 import NIOCore
 
 /// Frames to bytes and back, without a channel. `PeerFrameEncoder` and `PeerFrameDecoder` wrap

@@ -1,5 +1,3 @@
-import BerthRaft
-
 /// Puts `SnapshotChunk`s back into one Raft InstallSnapshot (docs/wire-protocol.md §6). Pure: it
 /// returns what to do — step a message into the core, send an ack — and its owner does it.
 ///
@@ -15,10 +13,10 @@ public struct SnapshotAssembler: Equatable, Sendable {
 
     /// What makes two chunks parts of the same snapshot.
     private struct StreamID: Equatable, Sendable {
-        var from: NodeID
-        var to: NodeID
-        var term: Term
-        var metadata: SnapshotMetadata
+        var from: UInt64
+        var to: UInt64
+        var term: UInt64
+        var metadata: WireSnapshotMetadata
         var totalBytes: UInt64
 
         init(_ chunk: SnapshotChunk) {
@@ -48,7 +46,7 @@ public struct SnapshotAssembler: Equatable, Sendable {
     }
 
     /// The snapshot index being assembled, or nil when none is in progress.
-    public var snapshotIndexInProgress: LogIndex? { partial?.stream.metadata.index }
+    public var snapshotIndexInProgress: UInt64? { partial?.stream.metadata.index }
 
     /// Bytes held of the snapshot in progress: the offset the next chunk must start at.
     public var bytesReceived: UInt64 { UInt64(partial?.data.count ?? 0) }
@@ -59,7 +57,7 @@ public struct SnapshotAssembler: Equatable, Sendable {
         case accepted(ack: SnapshotChunkAck)
         /// The chunk completed the snapshot: step `message` (an InstallSnapshot) into the Raft core,
         /// and send `ack` (its `nextOffset` is the total size) so the sender stops.
-        case completed(message: Message, ack: SnapshotChunkAck)
+        case completed(message: WireMessage, ack: SnapshotChunkAck)
         /// The chunk was not used, for `reason`; send `ack` so the sender resumes where it names.
         case ignored(reason: ChunkRejection, ack: SnapshotChunkAck)
 
@@ -127,11 +125,11 @@ public struct SnapshotAssembler: Equatable, Sendable {
         partial!.data.append(contentsOf: chunk.data[Int(expected - chunk.offset)...])
 
         guard chunk.isLast else { return .accepted(ack: ack(for: chunk, nextOffset: end)) }
-        let snapshot = Snapshot(metadata: stream.metadata, data: partial!.data)
+        let snapshot = WireSnapshot(metadata: stream.metadata, data: partial!.data)
         assert(snapshot.data.count == Int(chunk.totalBytes), "the last chunk ends at the total size")
         partial = nil
         completed = stream
-        let message = Message(from: chunk.from, to: chunk.to, term: chunk.term, body: .installSnapshot(snapshot))
+        let message = WireMessage(from: chunk.from, to: chunk.to, term: chunk.term, body: .installSnapshot(snapshot))
         return .completed(message: message, ack: ack(for: chunk, nextOffset: chunk.totalBytes))
     }
 

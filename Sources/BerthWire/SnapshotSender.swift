@@ -1,5 +1,3 @@
-import BerthRaft
-
 /// Cuts one Raft InstallSnapshot into `SnapshotChunk`s and tracks how far the receiver has got,
 /// so a transfer survives a broken connection (docs/wire-protocol.md §6). Pure: it neither sends
 /// nor waits; its owner puts the chunks it returns on the wire and feeds it the acks that come back.
@@ -14,14 +12,14 @@ public struct SnapshotSender: Equatable, Sendable {
     public static let defaultMaxUnacknowledgedChunks = 4
 
     /// The leader sending the snapshot.
-    public let from: NodeID
+    public let from: UInt64
     /// The follower receiving it.
-    public let to: NodeID
+    public let to: UInt64
     /// The leader's term when the core asked for the InstallSnapshot.
-    public let term: Term
+    public let term: UInt64
     /// What is being sent.
-    public let snapshot: Snapshot
-    /// Snapshot data per chunk, in bytes.
+    public let snapshot: WireSnapshot
+    /// WireSnapshot data per chunk, in bytes.
     public let chunkBytes: Int
     /// At most this many chunks' worth of bytes are in flight beyond the acknowledged offset.
     public let maxUnacknowledgedChunks: Int
@@ -40,10 +38,10 @@ public struct SnapshotSender: Equatable, Sendable {
     ///     (a chunk frame adds 85 bytes plus 8 per member to the data).
     ///   - maxUnacknowledgedChunks: the send window, ≥ 1.
     public init(
-        from: NodeID,
-        to: NodeID,
-        term: Term,
-        snapshot: Snapshot,
+        from: UInt64,
+        to: UInt64,
+        term: UInt64,
+        snapshot: WireSnapshot,
         chunkBytes: Int = SnapshotSender.defaultChunkBytes,
         maxUnacknowledgedChunks: Int = SnapshotSender.defaultMaxUnacknowledgedChunks
     ) {
@@ -59,7 +57,7 @@ public struct SnapshotSender: Equatable, Sendable {
 
     /// A sender for a core message whose body is `.installSnapshot`; nil for any other message.
     public init?(
-        message: Message,
+        message: WireMessage,
         chunkBytes: Int = SnapshotSender.defaultChunkBytes,
         maxUnacknowledgedChunks: Int = SnapshotSender.defaultMaxUnacknowledgedChunks
     ) {

@@ -1,5 +1,3 @@
-import BerthRaft
-
 /// Why bytes could not be turned into a frame, or a frame into bytes. Any decoding error means
 /// the stream can no longer be trusted: the owner logs `description` and closes the connection.
 public enum WireError: Error, Equatable, Hashable, Sendable, CustomStringConvertible {
@@ -122,7 +120,7 @@ public enum PayloadProblem: Equatable, Hashable, Sendable, CustomStringConvertib
     /// A set of node ids not in strictly ascending order (unsorted or repeated).
     case setNotAscending(field: String)
     /// A node listed both as voter and as learner.
-    case voterIsLearner(NodeID)
+    case voterIsLearner(UInt64)
     /// Bytes left over after the last field.
     case trailingBytes(count: Int)
 

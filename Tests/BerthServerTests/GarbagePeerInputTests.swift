@@ -1,4 +1,3 @@
-import BerthChecksum
 import BerthRaft
 import BerthWire
 import Foundation

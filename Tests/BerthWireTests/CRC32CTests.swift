@@ -1,5 +1,4 @@
-import BerthChecksum
-import BerthRaft
+import BerthRaft  // SplitMix64, the seeded generator the tests share
 import NIOCore
 import Testing
 

@@ -1,5 +1,3 @@
-import BerthChecksum
-import BerthRaft
 import NIOCore
 import NIOEmbedded
 import Testing
@@ -10,7 +8,7 @@ import Testing
 /// index unmoved) and from the channel (the error surfaces from `writeInbound`).
 @Suite struct ErrorTests {
     private let heartbeat = PeerFrame.raft(
-        Message(from: 1, to: 2, term: 3, body: .heartbeat(Heartbeat(commit: 7))))
+        WireMessage(from: 1, to: 2, term: 3, body: .heartbeat(WireHeartbeat(commit: 7))))
 
     /// Checks that `bytes` fail with `error` both ways, then that the channel stays failed.
     private func expectFailure(
@@ -285,7 +283,7 @@ import Testing
             .malformedPayload(
                 type: .snapshotChunk, offset: 69, problem: .setNotAscending(field: "voters"))
         )
-        // Configuration's initializer would trap on this; the decoder must refuse it first.
+        // WireConfiguration's initializer would trap on this; the decoder must refuse it first.
         try expectFailure(
             sealed(.snapshotChunk, chunkHeader + u32(1) + u64(5) + u32(1) + u64(5) + u32(0)),
             .malformedPayload(type: .snapshotChunk, offset: 57, problem: .voterIsLearner(5))

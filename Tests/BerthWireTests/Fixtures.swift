@@ -1,5 +1,3 @@
-import BerthChecksum
-import BerthRaft
 import NIOCore
 import NIOEmbedded
 
@@ -7,7 +5,7 @@ import NIOEmbedded
 
 /// Frames that cover every frame type and the edge cases of each field encoding.
 enum Fixtures {
-    static let configuration = Configuration(voters: [1, 2, 3], learners: [4, 9])
+    static let configuration = WireConfiguration(voters: [1, 2, 3], learners: [4, 9])
 
     /// At least one frame of every `FrameType`, with zero values, maximum values, empty and large
     /// byte arrays, every entry payload kind and every configuration change kind.
@@ -19,29 +17,29 @@ enum Fixtures {
         .helloRejected(
             HelloRejected(reason: HelloRejectReason(rawValue: .max), supportedVersion: 255, detail: "")),
         .raft(
-            Message(
+            WireMessage(
                 from: 1,
                 to: 2,
                 term: 3,
-                body: .appendEntries(AppendEntries(prevIndex: 0, prevTerm: 0, entries: [], commit: 0))
+                body: .appendEntries(WireAppendEntries(prevIndex: 0, prevTerm: 0, entries: [], commit: 0))
             )
         ),
         .raft(
-            Message(
+            WireMessage(
                 from: 1,
                 to: 2,
                 term: 5,
                 body: .appendEntries(
-                    AppendEntries(
+                    WireAppendEntries(
                         prevIndex: 10,
                         prevTerm: 4,
                         entries: [
-                            Entry(term: 5, index: 11, payload: .empty),
-                            Entry(term: 5, index: 12, payload: .command(Array("set x=1".utf8))),
-                            Entry(term: 5, index: 13, payload: .command([])),
-                            Entry(term: 5, index: 14, payload: .configChange(.addLearner(4))),
-                            Entry(term: 5, index: 15, payload: .configChange(.promote(4))),
-                            Entry(term: 5, index: 16, payload: .configChange(.remove(.max))),
+                            WireEntry(term: 5, index: 11, payload: .empty),
+                            WireEntry(term: 5, index: 12, payload: .command(Array("set x=1".utf8))),
+                            WireEntry(term: 5, index: 13, payload: .command([])),
+                            WireEntry(term: 5, index: 14, payload: .configChange(.addLearner(4))),
+                            WireEntry(term: 5, index: 15, payload: .configChange(.promote(4))),
+                            WireEntry(term: 5, index: 16, payload: .configChange(.remove(.max))),
                         ],
                         commit: 12
                     )
@@ -49,89 +47,89 @@ enum Fixtures {
             )
         ),
         .raft(
-            Message(
+            WireMessage(
                 from: .max,
                 to: .max,
                 term: .max,
                 body: .appendEntries(
-                    AppendEntries(
+                    WireAppendEntries(
                         prevIndex: .max,
                         prevTerm: .max,
-                        entries: [Entry(term: .max, index: .max, payload: .command(bigPayload))],
+                        entries: [WireEntry(term: .max, index: .max, payload: .command(bigPayload))],
                         commit: .max
                     )
                 )
             )
         ),
         .raft(
-            Message(
+            WireMessage(
                 from: 2,
                 to: 1,
                 term: 5,
-                body: .appendEntriesResponse(AppendEntriesResponse(success: true, matchIndex: 16))
+                body: .appendEntriesResponse(WireAppendEntriesResponse(success: true, matchIndex: 16))
             )
         ),
         .raft(
-            Message(
+            WireMessage(
                 from: 2,
                 to: 1,
                 term: .max,
                 body: .appendEntriesResponse(
-                    AppendEntriesResponse(
+                    WireAppendEntriesResponse(
                         success: false, matchIndex: .max, conflictTerm: .max, conflictIndex: .max)
                 )
             )
         ),
-        .raft(Message(from: 1, to: 3, term: 5, body: .heartbeat(Heartbeat(commit: 16, readRound: 9)))),
-        .raft(Message(from: 0, to: 0, term: 0, body: .heartbeat(Heartbeat(commit: 0)))),
+        .raft(WireMessage(from: 1, to: 3, term: 5, body: .heartbeat(WireHeartbeat(commit: 16, readRound: 9)))),
+        .raft(WireMessage(from: 0, to: 0, term: 0, body: .heartbeat(WireHeartbeat(commit: 0)))),
         .raft(
-            Message(from: 3, to: 1, term: 5, body: .heartbeatResponse(HeartbeatResponse(readRound: .max)))
+            WireMessage(from: 3, to: 1, term: 5, body: .heartbeatResponse(WireHeartbeatResponse(readRound: .max)))
         ),
-        .raft(Message(from: 3, to: 1, term: 5, body: .heartbeatResponse(HeartbeatResponse()))),
+        .raft(WireMessage(from: 3, to: 1, term: 5, body: .heartbeatResponse(WireHeartbeatResponse()))),
         .raft(
-            Message(from: 2, to: 3, term: 6, body: .requestVote(RequestVote(lastIndex: 16, lastTerm: 5)))),
+            WireMessage(from: 2, to: 3, term: 6, body: .requestVote(WireRequestVote(lastIndex: 16, lastTerm: 5)))),
         .raft(
-            Message(
+            WireMessage(
                 from: 2,
                 to: 3,
                 term: 7,
                 body: .requestVote(
-                    RequestVote(lastIndex: 16, lastTerm: 5, preVote: true, leadershipTransfer: true))
+                    WireRequestVote(lastIndex: 16, lastTerm: 5, preVote: true, leadershipTransfer: true))
             )
         ),
         .raft(
-            Message(
+            WireMessage(
                 from: 2, to: 3, term: 7,
-                body: .requestVote(RequestVote(lastIndex: 0, lastTerm: 0, preVote: true)))
+                body: .requestVote(WireRequestVote(lastIndex: 0, lastTerm: 0, preVote: true)))
         ),
         .raft(
-            Message(
+            WireMessage(
                 from: 2,
                 to: 3,
                 term: 7,
-                body: .requestVote(RequestVote(lastIndex: 0, lastTerm: 0, leadershipTransfer: true))
+                body: .requestVote(WireRequestVote(lastIndex: 0, lastTerm: 0, leadershipTransfer: true))
             )
         ),
         .raft(
-            Message(
+            WireMessage(
                 from: 3, to: 2, term: 7,
-                body: .requestVoteResponse(RequestVoteResponse(granted: true, preVote: true)))
+                body: .requestVoteResponse(WireRequestVoteResponse(granted: true, preVote: true)))
         ),
         .raft(
-            Message(
+            WireMessage(
                 from: 3,
                 to: 2,
                 term: 7,
-                body: .requestVoteResponse(RequestVoteResponse(granted: false, preVote: false))
+                body: .requestVoteResponse(WireRequestVoteResponse(granted: false, preVote: false))
             )
         ),
-        .raft(Message(from: 1, to: 2, term: 8, body: .timeoutNow)),
+        .raft(WireMessage(from: 1, to: 2, term: 8, body: .timeoutNow)),
         .snapshotChunk(
             SnapshotChunk(
                 from: 1,
                 to: 4,
                 term: 8,
-                metadata: SnapshotMetadata(index: 100, term: 7, configuration: configuration),
+                metadata: WireSnapshotMetadata(index: 100, term: 7, configuration: configuration),
                 totalBytes: 10,
                 offset: 4,
                 data: [1, 2, 3, 4, 5, 6],
@@ -143,7 +141,7 @@ enum Fixtures {
                 from: 1,
                 to: 2,
                 term: 1,
-                metadata: SnapshotMetadata(index: 0, term: 0, configuration: Configuration(voters: [])),
+                metadata: WireSnapshotMetadata(index: 0, term: 0, configuration: WireConfiguration(voters: [])),
                 totalBytes: 0,
                 offset: 0,
                 data: [],

@@ -1,4 +1,4 @@
-import BerthRaft
+import BerthRaft  // SplitMix64, the seeded generator the tests share
 import NIOCore
 import NIOEmbedded
 import Testing

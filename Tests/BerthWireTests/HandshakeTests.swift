@@ -1,4 +1,3 @@
-import BerthRaft
 import NIOCore
 import NIOEmbedded
 import Testing
@@ -10,7 +9,7 @@ import Testing
 @Suite struct HandshakeTests {
     private let node1 = HandshakePolicy(clusterID: "prod-eu", nodeID: 1)
 
-    private func hello(cluster: String = "prod-eu", node: NodeID = 2, version: UInt8 = 1) -> Hello {
+    private func hello(cluster: String = "prod-eu", node: UInt64 = 2, version: UInt8 = 1) -> Hello {
         Hello(
             clusterID: cluster, nodeID: node, protocolVersion: version, httpAddress: "10.0.0.\(node):8101"
         )

@@ -1,4 +1,3 @@
-import BerthRaft
 import NIOCore
 import NIOEmbedded
 import Testing
@@ -54,12 +53,12 @@ import Testing
 
     @Test("node sets are written in ascending order whatever the Set's order")
     func setsAreSorted() throws {
-        let voters: Set<NodeID> = Set((1...40).map { NodeID($0 * 7919 % 1000) })
+        let voters: Set<UInt64> = Set((1...40).map { UInt64($0 * 7919 % 1000) })
         let chunk = SnapshotChunk(
             from: 1,
             to: 2,
             term: 1,
-            metadata: SnapshotMetadata(index: 5, term: 1, configuration: Configuration(voters: voters)),
+            metadata: WireSnapshotMetadata(index: 5, term: 1, configuration: WireConfiguration(voters: voters)),
             totalBytes: 0,
             offset: 0,
             data: [],
@@ -85,11 +84,11 @@ import Testing
 
     @Test("an InstallSnapshot is never framed whole; the buffer is left as it was")
     func installSnapshotIsRefused() throws {
-        let snapshot = Snapshot(
-            metadata: SnapshotMetadata(index: 1, term: 1, configuration: Configuration(voters: [1])),
+        let snapshot = WireSnapshot(
+            metadata: WireSnapshotMetadata(index: 1, term: 1, configuration: WireConfiguration(voters: [1])),
             data: [1]
         )
-        let frame = PeerFrame.raft(Message(from: 1, to: 2, term: 1, body: .installSnapshot(snapshot)))
+        let frame = PeerFrame.raft(WireMessage(from: 1, to: 2, term: 1, body: .installSnapshot(snapshot)))
         #expect(frame.frameType == nil)
         var buffer = ByteBuffer(bytes: [9, 9])
         #expect(throws: WireError.unencodable(.installSnapshotNotChunked)) {

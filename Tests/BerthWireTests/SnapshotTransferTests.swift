@@ -1,4 +1,3 @@
-import BerthRaft
 import NIOCore
 import NIOEmbedded
 import Testing
@@ -8,14 +7,14 @@ import Testing
 /// InstallSnapshot in chunks (§7): `SnapshotSender` cuts, `SnapshotAssembler` reassembles, and a
 /// broken connection resumes from the acknowledged offset.
 @Suite struct SnapshotTransferTests {
-    private let metadata = SnapshotMetadata(
+    private let metadata = WireSnapshotMetadata(
         index: 500,
         term: 4,
-        configuration: Configuration(voters: [1, 2, 3], learners: [4])
+        configuration: WireConfiguration(voters: [1, 2, 3], learners: [4])
     )
 
-    private func snapshot(bytes: Int) -> Snapshot {
-        Snapshot(metadata: metadata, data: (0..<bytes).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ 1) })
+    private func snapshot(bytes: Int) -> WireSnapshot {
+        WireSnapshot(metadata: metadata, data: (0..<bytes).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ 1) })
     }
 
     private func sender(bytes: Int, chunkBytes: Int, window: Int = 1_000) -> SnapshotSender {
@@ -25,16 +24,16 @@ import Testing
     }
 
     /// The Raft message the follower's core should be handed.
-    private func installMessage(bytes: Int) -> Message {
-        Message(from: 1, to: 4, term: 6, body: .installSnapshot(snapshot(bytes: bytes)))
+    private func installMessage(bytes: Int) -> WireMessage {
+        WireMessage(from: 1, to: 4, term: 6, body: .installSnapshot(snapshot(bytes: bytes)))
     }
 
     /// Sends everything `sender` will give through `assembler`, feeding acks back. Returns the
     /// completed message, if any, and how many chunks went out.
     private func run(_ sender: inout SnapshotSender, into assembler: inout SnapshotAssembler) -> (
-        Message?, Int
+        WireMessage?, Int
     ) {
-        var completed: Message?
+        var completed: WireMessage?
         var sent = 0
         while let chunk = sender.nextChunk() {
             sent += 1
@@ -69,7 +68,7 @@ import Testing
     @Test("a sender is made from the core's InstallSnapshot message, and from nothing else")
     func fromMessage() {
         #expect(SnapshotSender(message: installMessage(bytes: 10))?.snapshot == snapshot(bytes: 10))
-        #expect(SnapshotSender(message: Message(from: 1, to: 2, term: 1, body: .timeoutNow)) == nil)
+        #expect(SnapshotSender(message: WireMessage(from: 1, to: 2, term: 1, body: .timeoutNow)) == nil)
     }
 
     @Test("sender → assembler rebuilds exactly the core's message, then both agree it is finished")
@@ -124,7 +123,7 @@ import Testing
         sender.rewind()
         #expect(sender.nextOffset == 200)
         var offsets: [UInt64] = []
-        var completed: Message?
+        var completed: WireMessage?
         while let chunk = sender.nextChunk() {
             offsets.append(chunk.offset)
             let outcome = assembler.receive(chunk)
@@ -201,8 +200,8 @@ import Testing
             from: 1,
             to: 4,
             term: 7,
-            snapshot: Snapshot(
-                metadata: SnapshotMetadata(index: 600, term: 7, configuration: metadata.configuration),
+            snapshot: WireSnapshot(
+                metadata: WireSnapshotMetadata(index: 600, term: 7, configuration: metadata.configuration),
                 data: [1, 2, 3]),
             chunkBytes: 2
         )
@@ -232,7 +231,7 @@ import Testing
         var otherTerm = base.chunk(at: 100)
         otherTerm.term = 7
         var otherConfiguration = base.chunk(at: 100)
-        otherConfiguration.metadata.configuration = Configuration(voters: [1, 2, 3, 4])
+        otherConfiguration.metadata.configuration = WireConfiguration(voters: [1, 2, 3, 4])
         var otherSender = base.chunk(at: 100)
         otherSender.from = 2
         for chunk in [otherTerm, otherConfiguration, otherSender] {
@@ -322,7 +321,7 @@ import Testing
     func overTheWire() throws {
         var sender = sender(bytes: 50_000, chunkBytes: 4_096, window: 3)
         var assembler = SnapshotAssembler()
-        var completed: Message?
+        var completed: WireMessage?
         for connection in 0..<2 {
             let leader = Fixtures.channel()
             let follower = Fixtures.channel()

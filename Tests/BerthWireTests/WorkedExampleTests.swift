@@ -1,4 +1,3 @@
-import BerthRaft
 import NIOCore
 import Testing
 
@@ -10,7 +9,7 @@ import Testing
     @Test("docs example 1: heartbeat from 1 to 2, term 3, commit 7, read round 0")
     func heartbeat() throws {
         let frame = PeerFrame.raft(
-            Message(from: 1, to: 2, term: 3, body: .heartbeat(Heartbeat(commit: 7))))
+            WireMessage(from: 1, to: 2, term: 3, body: .heartbeat(WireHeartbeat(commit: 7))))
         let bytes = Fixtures.frameBytes(frame)
         #expect(
             Fixtures.hex(bytes)
@@ -35,26 +34,26 @@ import Testing
     @Test("the payload sizes the document gives for each frame type")
     func documentedSizes() {
         func payload(_ frame: PeerFrame) -> Int { Fixtures.frameBytes(frame).count - PeerProtocol.headerBytes }
-        func raft(_ body: MessageBody) -> Int { payload(.raft(Message(from: 1, to: 2, term: 3, body: body))) }
+        func raft(_ body: WireMessageBody) -> Int { payload(.raft(WireMessage(from: 1, to: 2, term: 3, body: body))) }
         let command: [UInt8] = [1, 2, 3, 4, 5]
 
         #expect(payload(.hello(Hello(clusterID: "abc", nodeID: 1, httpAddress: "h:1"))) == 13 + 3 + 3)
         #expect(payload(.helloRejected(HelloRejected(reason: .unknownNode, detail: "abcd"))) == 5 + 4)
-        #expect(raft(.appendEntries(AppendEntries(prevIndex: 0, prevTerm: 0, entries: [], commit: 0))) == 52)
+        #expect(raft(.appendEntries(WireAppendEntries(prevIndex: 0, prevTerm: 0, entries: [], commit: 0))) == 52)
         let entries = [
-            Entry(term: 1, index: 1, payload: .empty),
-            Entry(term: 1, index: 2, payload: .command(command)),
-            Entry(term: 1, index: 3, payload: .configChange(.remove(2))),
+            WireEntry(term: 1, index: 1, payload: .empty),
+            WireEntry(term: 1, index: 2, payload: .command(command)),
+            WireEntry(term: 1, index: 3, payload: .configChange(.remove(2))),
         ]
         #expect(
-            raft(.appendEntries(AppendEntries(prevIndex: 0, prevTerm: 0, entries: entries, commit: 0)))
+            raft(.appendEntries(WireAppendEntries(prevIndex: 0, prevTerm: 0, entries: entries, commit: 0)))
                 == 52 + 17 + (21 + command.count) + 26
         )
-        #expect(raft(.appendEntriesResponse(AppendEntriesResponse(success: true, matchIndex: 1))) == 49)
-        #expect(raft(.heartbeat(Heartbeat(commit: 1))) == 40)
-        #expect(raft(.heartbeatResponse(HeartbeatResponse())) == 32)
-        #expect(raft(.requestVote(RequestVote(lastIndex: 1, lastTerm: 1))) == 42)
-        #expect(raft(.requestVoteResponse(RequestVoteResponse(granted: true, preVote: false))) == 26)
+        #expect(raft(.appendEntriesResponse(WireAppendEntriesResponse(success: true, matchIndex: 1))) == 49)
+        #expect(raft(.heartbeat(WireHeartbeat(commit: 1))) == 40)
+        #expect(raft(.heartbeatResponse(WireHeartbeatResponse())) == 32)
+        #expect(raft(.requestVote(WireRequestVote(lastIndex: 1, lastTerm: 1))) == 42)
+        #expect(raft(.requestVoteResponse(WireRequestVoteResponse(granted: true, preVote: false))) == 26)
         #expect(raft(.timeoutNow) == 24)
         #expect(
             payload(.snapshotChunkAck(SnapshotChunkAck(from: 2, to: 1, term: 1, snapshotIndex: 1, nextOffset: 0))) == 40
@@ -65,12 +64,12 @@ import Testing
                 + command.count)
 
         // A chunk frame costs 85 bytes plus 8 per member on top of its data.
-        let members = Configuration(voters: [1, 2, 3], learners: [4, 5])
+        let members = WireConfiguration(voters: [1, 2, 3], learners: [4, 5])
         let chunk = SnapshotChunk(
             from: 1,
             to: 2,
             term: 1,
-            metadata: SnapshotMetadata(index: 9, term: 1, configuration: members),
+            metadata: WireSnapshotMetadata(index: 9, term: 1, configuration: members),
             totalBytes: 100,
             offset: 0,
             data: [UInt8](repeating: 0, count: 100),
