@@ -19,7 +19,7 @@ enum ClientRequest: Codable, Equatable, Sendable {
 }
 
 /// What the leader answered: an HTTP status and a JSON body.
-struct ClientAnswer: Codable, Equatable, Sendable {
+struct ClientAnswer: Equatable, Sendable {
     var status: Int
     var body: [UInt8]
     /// Seconds to wait before retrying, for 429 and 503 answers.

@@ -55,12 +55,10 @@ extension MessageBody {
     init?(_ wire: WireMessageBody) {
         switch wire {
         case .appendEntries(let append):
-            var entries: [Entry] = []
-            entries.reserveCapacity(append.entries.count)
-            for entry in append.entries { entries.append(Entry(entry)) }
             self = .appendEntries(
                 AppendEntries(
-                    prevIndex: append.prevIndex, prevTerm: append.prevTerm, entries: entries, commit: append.commit))
+                    prevIndex: append.prevIndex, prevTerm: append.prevTerm, entries: append.entries.map(Entry.init),
+                    commit: append.commit))
         case .appendEntriesResponse(let response):
             self = .appendEntriesResponse(
                 AppendEntriesResponse(
@@ -92,9 +90,7 @@ extension WireEntry {
         switch entry.payload {
         case .empty: payload = .empty
         case .command(let bytes): payload = .command(bytes)
-        case .configChange(.addLearner(let id)): payload = .configChange(.addLearner(id))
-        case .configChange(.promote(let id)): payload = .configChange(.promote(id))
-        case .configChange(.remove(let id)): payload = .configChange(.remove(id))
+        case .configChange(let change): payload = .configChange(WireConfigChange(change))
         }
         self.init(term: entry.term, index: entry.index, payload: payload)
     }
@@ -106,9 +102,7 @@ extension Entry {
         switch wire.payload {
         case .empty: payload = .empty
         case .command(let bytes): payload = .command(bytes)
-        case .configChange(.addLearner(let id)): payload = .configChange(.addLearner(id))
-        case .configChange(.promote(let id)): payload = .configChange(.promote(id))
-        case .configChange(.remove(let id)): payload = .configChange(.remove(id))
+        case .configChange(let change): payload = .configChange(ConfigChange(change))
         }
         self.init(term: wire.term, index: wire.index, payload: payload)
     }
@@ -135,5 +129,25 @@ extension Snapshot {
                 index: wire.metadata.index, term: wire.metadata.term,
                 configuration: Configuration(voters: configuration.voters, learners: configuration.learners)),
             data: wire.data)
+    }
+}
+
+extension WireConfigChange {
+    init(_ change: ConfigChange) {
+        switch change {
+        case .addLearner(let id): self = .addLearner(id)
+        case .promote(let id): self = .promote(id)
+        case .remove(let id): self = .remove(id)
+        }
+    }
+}
+
+extension ConfigChange {
+    init(_ wire: WireConfigChange) {
+        switch wire {
+        case .addLearner(let id): self = .addLearner(id)
+        case .promote(let id): self = .promote(id)
+        case .remove(let id): self = .remove(id)
+        }
     }
 }
