@@ -35,7 +35,6 @@ final class RaftLoop: @unchecked Sendable {
     var onMembershipApplied: (@Sendable (RaftStatus) -> Void)?
     private var lastSnapshotIndex: LogIndex
     private var snapshotInProgress = false
-    /// The index of the last configuration entry applied.
     private let snapshotQueue = DispatchQueue(label: "berth.snapshot")
     private let metrics = NodeMetrics()
     private var lastKnownLeader: NodeID = .none
@@ -162,17 +161,7 @@ final class RaftLoop: @unchecked Sendable {
             } catch {
                 return self.eventLoop.makeFailedFuture(WriteFailure(error))
             }
-            let promise = self.eventLoop.makePromise(of: CommandOutcome.self)
-            let deadline = self.eventLoop.scheduleTask(in: .milliseconds(Int64(self.config.commitTimeoutMilliseconds)))
-            {
-                if let pending = self.proposals.removeValue(forKey: ticket.index) {
-                    self.metrics.proposalsFailed.increment()
-                    pending.promise.fail(WriteFailure.commitTimeout)
-                }
-            }
-            self.proposals[ticket.index] = PendingProposal(term: ticket.term, promise: promise, deadline: deadline)
-            self.scheduleDrain()
-            return promise.futureResult
+            return self.awaitApply(ticket)
         }
     }
 
@@ -185,18 +174,22 @@ final class RaftLoop: @unchecked Sendable {
             } catch {
                 return self.eventLoop.makeFailedFuture(error)
             }
-            let promise = self.eventLoop.makePromise(of: CommandOutcome.self)
-            let deadline = self.eventLoop.scheduleTask(in: .milliseconds(Int64(self.config.commitTimeoutMilliseconds)))
-            {
-                if let pending = self.proposals.removeValue(forKey: ticket.index) {
-                    self.metrics.proposalsFailed.increment()
-                    pending.promise.fail(WriteFailure.commitTimeout)
-                }
-            }
-            self.proposals[ticket.index] = PendingProposal(term: ticket.term, promise: promise, deadline: deadline)
-            self.scheduleDrain()
-            return promise.futureResult.map { _ in }
+            return self.awaitApply(ticket).map { _ in }
         }
+    }
+
+    /// The outcome of the proposal `ticket` once it is applied here, or a commit timeout.
+    private func awaitApply(_ ticket: ProposalTicket) -> EventLoopFuture<CommandOutcome> {
+        let promise = eventLoop.makePromise(of: CommandOutcome.self)
+        let deadline = eventLoop.scheduleTask(in: .milliseconds(Int64(config.commitTimeoutMilliseconds))) {
+            if let pending = self.proposals.removeValue(forKey: ticket.index) {
+                self.metrics.proposalsFailed.increment()
+                pending.promise.fail(WriteFailure.commitTimeout)
+            }
+        }
+        proposals[ticket.index] = PendingProposal(term: ticket.term, promise: promise, deadline: deadline)
+        scheduleDrain()
+        return promise.futureResult
     }
 
     /// Leader only: confirms leadership with a quorum and returns the index a linearizable read
@@ -344,7 +337,7 @@ final class RaftLoop: @unchecked Sendable {
                 logger.info(
                     "raft role changed",
                     metadata: [
-                        "role": "\(soft.role.rawValue)", "leader": "\(soft.leader)", "term": "\(node.status.term)",
+                        "role": "\(soft.role.rawValue)", "leader": "\(soft.leader)", "term": "\(node.basicStatus.term)",
                     ])
                 if soft.leader != .none, soft.leader != lastKnownLeader {
                     lastKnownLeader = soft.leader
