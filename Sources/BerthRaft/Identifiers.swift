@@ -11,3 +11,15 @@ extension NodeID {
     /// The absent node: no vote cast, no leader known.
     public static let none: NodeID = 0
 }
+
+/// Which life of a server's data this is: a random non-zero id chosen when the server's data
+/// directory is created, and recorded for every member in the replicated configuration. A
+/// server whose disk was lost forgot its votes and its log, so it comes back under a new
+/// incarnation, and nothing it says counts until the cluster has admitted that incarnation.
+public typealias Incarnation = UInt64
+
+extension Incarnation {
+    /// The incarnation members get when a configuration or `RaftConfig` does not name one
+    /// (tests and simulations); a server always names its own.
+    public static let initial: Incarnation = 1
+}

@@ -8,12 +8,17 @@ public struct Message: Equatable, Hashable, Sendable {
     /// The sender's term; see `MessageBody` for the two pre-vote exceptions.
     public var term: Term
     public var body: MessageBody
+    /// The sender's incarnation. A member's message counts only under the incarnation the
+    /// receiver's configuration records for it; a transport that learns the incarnation once
+    /// per connection stamps it here on arrival.
+    public var incarnation: Incarnation
 
-    public init(from: NodeID, to: NodeID, term: Term, body: MessageBody) {
+    public init(from: NodeID, to: NodeID, term: Term, body: MessageBody, incarnation: Incarnation = .initial) {
         self.from = from
         self.to = to
         self.term = term
         self.body = body
+        self.incarnation = incarnation
     }
 }
 

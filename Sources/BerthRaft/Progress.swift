@@ -25,10 +25,13 @@ struct Progress: Equatable {
     var recentActive = false
     var isLearner: Bool
     var inflights: Inflights
+    /// The member's incarnation this progress describes.
+    let incarnation: Incarnation
 
-    init(next: LogIndex, isLearner: Bool, maxInflight: Int) {
+    init(next: LogIndex, isLearner: Bool, maxInflight: Int, incarnation: Incarnation) {
         self.next = next
         self.isLearner = isLearner
+        self.incarnation = incarnation
         inflights = Inflights(capacity: maxInflight)
     }
 

@@ -2,6 +2,10 @@
 public struct RaftConfig: Sendable {
     /// This server's id (≥ 1).
     public var id: NodeID
+    /// This server's incarnation: its data directory's id, non-zero, new whenever the server
+    /// starts from an empty disk. It votes and counts toward commitment only once the
+    /// configuration records this incarnation for it.
+    public var incarnation: Incarnation = .initial
     /// Ticks without hearing from a leader before a follower starts an election; the actual
     /// timeout is drawn from `[electionTicks, 2 × electionTicks)` each time (§5.2).
     public var electionTicks: Int = 10

@@ -19,6 +19,8 @@ public enum RaftError: Error, Equatable, Hashable, Sendable {
     case learnerNotCaughtUp(node: NodeID, match: LogIndex, leaderLast: LogIndex)
     /// The transfer target is not a voter of this cluster (or is this server).
     case invalidTransferTarget(NodeID)
+    /// Only a server whose log is empty can bootstrap a cluster.
+    case logNotEmpty(lastIndex: LogIndex)
 }
 
 /// Why a leadership transfer ended without the target taking over.

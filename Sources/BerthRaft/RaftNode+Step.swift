@@ -3,6 +3,14 @@ extension RaftNode {
     /// the role's own handler.
     public func step(_ message: Message) {
         guard message.to == id, message.from != id, message.from != .none else { return }
+        if let admitted = configuration.incarnation(of: message.from), admitted != message.incarnation {
+            // A member that lost its disk forgot its votes and its log: whatever it says under
+            // its new incarnation must not count as the member's until the cluster admits it
+            // again (`ConfigChange.rejoin`), or a wiped follower could elect a leader that
+            // lacks committed entries, or vote twice in one term.
+            foreignIncarnations[message.from] = message.incarnation
+            return
+        }
         if message.term > term {
             if case .requestVote(let request) = message.body, !request.leadershipTransfer,
                 config.checkQuorum, leader != .none, electionElapsed < config.electionTicks

@@ -26,6 +26,9 @@ public final class RaftNode {
     var randomizedElectionTicks = 0
     /// Votes (or pre-votes) received in the current campaign.
     var votes: [NodeID: Bool] = [:]
+    /// Members heard from under an incarnation the configuration does not record (a lost
+    /// disk), with that incarnation; their messages were not counted.
+    var foreignIncarnations: [NodeID: Incarnation] = [:]
 
     // Leader state.
     var progress: [NodeID: Progress] = [:]
@@ -88,6 +91,20 @@ public final class RaftNode {
         }
     }
 
+    /// Founds a brand-new cluster with this server as its only voter (etcd's `Bootstrap`): the
+    /// membership `{id}`, under this server's incarnation, becomes the first two entries,
+    /// committed at once (a one-voter majority). Other servers then join it one at a time.
+    /// Only a server whose log is empty may; the owner must know that no cluster exists yet.
+    public func bootstrap() throws(RaftError) {
+        guard log.lastIndex == 0 else { throw .logNotEmpty(lastIndex: log.lastIndex) }
+        if term == 0 { becomeFollower(term: 1, leader: .none) }
+        appendEntries([
+            Entry(term: 1, index: 1, payload: .configChange(.addLearner(id, incarnation: config.incarnation))),
+            Entry(term: 1, index: 2, payload: .configChange(.promote(id))),
+        ])
+        log.advanceCommit(to: 2)
+    }
+
     /// Starts an election now, as if the election timeout had passed.
     public func campaign() {
         startElection(transfer: false)
@@ -110,6 +127,7 @@ public final class RaftNode {
         if let pending = pendingConfigIndices.last { throw .configChangeInProgress(index: pending) }
         guard log.term(at: log.committed) == term else { throw .leaderNotReady }
         if case .failure(let error) = configuration.applying(change) { throw .invalidConfigChange(error) }
+        if case .rejoin(let member, _) = change, member == id { throw .invalidConfigChange(.rejoinOfLeader(member)) }
         if case .promote(let learner) = change, let learnerProgress = progress[learner] {
             let lag = log.lastIndex - min(learnerProgress.match, log.lastIndex)
             // A learner that never answered (match 0) is not caught up, however short the log.
@@ -245,7 +263,7 @@ public final class RaftNode {
         RaftStatus(
             id: id, term: term, vote: vote, role: role, leader: leader, commit: log.committed,
             applied: log.applied, firstIndex: log.firstIndex, lastIndex: log.lastIndex,
-            configuration: configuration, transferTarget: transferTarget,
+            configuration: configuration, transferTarget: transferTarget, foreignIncarnations: foreignIncarnations,
             progress: progress.mapValues {
                 FollowerProgress(
                     match: $0.match, next: $0.next, state: $0.state.rawValue, isLearner: $0.isLearner,
@@ -261,11 +279,15 @@ public final class RaftNode {
     var currentHardState: HardState { HardState(term: term, vote: vote, commit: log.committed) }
     var currentSoftState: SoftState { SoftState(leader: leader, role: role) }
 
-    /// Whether this server may stand for election: only voters may.
-    var isPromotable: Bool { configuration.voters.contains(id) }
+    /// Whether this server may stand for election: only voters may, under the incarnation the
+    /// configuration admitted (a server replaying its way back after a lost disk is not one yet).
+    var isPromotable: Bool {
+        configuration.voters.contains(id) && configuration.incarnation(of: id) == config.incarnation
+    }
 
     func send(to peer: NodeID, _ body: MessageBody, term messageTerm: Term? = nil) {
-        messages.append(Message(from: id, to: peer, term: messageTerm ?? term, body: body))
+        messages.append(
+            Message(from: id, to: peer, term: messageTerm ?? term, body: body, incarnation: config.incarnation))
     }
 
     // MARK: - Proposals
@@ -305,6 +327,9 @@ public final class RaftNode {
         // it when proposing, so this only happens after a change raced another.
         guard case .success(let next) = configuration.applying(change) else { return }
         configuration = next
+        if let admitted = configuration.incarnation(of: change.node), foreignIncarnations[change.node] == admitted {
+            foreignIncarnations[change.node] = nil
+        }
         guard role == .leader else { return }
         syncProgressWithConfiguration()
         if transferTarget != .none, !configuration.voters.contains(transferTarget) {
@@ -320,9 +345,12 @@ public final class RaftNode {
 
     func syncProgressWithConfiguration() {
         for member in configuration.members.sorted() {
-            if progress[member] == nil {
+            let incarnation = configuration.incarnation(of: member) ?? .initial
+            // A member admitted under a new incarnation holds nothing its old progress promised.
+            if progress[member]?.incarnation != incarnation {
                 var fresh = Progress(
-                    next: log.lastIndex + 1, isLearner: false, maxInflight: config.maxInflightMessages)
+                    next: log.lastIndex + 1, isLearner: false, maxInflight: config.maxInflightMessages,
+                    incarnation: incarnation)
                 fresh.recentActive = true
                 progress[member] = fresh
             }

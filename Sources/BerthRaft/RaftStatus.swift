@@ -18,6 +18,9 @@ public struct RaftStatus: Equatable, Sendable {
     public var configuration: Configuration
     /// The target of a leadership transfer under way, or `.none`.
     public var transferTarget: NodeID
+    /// Members heard from under an incarnation the configuration does not record (they lost
+    /// their disk and must rejoin), with that incarnation. Their messages are not counted.
+    public var foreignIncarnations: [NodeID: Incarnation]
     /// Leader only: each member's replication progress.
     public var progress: [NodeID: FollowerProgress]
 }

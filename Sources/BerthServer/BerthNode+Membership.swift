@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import BerthRaft
 import BerthStorage
 import Foundation
@@ -20,21 +19,39 @@ extension BerthNode {
         for id in members.sorted() where id != config.nodeID && !linked.contains(id) {
             if let address = addresses[id] { transport.addPeer(id, address: address) }
         }
+        // The --peers stay linked while they are not members yet: they join one at a time, and
+        // each must reach the leader to ask.
         if !members.isEmpty {
-            for id in linked.sorted() where !members.contains(id) { transport.removePeer(id) }
+            for id in linked.sorted() where !members.contains(id) && config.peers[id] == nil {
+                transport.removePeer(id)
+            }
         }
     }
 
-    /// Leader: records the new server's addresses, adds it as a learner, and promotes it once it
-    /// has caught up (thesis §4.2.1). Answers 200 once it votes, or 202 if it is still catching
-    /// up after `promotionWaitSeconds` (promotion goes on in the background).
-    func addMember(_ id: NodeID, peerAddress: String, httpAddress: String) async -> ClientAnswer {
+    /// Leader: records the server's addresses and admits it as a learner under `incarnation`
+    /// — a new server, or a member that lost its disk and came back under a new incarnation
+    /// (`ConfigChange.rejoin`) — then promotes it once it has caught up (thesis §4.2.1).
+    /// Answers 200 once it votes, or 202 if it is still catching up after
+    /// `promotionWaitSeconds` (promotion goes on in the background). Without `incarnation`,
+    /// the one the server's hello gave is used.
+    func addMember(_ id: NodeID, peerAddress: String, httpAddress: String, incarnation: Incarnation?) async
+        -> ClientAnswer
+    {
         guard id >= 1 else { return ClientAnswer(APIError.badRequest("node_id must be ≥ 1", field: "node_id")) }
         guard HostPort(peerAddress) != nil else {
             return ClientAnswer(APIError.badRequest("peer_address must be HOST:PORT", field: "peer_address"))
         }
         guard HostPort(httpAddress) != nil else {
             return ClientAnswer(APIError.badRequest("http_address must be HOST:PORT", field: "http_address"))
+        }
+        let heard = transport.helloByPeer[id]?.incarnation
+        guard let incarnation = incarnation ?? heard else {
+            return ClientAnswer(
+                APIError(
+                    .conflict, code: "MEMBER_NOT_CONNECTED",
+                    message:
+                        "node \(id) has not connected to the leader, so its incarnation is unknown; start it first",
+                    details: ["node_id": "\(id)"], retryAfterSeconds: 1))
         }
         do {
             // Every member's addresses go into the replicated state, so the newcomer (which knows
@@ -52,11 +69,32 @@ extension BerthNode {
             _ = try await raft.propose(
                 .setMember(MemberRecord(nodeID: id, peerAddress: peerAddress, httpAddress: httpAddress))
             ).get()
-            if status.configuration.voters.contains(id) {
+            switch status.configuration.incarnation(of: id) {
+            case incarnation where status.configuration.voters.contains(id):
                 return Self.memberAnswer(200, id, role: "voter")
-            }
-            if !status.configuration.learners.contains(id) {
-                try await raft.proposeConfigChange(.addLearner(id)).get()
+            case incarnation:
+                break  // a learner already: promote below
+            case .some(let admitted):
+                // The member lost its disk. Re-admit only the incarnation this leader actually
+                // hears from it, so a stale or mistaken request cannot unseat a healthy member.
+                guard heard == incarnation else {
+                    return ClientAnswer(
+                        APIError(
+                            .conflict, code: "INCARNATION_NOT_CONNECTED",
+                            message:
+                                "node \(id) is not connected to the leader under incarnation \(ClusterRoutes.incarnationText(incarnation))",
+                            details: ["node_id": "\(id)", "incarnation": ClusterRoutes.incarnationText(incarnation)],
+                            retryAfterSeconds: 1))
+                }
+                try await raft.proposeConfigChange(.rejoin(id, incarnation: incarnation)).get()
+                logger.warning(
+                    "member came back with a new disk; re-admitted as a learner until it catches up",
+                    metadata: [
+                        "node": "\(id)", "old_incarnation": "\(ClusterRoutes.incarnationText(admitted))",
+                        "incarnation": "\(ClusterRoutes.incarnationText(incarnation))",
+                    ])
+            case nil:
+                try await raft.proposeConfigChange(.addLearner(id, incarnation: incarnation)).get()
                 logger.info("learner added", metadata: ["node": "\(id)"])
             }
         } catch {
@@ -126,53 +164,6 @@ extension BerthNode {
             return APIError.from(WriteFailure(raftError))
         case .none:
             return APIError.from(error as? WriteFailure ?? .leadershipLost)
-        }
-    }
-
-    /// A fresh node started with `--join`: asks the cluster to add it, retrying until it is in.
-    func joinIfNeeded() {
-        guard let joinURL = config.join else { return }
-        let body =
-            "{\"node_id\":\(config.nodeID),\"peer_address\":\"\(config.peerListen)\",\"http_address\":\"\(config.httpListen)\"}"
-        Task {
-            while true {
-                if let status = try? await self.status(), status.configuration.contains(self.config.nodeID) {
-                    return
-                }
-                // The newcomer knows only the join URL: learn every member's peer address first,
-                // so it can answer the leader (its answers travel on its own outbound links).
-                await self.learnPeers(from: joinURL)
-                var request = HTTPClientRequest(url: "\(joinURL)/api/cluster/members")
-                request.method = .POST
-                request.headers.add(name: "Content-Type", value: "application/json")
-                request.body = .bytes(ByteBuffer(string: body))
-                if let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(15)),
-                    (200..<300).contains(Int(response.status.code))
-                {
-                    self.logger.info("joined the cluster", metadata: ["via": "\(joinURL)"])
-                    return
-                }
-                try? await Task.sleep(for: .seconds(1))
-            }
-        }
-    }
-
-    /// Reads `GET /api/cluster` at `url` and dials every member it lists.
-    private func learnPeers(from url: String) async {
-        guard
-            let response = try? await HTTPClient.shared.execute(
-                HTTPClientRequest(url: "\(url)/api/cluster"), timeout: .seconds(5)),
-            response.status == .ok,
-            let body = try? await response.body.collect(upTo: 1 << 20),
-            let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any],
-            let nodes = object["nodes"] as? [[String: Any]]
-        else { return }
-        let linked = transport.linkedPeers
-        for entry in nodes {
-            guard let id = (entry["node_id"] as? NSNumber)?.uint64Value, id != config.nodeID, !linked.contains(id),
-                let text = entry["peer_address"] as? String, let address = HostPort(text)
-            else { continue }
-            transport.addPeer(id, address: address)
         }
     }
 }

@@ -17,6 +17,7 @@ public final class BerthNode: Sendable {
     let logger: Logger
     private let raftGroup: MultiThreadedEventLoopGroup
     private let drainingBox = NIOLockedValueBox(false)
+    private let stoppingBox = NIOLockedValueBox(false)
     /// The last status seen, for probes that must not wait on a busy Raft loop.
     private let startedAt = Date()
 
@@ -29,7 +30,10 @@ public final class BerthNode: Sendable {
         let policy = HandshakePolicy(clusterID: config.clusterID, nodeID: config.nodeID)
         transport = PeerTransport(
             settings: .init(
-                policy: policy, hello: policy.hello(httpAddress: config.httpListen.description),
+                policy: policy,
+                hello: policy.hello(
+                    httpAddress: config.httpListen.description, incarnation: raft.incarnation,
+                    hasLog: raft.startedWithLog),
                 maxFrameBytes: config.maxFrameBytes, snapshotChunkBytes: config.snapshotChunkBytes),
             peers: config.peers, group: MultiThreadedEventLoopGroup.singleton, logger: logger)
     }
@@ -52,7 +56,7 @@ public final class BerthNode: Sendable {
         raft.onMembershipApplied = { [weak self] status in self?.syncPeers(with: status) }
         try await transport.start(host: config.peerListen.host, port: config.peerListen.port)
         raft.start(transport: transport)
-        joinIfNeeded()
+        admitIfNeeded()
         logger.info(
             "berth server started",
             metadata: [
@@ -63,6 +67,7 @@ public final class BerthNode: Sendable {
 
     /// Stops everything; a leader first hands leadership to the most caught-up voter.
     public func stop() async {
+        stoppingBox.withLockedValue { $0 = true }
         await handOffLeadership()
         await transport.shutdown()
         try? await raft.stop().get()
@@ -70,6 +75,9 @@ public final class BerthNode: Sendable {
     }
 
     public var isDraining: Bool { drainingBox.withLockedValue { $0 } }
+
+    /// `stop()` was called: background work (admission) gives up.
+    var isStopping: Bool { stoppingBox.withLockedValue { $0 } }
 
     // MARK: - Leadership
 
@@ -157,8 +165,8 @@ public final class BerthNode: Sendable {
             command = .cancelJob(.init(id: id, atMs: nowMs, idempotencyKey: key))
         case .transferLeadership(let target):
             return await transferLeadership(to: target)
-        case .addMember(let id, let peer, let http):
-            return await addMember(id, peerAddress: peer, httpAddress: http)
+        case .addMember(let id, let peer, let http, let incarnation):
+            return await addMember(id, peerAddress: peer, httpAddress: http, incarnation: incarnation)
         case .removeMember(let id):
             return await removeMember(id)
         case .readIndex:

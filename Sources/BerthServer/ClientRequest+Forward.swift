@@ -37,11 +37,17 @@ extension ClientRequest {
         case .transferLeadership(let target):
             buffer.writeInteger(Kind.transferLeadership.rawValue)
             buffer.writeInteger(target, endianness: .big)
-        case .addMember(let nodeID, let peerAddress, let httpAddress):
+        case .addMember(let nodeID, let peerAddress, let httpAddress, let incarnation):
             buffer.writeInteger(Kind.addMember.rawValue)
             buffer.writeInteger(nodeID, endianness: .big)
             buffer.writeForwardText(peerAddress)
             buffer.writeForwardText(httpAddress)
+            if let incarnation {
+                buffer.writeInteger(UInt8(1))
+                buffer.writeInteger(incarnation, endianness: .big)
+            } else {
+                buffer.writeInteger(UInt8(0))
+            }
         case .removeMember(let nodeID):
             buffer.writeInteger(Kind.removeMember.rawValue)
             buffer.writeInteger(nodeID, endianness: .big)
@@ -82,9 +88,19 @@ extension ClientRequest {
             return buffer.readInteger(endianness: .big, as: UInt64.self).map { .transferLeadership(target: $0) }
         case .addMember:
             guard let id = buffer.readInteger(endianness: .big, as: UInt64.self), let peer = buffer.readForwardText(),
-                let http = buffer.readForwardText()
+                let http = buffer.readForwardText(), let hasIncarnation = buffer.readInteger(as: UInt8.self)
             else { return nil }
-            return .addMember(nodeID: id, peerAddress: peer, httpAddress: http)
+            switch hasIncarnation {
+            case 0:
+                return .addMember(nodeID: id, peerAddress: peer, httpAddress: http, incarnation: nil)
+            case 1:
+                guard let incarnation = buffer.readInteger(endianness: .big, as: UInt64.self), incarnation != 0 else {
+                    return nil
+                }
+                return .addMember(nodeID: id, peerAddress: peer, httpAddress: http, incarnation: incarnation)
+            default:
+                return nil
+            }
         case .removeMember:
             return buffer.readInteger(endianness: .big, as: UInt64.self).map { .removeMember(nodeID: $0) }
         case .readIndex:

@@ -10,8 +10,10 @@ enum ClientRequest: Codable, Equatable, Sendable {
     case cancelJob(id: String, idempotencyKey: String?)
     /// `POST /api/cluster/transfer-leadership`.
     case transferLeadership(target: UInt64)
-    /// `POST /api/cluster/members`: add a learner, promote it once caught up.
-    case addMember(nodeID: UInt64, peerAddress: String, httpAddress: String)
+    /// `POST /api/cluster/members`: add a learner (or re-admit a member that lost its disk under
+    /// its new incarnation), promote it once caught up. Without an incarnation, the leader
+    /// uses the one the node's hello gave.
+    case addMember(nodeID: UInt64, peerAddress: String, httpAddress: String, incarnation: UInt64?)
     /// `DELETE /api/cluster/members/:id`.
     case removeMember(nodeID: UInt64)
     /// A follower's linearizable read asks the leader for a confirmed read index.

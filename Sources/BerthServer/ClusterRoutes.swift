@@ -8,11 +8,15 @@ struct AddMemberBody: Decodable {
     var nodeID: UInt64
     var peerAddress: String
     var httpAddress: String
+    /// The node's incarnation (its data directory's id) as 16 hex digits, as `/api/cluster`
+    /// shows it; when absent, the leader uses the one the node's hello gave.
+    var incarnation: String?
 
     enum CodingKeys: String, CodingKey {
         case nodeID = "node_id"
         case peerAddress = "peer_address"
         case httpAddress = "http_address"
+        case incarnation
     }
 }
 
@@ -34,9 +38,18 @@ struct ClusterRoutes {
         }
         router.post("/api/cluster/members") { request, _ in
             let body = try await decodeJSONBody(AddMemberBody.self, from: request)
+            var incarnation: Incarnation?
+            if let text = body.incarnation {
+                guard let value = UInt64(text, radix: 16), value != 0, text.count <= 16 else {
+                    throw APIError.badRequest("incarnation must be 1–16 hex digits, not 0", field: "incarnation")
+                }
+                incarnation = value
+            }
             return JSONResponse.make(
                 await node.submit(
-                    .addMember(nodeID: body.nodeID, peerAddress: body.peerAddress, httpAddress: body.httpAddress)))
+                    .addMember(
+                        nodeID: body.nodeID, peerAddress: body.peerAddress, httpAddress: body.httpAddress,
+                        incarnation: incarnation)))
         }
         router.delete("/api/cluster/members/:id") { _, context in
             guard let id = UInt64(try context.parameters.require("id")) else {
@@ -63,7 +76,12 @@ struct ClusterRoutes {
                     ? node.config.peerListen.description : node.transport.peerAddress(of: id)?.description,
                 "is_alive": alive,
                 "voter": status.configuration.voters.contains(id),
+                "incarnation": status.configuration.incarnation(of: id).map(Self.incarnationText),
             ]
+            if let foreign = status.foreignIncarnations[id] {
+                // It lost its disk: what it says does not count until it is re-admitted.
+                entry["unadmitted_incarnation"] = Self.incarnationText(foreign)
+            }
             if id != node.config.nodeID {
                 entry["dropped_frames"] = await node.transport.droppedFrames(to: id)
             }
@@ -77,6 +95,7 @@ struct ClusterRoutes {
             .ok,
             [
                 "node_id": status.id,
+                "incarnation": Self.incarnationText(node.raft.incarnation),
                 "role": status.role.rawValue,
                 "current_term": status.term,
                 "leader_id": status.leader == .none ? nil : status.leader,
@@ -89,6 +108,13 @@ struct ClusterRoutes {
                 "draining": node.isDraining,
                 "nodes": nodes,
             ])
+    }
+
+    /// Incarnations are random 64-bit values: shown as 16 hex digits, which JSON numbers could
+    /// not carry exactly.
+    static func incarnationText(_ incarnation: Incarnation) -> String {
+        let digits = String(incarnation, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
     }
 
     private func raftLog(_ request: Request) async throws -> Response {
@@ -120,7 +146,12 @@ struct ClusterRoutes {
             case .configChange(let change):
                 item["type"] = "config_change"
                 switch change {
-                case .addLearner(let id): item["change"] = ["add_learner": id]
+                case .addLearner(let id, let incarnation):
+                    item["change"] = ["add_learner": id]
+                    item["incarnation"] = Self.incarnationText(incarnation)
+                case .rejoin(let id, let incarnation):
+                    item["change"] = ["rejoin": id]
+                    item["incarnation"] = Self.incarnationText(incarnation)
                 case .promote(let id): item["change"] = ["promote": id]
                 case .remove(let id): item["change"] = ["remove": id]
                 }

@@ -16,6 +16,8 @@ final class InboundPeerHandler: ChannelInboundHandler {
     private let transport: PeerTransport
     private let logger: Logger
     private var peer: NodeID?
+    /// The peer's incarnation from its hello: every Raft message on this connection is its.
+    private var peerIncarnation: Incarnation = .initial
 
     init(transport: PeerTransport, logger: Logger) {
         self.transport = transport
@@ -33,7 +35,9 @@ final class InboundPeerHandler: ChannelInboundHandler {
             guard wire.from == peer, wire.to == transport.settings.policy.nodeID else {
                 return reject(context, "message from \(wire.from) to \(wire.to) on node \(peer)'s connection")
             }
-            guard let message = Message(wire) else { return reject(context, "message the core cannot hold") }
+            guard let message = Message(wire, incarnation: peerIncarnation) else {
+                return reject(context, "message the core cannot hold")
+            }
             transport.deliver(message)
         case .snapshotChunk(let chunk):
             guard chunk.from == peer, chunk.to == transport.settings.policy.nodeID else {
@@ -45,7 +49,9 @@ final class InboundPeerHandler: ChannelInboundHandler {
             context.writeAndFlush(wrapOutboundOut(.snapshotChunkAck(outcome.ack)), promise: nil)
             switch outcome {
             case .completed(let wire, _):
-                guard let message = Message(wire) else { return reject(context, "snapshot the core cannot hold") }
+                guard let message = Message(wire, incarnation: peerIncarnation) else {
+                    return reject(context, "snapshot the core cannot hold")
+                }
                 transport.deliver(message)
             case .ignored(let reason, _):
                 logger.debug("snapshot chunk ignored", metadata: ["peer": "\(peer)", "reason": "\(reason)"])
@@ -79,8 +85,9 @@ final class InboundPeerHandler: ChannelInboundHandler {
             return
         }
         peer = hello.nodeID
-        transport.learnedHTTPAddress(hello.httpAddress, of: hello.nodeID)
-        context.writeAndFlush(wrapOutboundOut(.hello(transport.settings.hello)), promise: nil)
+        peerIncarnation = hello.incarnation
+        transport.noteHello(hello)
+        context.writeAndFlush(wrapOutboundOut(.hello(transport.currentHello)), promise: nil)
     }
 
     private func reject(_ context: ChannelHandlerContext, _ reason: String) {

@@ -12,10 +12,11 @@ extension WireMessage {
 }
 
 extension Message {
-    /// nil when the wire message carries a membership the core cannot represent.
-    init?(_ wire: WireMessage) {
+    /// nil when the wire message carries a membership the core cannot represent. The wire
+    /// message has no incarnation of its own: the connection's hello gave the sender's.
+    init?(_ wire: WireMessage, incarnation: Incarnation) {
         guard let body = MessageBody(wire.body) else { return nil }
-        self.init(from: wire.from, to: wire.to, term: wire.term, body: body)
+        self.init(from: wire.from, to: wire.to, term: wire.term, body: body, incarnation: incarnation)
     }
 }
 
@@ -114,20 +115,26 @@ extension WireSnapshot {
         self.init(
             metadata: WireSnapshotMetadata(
                 index: snapshot.metadata.index, term: snapshot.metadata.term,
-                configuration: WireConfiguration(voters: configuration.voters, learners: configuration.learners)),
+                configuration: WireConfiguration(
+                    voters: configuration.voters, learners: configuration.learners,
+                    incarnations: configuration.incarnations)),
             data: snapshot.data)
     }
 }
 
 extension Snapshot {
-    /// nil when the membership names a server as both voter and learner.
+    /// nil when the membership names a server as both voter and learner, or an incarnation 0.
     init?(_ wire: WireSnapshot) {
         let configuration = wire.metadata.configuration
-        guard configuration.voters.isDisjoint(with: configuration.learners) else { return nil }
+        guard configuration.voters.isDisjoint(with: configuration.learners),
+            !configuration.incarnations.values.contains(0)
+        else { return nil }
         self.init(
             metadata: SnapshotMetadata(
                 index: wire.metadata.index, term: wire.metadata.term,
-                configuration: Configuration(voters: configuration.voters, learners: configuration.learners)),
+                configuration: Configuration(
+                    voters: configuration.voters, learners: configuration.learners,
+                    incarnations: configuration.incarnations)),
             data: wire.data)
     }
 }
@@ -135,7 +142,8 @@ extension Snapshot {
 extension WireConfigChange {
     init(_ change: ConfigChange) {
         switch change {
-        case .addLearner(let id): self = .addLearner(id)
+        case .addLearner(let id, let incarnation): self = .addLearner(id, incarnation: incarnation)
+        case .rejoin(let id, let incarnation): self = .rejoin(id, incarnation: incarnation)
         case .promote(let id): self = .promote(id)
         case .remove(let id): self = .remove(id)
         }
@@ -145,7 +153,8 @@ extension WireConfigChange {
 extension ConfigChange {
     init(_ wire: WireConfigChange) {
         switch wire {
-        case .addLearner(let id): self = .addLearner(id)
+        case .addLearner(let id, let incarnation): self = .addLearner(id, incarnation: incarnation)
+        case .rejoin(let id, let incarnation): self = .rejoin(id, incarnation: incarnation)
         case .promote(let id): self = .promote(id)
         case .remove(let id): self = .remove(id)
         }

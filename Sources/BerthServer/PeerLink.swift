@@ -189,7 +189,8 @@ final class PeerLink: @unchecked Sendable {
                 switch result {
                 case .success(let channel):
                     self.state = .handshaking(channel)
-                    channel.writeAndFlush(PeerFrame.hello(self.settings.hello), promise: nil)
+                    let hello = self.transport?.currentHello ?? self.settings.hello
+                    channel.writeAndFlush(PeerFrame.hello(hello), promise: nil)
                 case .failure:
                     self.scheduleReconnect()
                 }
@@ -238,7 +239,7 @@ final class PeerLink: @unchecked Sendable {
                 return
             }
             httpAddress = hello.httpAddress
-            transport?.learnedHTTPAddress(hello.httpAddress, of: peer)
+            transport?.noteHello(hello)
             state = .ready(channel)
             backoffMilliseconds = settings.minBackoffMilliseconds
             logger.info("peer connected", metadata: ["peer": "\(peer)", "address": "\(address)"])

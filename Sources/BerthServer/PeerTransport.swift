@@ -12,6 +12,7 @@ import NIOPosix
 final class PeerTransport: Sendable {
     struct Settings: Sendable {
         var policy: HandshakePolicy
+        /// This node's hello; `hasLog` is overridden by what the Raft loop last reported.
         var hello: Hello
         var maxFrameBytes: Int
         var snapshotChunkBytes: Int
@@ -29,6 +30,10 @@ final class PeerTransport: Sendable {
     private let handlers: NIOLockedValueBox<Handlers>
     /// Snapshot streams being received, one per sending peer.
     private let assemblers = NIOLockedValueBox<[NodeID: SnapshotAssembler]>([:])
+    /// Whether this node's log holds anything, as its hellos say.
+    private let hasLog: NIOLockedValueBox<Bool>
+    /// The last hello heard from each peer (either direction): its incarnation and log state.
+    private let peerHellos = NIOLockedValueBox<[NodeID: Hello]>([:])
 
     struct Handlers: Sendable {
         var deliver: @Sendable (Message) -> Void = { _ in }
@@ -49,6 +54,7 @@ final class PeerTransport: Sendable {
         httpAddresses = NIOLockedValueBox([settings.policy.nodeID: settings.hello.httpAddress])
         listener = NIOLockedValueBox(nil)
         handlers = NIOLockedValueBox(Handlers())
+        hasLog = NIOLockedValueBox(settings.hello.hasLog)
         for (id, address) in peers where id != settings.policy.nodeID {
             addPeer(id, address: address)
         }
@@ -56,6 +62,29 @@ final class PeerTransport: Sendable {
 
     func setHandlers(_ new: Handlers) {
         handlers.withLockedValue { $0 = new }
+    }
+
+    /// The hello this node sends now.
+    var currentHello: Hello {
+        var hello = settings.hello
+        hello.hasLog = hasLog.withLockedValue { $0 }
+        return hello
+    }
+
+    /// The Raft loop's log is no longer empty (it never becomes empty again).
+    func setHasLog(_ value: Bool) {
+        hasLog.withLockedValue { $0 = value }
+    }
+
+    /// Records a peer's hello (its incarnation and whether it holds a log).
+    func noteHello(_ hello: Hello) {
+        peerHellos.withLockedValue { $0[hello.nodeID] = hello }
+        learnedHTTPAddress(hello.httpAddress, of: hello.nodeID)
+    }
+
+    /// The last hello heard from each peer.
+    var helloByPeer: [NodeID: Hello] {
+        peerHellos.withLockedValue { $0 }
     }
 
     /// Starts a link to a peer (a new member, or at startup).

@@ -20,6 +20,12 @@ final class RaftLoop: @unchecked Sendable {
     let state: StateStore
     private let config: ServerConfig
     private let logger: Logger
+    /// This data directory's incarnation (`raft/identity`).
+    let incarnation: Incarnation
+    /// Whether the log held anything when the node started; the transport's first hellos say so.
+    let startedWithLog: Bool
+    /// Whether the transport was told the log holds something (it never becomes empty again).
+    private var reportedHasLog: Bool
     private var transport: PeerTransport?
     private var drainScheduled = false
     private var ticker: RepeatedTask?
@@ -54,17 +60,18 @@ final class RaftLoop: @unchecked Sendable {
         self.eventLoop = eventLoop
         self.logger = logger
         log = try DurableLogStorage(
-            dataDirectory: config.dataDir, initialConfiguration: Configuration(voters: []),
+            dataDirectory: config.dataDir, nodeID: config.nodeID, initialConfiguration: Configuration(voters: []),
             options: .init(retainedEntriesAfterCompaction: config.snapshotRetainEntries))
-        if log.lastIndex == 0, config.join == nil {
-            try Self.bootstrap(log, voters: config.peers.keys.sorted())
-        }
         if log.recoveryReport.repairedDamage {
             logger.warning("raft log recovered", metadata: ["report": "\(log.recoveryReport.description)"])
         }
+        incarnation = log.identity.incarnation
+        startedWithLog = log.lastIndex > 0
+        reportedHasLog = startedWithLog
         state = try StateStore(layout: log.layout)
         try state.restoreIfBehind(try log.snapshot())
         var raftConfig = RaftConfig(id: config.nodeID, randomSeed: UInt64.random(in: 0...UInt64.max))
+        raftConfig.incarnation = incarnation
         raftConfig.electionTicks = config.electionTicks
         raftConfig.heartbeatTicks = config.heartbeatTicks
         raftConfig.maxPendingProposals = config.maxPendingProposals
@@ -82,25 +89,11 @@ final class RaftLoop: @unchecked Sendable {
         publishedStatus = NIOLockedValueBox(lastStatus)
     }
 
-    /// Writes the initial membership as the first log entries, identically on every initial
-    /// voter (term 1, committed by construction, as etcd bootstraps). Keeping it in the log
-    /// rather than in a base snapshot means a server that joins later replays it too.
-    static func bootstrap(_ log: DurableLogStorage, voters: [NodeID]) throws {
-        var entries: [Entry] = []
-        for voter in voters {
-            for change in [ConfigChange.addLearner(voter), .promote(voter)] {
-                entries.append(Entry(term: 1, index: LogIndex(entries.count + 1), payload: .configChange(change)))
-            }
-        }
-        try log.save(
-            hardState: HardState(term: 1, vote: .none, commit: LogIndex(entries.count)), entries: entries, snapshot: nil
-        )
-    }
-
     /// Connects the transport and starts ticking.
     func start(transport: PeerTransport) {
         eventLoop.execute {
             self.transport = transport
+            self.reportHasLog()
             self.onMembershipApplied?(self.node.status)
             self.ticker = self.eventLoop.scheduleRepeatedTask(
                 initialDelay: .milliseconds(Int64(self.config.tickMilliseconds)),
@@ -110,6 +103,26 @@ final class RaftLoop: @unchecked Sendable {
                 self.drain()
             }
         }
+    }
+
+    /// Founds a new cluster with this node as its only voter (`RaftNode.bootstrap`); the caller
+    /// has made sure no cluster exists yet.
+    func bootstrap() -> EventLoopFuture<Void> {
+        eventLoop.flatSubmit {
+            do {
+                try self.node.bootstrap()
+            } catch {
+                return self.eventLoop.makeFailedFuture(error)
+            }
+            self.scheduleDrain()
+            return self.eventLoop.makeSucceededVoidFuture()
+        }
+    }
+
+    private func reportHasLog() {
+        guard !reportedHasLog, log.lastIndex > 0 else { return }
+        reportedHasLog = true
+        transport?.setHasLog(true)
     }
 
     /// Stops ticking and fails everything still waiting.
@@ -356,6 +369,7 @@ final class RaftLoop: @unchecked Sendable {
             metrics.commitIndex.record(Int64(lastStatus.commit))
             metrics.appliedIndex.record(Int64(lastStatus.applied))
             if membershipChanged { onMembershipApplied?(node.status) }
+            reportHasLog()
             releaseReads()
             maybeSnapshot()
         }

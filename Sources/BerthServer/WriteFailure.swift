@@ -30,7 +30,7 @@ enum WriteFailure: Error, Equatable, Sendable {
         case .tooManyPending(let limit), .tooManyPendingReads(let limit): self = .queueFull(limit: limit)
         case .transferInProgress: self = .transferInProgress
         case .leaderNotReady, .configChangeInProgress, .invalidConfigChange, .learnerNotCaughtUp,
-            .invalidTransferTarget:
+            .invalidTransferTarget, .logNotEmpty:
             self = .lostInLeaderChange
         }
     }

@@ -30,6 +30,12 @@ public enum DurableLogError: Error, Equatable, Sendable, CustomStringConvertible
     /// An earlier write or fsync failed; the file's state is unknown, so every later write is
     /// refused. Restart the process to recover from what is on disk.
     case failedEarlier(cause: String)
+    /// The raft directory exists but its identity file does not: refusing to guess whose it is.
+    case missingIdentity(path: String)
+    /// The identity file is damaged.
+    case corruptIdentity(path: String, reason: String)
+    /// The data directory was created for another node id (a `--data-dir` or `--node-id` mix-up).
+    case wrongNode(path: String, expected: NodeID, found: NodeID)
 
     /// A stable, machine-readable code.
     public var code: String {
@@ -45,6 +51,9 @@ public enum DurableLogError: Error, Equatable, Sendable, CustomStringConvertible
         case .invalidAppend: return "WAL_INVALID_APPEND"
         case .compactionOutOfRange: return "COMPACTION_OUT_OF_RANGE"
         case .failedEarlier: return "STORAGE_FAILED"
+        case .missingIdentity: return "IDENTITY_MISSING"
+        case .corruptIdentity: return "IDENTITY_CORRUPT"
+        case .wrongNode: return "DATA_DIR_WRONG_NODE"
         }
     }
 
@@ -75,6 +84,13 @@ public enum DurableLogError: Error, Equatable, Sendable, CustomStringConvertible
                 "cannot compact at \(index): must be above the snapshot (\(snapshotIndex)) and at most the commit (\(commit)) and last index (\(lastIndex))"
         case .failedEarlier(let cause):
             return "the log refused a write after an earlier failure: \(cause)"
+        case .missingIdentity(let path):
+            return "\(path) is missing although the raft directory exists; refusing to start under a guessed identity"
+        case .corruptIdentity(let path, let reason):
+            return "identity file \(path) is damaged: \(reason)"
+        case .wrongNode(let path, let expected, let found):
+            return
+                "\(path) says this data directory belongs to node \(found), not node \(expected); check --node-id and --data-dir"
         }
     }
 

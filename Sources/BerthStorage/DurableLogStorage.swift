@@ -28,6 +28,8 @@ public final class DurableLogStorage: LogStorage {
     public let options: Options
     /// What opening found and repaired; log its `description` at startup.
     public let recoveryReport: WALRecoveryReport
+    /// Whose directory this is, and its incarnation.
+    public let identity: DataDirIdentity
 
     private var mirror: LogMirror
     private var wal: AppendOnlyFile
@@ -37,6 +39,8 @@ public final class DurableLogStorage: LogStorage {
 
     /// Opens the log under `dataDirectory`, creating it when there is none.
     ///
+    /// - A brand-new directory gets an identity: `nodeID` and a random incarnation. An existing
+    ///   one must belong to `nodeID` (`.wrongNode` otherwise); `nil` skips the check (tests).
     /// - A brand-new directory gets a base snapshot at index 0 whose configuration is
     ///   `initialConfiguration` (the voters from `--peers`) and an empty log. For an existing
     ///   directory `initialConfiguration` is ignored: membership comes from the snapshot and the
@@ -47,7 +51,8 @@ public final class DurableLogStorage: LogStorage {
     /// - A damaged record followed by valid ones throws `.corruptRecord` naming the offset; a
     ///   damaged snapshot file throws `.corruptSnapshot`. Nothing is ever dropped silently.
     public init(
-        dataDirectory: String, initialConfiguration: Configuration, options: Options = Options()
+        dataDirectory: String, nodeID: NodeID? = nil, initialConfiguration: Configuration,
+        options: Options = Options()
     ) throws(DurableLogError) {
         let layout = StorageLayout(dataDirectory: dataDirectory)
         self.layout = layout
@@ -61,8 +66,15 @@ public final class DurableLogStorage: LogStorage {
         }
         var createdNew = false
         if !FileIO.exists(layout.raftDirectory) {
-            try Self.create(layout, configuration: initialConfiguration)
+            try Self.create(layout, identity: .fresh(nodeID: nodeID ?? 0), configuration: initialConfiguration)
             createdNew = true
+        }
+        guard let identityBytes = try FileIO.readAll(layout.identityPath) else {
+            throw .missingIdentity(path: layout.identityPath)
+        }
+        identity = try IdentityFile.decode(identityBytes, path: layout.identityPath)
+        if let nodeID, identity.nodeID != 0, identity.nodeID != nodeID {
+            throw .wrongNode(path: layout.identityPath, expected: nodeID, found: identity.nodeID)
         }
         guard let bytes = try FileIO.readAll(layout.walPath) else {
             throw .missingWAL(path: layout.walPath)
@@ -280,11 +292,12 @@ public final class DurableLogStorage: LogStorage {
 
     /// Makes a new raft directory: assembled under `raft.tmp`, then renamed into place, so a
     /// crash during creation leaves either nothing or the whole thing.
-    private static func create(_ layout: StorageLayout, configuration: Configuration)
+    private static func create(_ layout: StorageLayout, identity: DataDirIdentity, configuration: Configuration)
         throws(DurableLogError)
     {
         let staging = layout.raftStagingDirectory
         try FileIO.makeDirectories(staging + "/snapshot")
+        try FileIO.writeAtomically(staging + "/identity", IdentityFile.encode(identity))
         let base = Snapshot(
             metadata: SnapshotMetadata(index: 0, term: 0, configuration: configuration), data: [])
         try FileIO.writeAtomically(

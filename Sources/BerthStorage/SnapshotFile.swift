@@ -4,12 +4,13 @@ import BerthWire
 /// The on-disk form of a Raft snapshot: one file per snapshot, named for its index and term,
 /// checksummed whole.
 ///
-/// Layout (little-endian): magic "BSNP" · version u32 · index u64 · term u64 · voter count u32 ·
-/// voter ids u64… (ascending) · learner count u32 · learner ids u64… (ascending) · data length
-/// u64 · data · crc32c u32 of every byte before it.
+/// Layout (little-endian): magic "BSNP" · version u32 = 2 · index u64 · term u64 · voter count
+/// u32 · (voter id u64, incarnation u64)… (ascending ids) · learner count u32 · (learner id u64,
+/// incarnation u64)… (ascending ids) · data length u64 · data · crc32c u32 of every byte before it.
 enum SnapshotFile {
     static let magic: [UInt8] = Array("BSNP".utf8)
-    static let version: UInt32 = 1
+    /// 2: members carry incarnations. Version 1 files are refused.
+    static let version: UInt32 = 2
     static let fileExtension = ".snap"
 
     /// `<index>-<term>.snap`, both as 16 hex digits, so names sort by index.
@@ -39,10 +40,13 @@ enum SnapshotFile {
         writer.write(version)
         writer.write(snapshot.metadata.index)
         writer.write(snapshot.metadata.term)
-        writer.write(UInt32(configuration.voters.count))
-        for id in configuration.voters.sorted() { writer.write(id) }
-        writer.write(UInt32(configuration.learners.count))
-        for id in configuration.learners.sorted() { writer.write(id) }
+        for group in [configuration.voters, configuration.learners] {
+            writer.write(UInt32(group.count))
+            for id in group.sorted() {
+                writer.write(id)
+                writer.write(configuration.incarnation(of: id) ?? .initial)
+            }
+        }
         writer.write(UInt64(snapshot.data.count))
         writer.write(snapshot.data)
         writer.write(CRC32C.checksum(writer.bytes))
@@ -73,16 +77,19 @@ enum SnapshotFile {
         guard let index = reader.readUInt64(), let term = reader.readUInt64() else {
             throw corrupt("truncated header")
         }
-        func readIDs() -> Set<NodeID>? {
-            guard let count = reader.readUInt32(), Int(count) <= reader.remaining / 8 else { return nil }
+        var incarnations: [NodeID: Incarnation] = [:]
+        func readMembers() -> Set<NodeID>? {
+            guard let count = reader.readUInt32(), Int(count) <= reader.remaining / 16 else { return nil }
             var ids = Set<NodeID>()
             for _ in 0..<count {
-                guard let id = reader.readUInt64() else { return nil }
+                guard let id = reader.readUInt64(), let incarnation = reader.readUInt64(), incarnation != 0,
+                    incarnations.updateValue(incarnation, forKey: id) == nil
+                else { return nil }
                 ids.insert(id)
             }
             return ids
         }
-        guard let voters = readIDs(), let learners = readIDs(), voters.isDisjoint(with: learners) else {
+        guard let voters = readMembers(), let learners = readMembers() else {
             throw corrupt("bad configuration")
         }
         guard let length = reader.readUInt64(), length == UInt64(reader.remaining),
@@ -90,7 +97,8 @@ enum SnapshotFile {
         else { throw corrupt("data length does not match the file size") }
         return Snapshot(
             metadata: SnapshotMetadata(
-                index: index, term: term, configuration: Configuration(voters: voters, learners: learners)),
+                index: index, term: term,
+                configuration: Configuration(voters: voters, learners: learners, incarnations: incarnations)),
             data: Array(data))
     }
 

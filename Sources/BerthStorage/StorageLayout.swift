@@ -3,6 +3,7 @@
 /// ```
 /// <data-dir>/
 ///   raft/
+///     identity               node id and incarnation, written once at creation
 ///     wal                    append-only record file: hard state, entries, snapshot markers
 ///     snapshot/
 ///       <index>-<term>.snap  the Raft snapshot the WAL's last marker names (16 hex digits each)
@@ -25,6 +26,8 @@ public struct StorageLayout: Equatable, Sendable {
     var raftStagingDirectory: String { dataDirectory + "/raft.tmp" }
     /// The write-ahead log file.
     public var walPath: String { raftDirectory + "/wal" }
+    /// The data directory's identity (node id and incarnation).
+    public var identityPath: String { raftDirectory + "/identity" }
     /// The directory of snapshot files.
     public var snapshotDirectory: String { raftDirectory + "/snapshot" }
     /// The state machine's directory.

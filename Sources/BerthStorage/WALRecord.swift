@@ -31,7 +31,8 @@ struct SnapshotMarker: Equatable {
 enum WALFormat {
     /// The file starts with these 8 bytes, then the format version (u32).
     static let magic: [UInt8] = Array("BERTHWAL".utf8)
-    static let version: UInt32 = 1
+    /// 2: membership changes carry incarnations. Version 1 files are refused.
+    static let version: UInt32 = 2
     /// Magic plus version.
     static let fileHeaderBytes = 12
     /// `length` plus `crc32c`.
@@ -57,6 +58,7 @@ enum WALFormat {
         case addLearner = 1
         case promote = 2
         case remove = 3
+        case rejoin = 4
     }
 
     static func fileHeader() -> [UInt8] {
@@ -88,9 +90,14 @@ enum WALFormat {
             case .configChange(let change):
                 body.write(PayloadKind.configChange.rawValue)
                 switch change {
-                case .addLearner(let id):
+                case .addLearner(let id, let incarnation):
                     body.write(ChangeKind.addLearner.rawValue)
                     body.write(id)
+                    body.write(incarnation)
+                case .rejoin(let id, let incarnation):
+                    body.write(ChangeKind.rejoin.rawValue)
+                    body.write(id)
+                    body.write(incarnation)
                 case .promote(let id):
                     body.write(ChangeKind.promote.rawValue)
                     body.write(id)
@@ -138,12 +145,19 @@ enum WALFormat {
                 payload = .command(Array(reader.readRest()))
             case .configChange:
                 guard let rawChange = reader.readUInt8(), let change = ChangeKind(rawValue: rawChange),
-                    let node = reader.readUInt64(), reader.remaining == 0
+                    let node = reader.readUInt64()
                 else { return nil }
                 switch change {
-                case .addLearner: payload = .configChange(.addLearner(node))
-                case .promote: payload = .configChange(.promote(node))
-                case .remove: payload = .configChange(.remove(node))
+                case .addLearner, .rejoin:
+                    guard let incarnation = reader.readUInt64(), incarnation != 0, reader.remaining == 0 else {
+                        return nil
+                    }
+                    payload = .configChange(
+                        change == .addLearner
+                            ? .addLearner(node, incarnation: incarnation) : .rejoin(node, incarnation: incarnation))
+                case .promote, .remove:
+                    guard reader.remaining == 0 else { return nil }
+                    payload = .configChange(change == .promote ? .promote(node) : .remove(node))
                 }
             }
             return .entry(Entry(term: term, index: index, payload: payload))

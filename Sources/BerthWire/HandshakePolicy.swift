@@ -16,10 +16,10 @@ public struct HandshakePolicy: Equatable, Hashable, Sendable {
     }
 
     /// The hello this node sends, advertising `httpAddress`.
-    public func hello(httpAddress: String) -> Hello {
+    public func hello(httpAddress: String, incarnation: UInt64 = 1, hasLog: Bool = true) -> Hello {
         Hello(
-            clusterID: clusterID, nodeID: nodeID, protocolVersion: protocolVersion,
-            httpAddress: httpAddress)
+            clusterID: clusterID, nodeID: nodeID, incarnation: incarnation, hasLog: hasLog,
+            protocolVersion: protocolVersion, httpAddress: httpAddress)
     }
 
     /// Why `hello` must be refused, or nil to accept it. Checked in this order, first failure wins:
@@ -53,6 +53,9 @@ public struct HandshakePolicy: Equatable, Hashable, Sendable {
         }
         guard hello.nodeID != 0 else {
             return refuse(.unknownNode, "node id 0 is not a valid server id")
+        }
+        guard hello.incarnation != 0 else {
+            return refuse(.unknownNode, "incarnation 0 names no data directory")
         }
         guard hello.nodeID != nodeID else {
             return refuse(.duplicateNode, "node id \(hello.nodeID) is this node's own id")

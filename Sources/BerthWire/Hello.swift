@@ -5,6 +5,12 @@ public struct Hello: Equatable, Hashable, Sendable {
     public var clusterID: String
     /// The sender's Raft id, ≥ 1.
     public var nodeID: UInt64
+    /// The sender's incarnation (its data directory's id, non-zero). Every Raft message on this
+    /// connection is the sender's under this incarnation.
+    public var incarnation: UInt64
+    /// Whether the sender's log holds anything (it was bootstrapped or admitted to a cluster).
+    /// A node about to bootstrap a new cluster asks its peers this first.
+    public var hasLog: Bool
     /// The peer protocol version the sender will use for every later frame on this connection.
     public var protocolVersion: UInt8
     /// Where the sender serves its HTTP API, "host:port", so peers can name it in leader hints.
@@ -13,11 +19,15 @@ public struct Hello: Equatable, Hashable, Sendable {
     public init(
         clusterID: String,
         nodeID: UInt64,
+        incarnation: UInt64 = 1,
+        hasLog: Bool = true,
         protocolVersion: UInt8 = PeerProtocol.version,
         httpAddress: String
     ) {
         self.clusterID = clusterID
         self.nodeID = nodeID
+        self.incarnation = incarnation
+        self.hasLog = hasLog
         self.protocolVersion = protocolVersion
         self.httpAddress = httpAddress
     }

@@ -55,6 +55,14 @@ struct PayloadReader {
     }
 
     /// One byte, 0 (false) or 1 (true).
+    /// A non-zero incarnation.
+    mutating func incarnation(_ field: String) throws(WireError) -> UInt64 {
+        let start = offset
+        let value = try uint64(field)
+        guard value != 0 else { throw malformed(.zeroIncarnation(field: field), at: start) }
+        return value
+    }
+
     mutating func bool(_ field: String) throws(WireError) -> Bool {
         let start = offset
         let byte = try uint8(field)

@@ -9,6 +9,8 @@ extension PeerFrame {
         case .hello(let hello):
             buffer.writeWire(hello.protocolVersion)
             buffer.writeWire(hello.nodeID)
+            buffer.writeWire(hello.incarnation)
+            buffer.writeWire(hello.hasLog)
             try buffer.writeWireString(hello.clusterID, field: "clusterID")
             try buffer.writeWireString(hello.httpAddress, field: "httpAddress")
         case .helloRejected(let rejected):
@@ -96,6 +98,7 @@ extension PeerFrame {
         case addLearner = 0
         case promote = 1
         case remove = 2
+        case rejoin = 3
     }
 
     /// The fewest bytes an entry takes: term, index and tag.
@@ -113,9 +116,14 @@ extension PeerFrame {
         case .configChange(let change):
             buffer.writeWire(EntryTag.configChange.rawValue)
             switch change {
-            case .addLearner(let node):
+            case .addLearner(let node, let incarnation):
                 buffer.writeWire(ChangeTag.addLearner.rawValue)
                 buffer.writeWire(node)
+                buffer.writeWire(incarnation)
+            case .rejoin(let node, let incarnation):
+                buffer.writeWire(ChangeTag.rejoin.rawValue)
+                buffer.writeWire(node)
+                buffer.writeWire(incarnation)
             case .promote(let node):
                 buffer.writeWire(ChangeTag.promote.rawValue)
                 buffer.writeWire(node)
@@ -133,6 +141,9 @@ extension PeerFrame {
     {
         try buffer.writeWireNodeSet(configuration.voters, field: "voters")
         try buffer.writeWireNodeSet(configuration.learners, field: "learners")
+        for member in configuration.voters.sorted() + configuration.learners.sorted() {
+            buffer.writeWire(configuration.incarnation(of: member))
+        }
     }
 
     // MARK: - Reading
@@ -143,10 +154,14 @@ extension PeerFrame {
         case .hello:
             let version = try reader.uint8("protocolVersion")
             let node = try reader.uint64("nodeID")
+            let incarnation = try reader.uint64("incarnation")
+            let hasLog = try reader.bool("hasLog")
             let cluster = try reader.string("clusterID")
             let http = try reader.string("httpAddress")
             return .hello(
-                Hello(clusterID: cluster, nodeID: node, protocolVersion: version, httpAddress: http))
+                Hello(
+                    clusterID: cluster, nodeID: node, incarnation: incarnation, hasLog: hasLog,
+                    protocolVersion: version, httpAddress: http))
         case .helloRejected:
             let reason = HelloRejectReason(rawValue: try reader.uint16("reason"))
             let version = try reader.uint8("supportedVersion")
@@ -279,7 +294,11 @@ extension PeerFrame {
             }
             let node = try reader.uint64("entry.changeNode")
             switch kind {
-            case .addLearner: payload = .configChange(.addLearner(node))
+            case .addLearner, .rejoin:
+                let incarnation = try reader.incarnation("entry.changeIncarnation")
+                payload = .configChange(
+                    kind == .addLearner
+                        ? .addLearner(node, incarnation: incarnation) : .rejoin(node, incarnation: incarnation))
             case .promote: payload = .configChange(.promote(node))
             case .remove: payload = .configChange(.remove(node))
             }
@@ -297,6 +316,10 @@ extension PeerFrame {
         if let both = voters.intersection(learners).min() {
             throw reader.malformed(.voterIsLearner(both), at: start)
         }
-        return WireConfiguration(voters: voters, learners: learners)
+        var incarnations: [UInt64: UInt64] = [:]
+        for member in voters.sorted() + learners.sorted() {
+            incarnations[member] = try reader.incarnation("incarnations")
+        }
+        return WireConfiguration(voters: voters, learners: learners, incarnations: incarnations)
     }
 }

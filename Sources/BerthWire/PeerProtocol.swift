@@ -2,8 +2,9 @@
 public enum PeerProtocol {
     /// The four bytes every frame starts with: ASCII "BRTH".
     public static let magic: [UInt8] = [0x42, 0x52, 0x54, 0x48]
-    /// The frame layout this module speaks, carried in every header.
-    public static let version: UInt8 = 1
+    /// The frame layout this module speaks, carried in every header. Version 2 added
+    /// incarnations (in `hello`, memberships and membership changes).
+    public static let version: UInt8 = 2
     /// Bytes in the fixed frame header: magic 4, version 1, type 1, flags 2, length 4, CRC32C 4.
     public static let headerBytes = 16
     /// The default bound on a whole frame (header plus payload), in bytes: 16 MiB.

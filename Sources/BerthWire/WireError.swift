@@ -123,6 +123,8 @@ public enum PayloadProblem: Equatable, Hashable, Sendable, CustomStringConvertib
     case voterIsLearner(UInt64)
     /// Bytes left over after the last field.
     case trailingBytes(count: Int)
+    /// An incarnation of 0, which names no data directory.
+    case zeroIncarnation(field: String)
 
     public var description: String {
         switch self {
@@ -140,6 +142,8 @@ public enum PayloadProblem: Equatable, Hashable, Sendable, CustomStringConvertib
             return "node \(node) is both a voter and a learner"
         case .trailingBytes(let count):
             return "\(count) bytes follow the last field"
+        case .zeroIncarnation(let field):
+            return "\(field) is 0, which is not an incarnation"
         }
     }
 }

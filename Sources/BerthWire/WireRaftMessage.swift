@@ -117,21 +117,31 @@ public enum WireEntryPayload: Equatable, Hashable, Sendable {
 }
 
 public enum WireConfigChange: Equatable, Hashable, Sendable {
-    case addLearner(UInt64)
+    case addLearner(UInt64, incarnation: UInt64)
+    case rejoin(UInt64, incarnation: UInt64)
     case promote(UInt64)
     case remove(UInt64)
 }
 
-/// A membership: voters and learners (§3, "node set"). The codec does not judge it; the core
-/// that receives it does.
+/// A membership: voters, learners and each member's incarnation (§3, "configuration"). The
+/// codec refuses only what the core could not hold (overlap, a zero incarnation).
 public struct WireConfiguration: Equatable, Hashable, Sendable {
     public var voters: Set<UInt64>
     public var learners: Set<UInt64>
+    /// One incarnation per member.
+    public var incarnations: [UInt64: UInt64]
 
-    public init(voters: Set<UInt64>, learners: Set<UInt64> = []) {
+    /// Members missing from `incarnations` get incarnation 1; entries for non-members are dropped.
+    public init(voters: Set<UInt64>, learners: Set<UInt64> = [], incarnations: [UInt64: UInt64] = [:]) {
         self.voters = voters
         self.learners = learners
+        var recorded: [UInt64: UInt64] = [:]
+        for member in voters.union(learners) { recorded[member] = incarnations[member] ?? 1 }
+        self.incarnations = recorded
     }
+
+    /// The incarnation of `member` as it is encoded.
+    func incarnation(of member: UInt64) -> UInt64 { incarnations[member] ?? 1 }
 }
 
 public struct WireSnapshotMetadata: Equatable, Hashable, Sendable {

@@ -8,7 +8,7 @@ import Testing
     func learnerDoesNotCount() throws {
         let cluster = TestCluster(voters: [1, 2, 3])
         cluster.elect(1)
-        try cluster[1].proposeConfigChange(.addLearner(4))
+        try cluster[1].proposeConfigChange(.addLearner(4, incarnation: .initial))
         cluster.settle()
         cluster.add(4, storage: MemoryStorage(configuration: Configuration(voters: [1, 2, 3])))
         cluster.tick(2)
@@ -36,7 +36,7 @@ import Testing
     func promoteCaughtUpLearner() throws {
         let cluster = TestCluster(voters: [1, 2, 3])
         cluster.elect(1)
-        try cluster[1].proposeConfigChange(.addLearner(4))
+        try cluster[1].proposeConfigChange(.addLearner(4, incarnation: .initial))
         cluster.settle()
         cluster.add(4, storage: MemoryStorage(configuration: Configuration(voters: [1, 2, 3])))
         cluster.tick(2)
@@ -56,7 +56,7 @@ import Testing
     func laggingLearnerNotPromoted() throws {
         let cluster = TestCluster(voters: [1, 2, 3]) { $0.promotionMaxLagEntries = 4 }
         cluster.elect(1)
-        try cluster[1].proposeConfigChange(.addLearner(4))
+        try cluster[1].proposeConfigChange(.addLearner(4, incarnation: .initial))
         cluster.settle()
         for i in 0..<10 { try cluster[1].propose("p\(i)") }
         cluster.settle()
@@ -71,9 +71,9 @@ import Testing
         cluster.elect(1)
         cluster.isolate(2)
         cluster.isolate(3)
-        let first = try cluster[1].proposeConfigChange(.addLearner(4))
+        let first = try cluster[1].proposeConfigChange(.addLearner(4, incarnation: .initial))
         #expect(throws: RaftError.configChangeInProgress(index: first.index)) {
-            try cluster[1].proposeConfigChange(.addLearner(5))
+            try cluster[1].proposeConfigChange(.addLearner(5, incarnation: .initial))
         }
     }
 
@@ -82,7 +82,7 @@ import Testing
         let cluster = TestCluster(voters: [1, 2, 3])
         cluster.elect(1)
         #expect(throws: RaftError.invalidConfigChange(.alreadyMember(2))) {
-            try cluster[1].proposeConfigChange(.addLearner(2))
+            try cluster[1].proposeConfigChange(.addLearner(2, incarnation: .initial))
         }
         #expect(throws: RaftError.invalidConfigChange(.notALearner(2))) {
             try cluster[1].proposeConfigChange(.promote(2))
@@ -126,7 +126,7 @@ import Testing
     @Test("Configuration.applying returns a new value and leaves the old one unchanged")
     func configurationIsValue() throws {
         let old = Configuration(voters: [1, 2, 3])
-        let new = try old.applying(.addLearner(4)).get()
+        let new = try old.applying(.addLearner(4, incarnation: .initial)).get()
         #expect(old.learners.isEmpty)
         #expect(new.learners == [4])
         #expect(old.applying(.remove(1)).map(\.voters) == .success([2, 3]))
@@ -139,7 +139,7 @@ import Testing
     func silentLearnerNotPromoted() throws {
         let cluster = TestCluster(voters: [1, 2, 3])
         cluster.elect(1)
-        try cluster[1].proposeConfigChange(.addLearner(4))
+        try cluster[1].proposeConfigChange(.addLearner(4, incarnation: .initial))
         cluster.settle()
         #expect(throws: RaftError.learnerNotCaughtUp(node: 4, match: 0, leaderLast: 2)) {
             try cluster[1].proposeConfigChange(.promote(4))

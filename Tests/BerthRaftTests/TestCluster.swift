@@ -27,10 +27,14 @@ final class TestCluster {
         }
     }
 
+    /// Each node's incarnation when it is not `Incarnation.initial` (a node that lost its disk).
+    private(set) var incarnations: [NodeID: Incarnation] = [:]
+
     /// Starts (or restarts) `id` on `storage`.
     func add(_ id: NodeID, storage: MemoryStorage) {
         var config = RaftConfig(id: id, randomSeed: id &* 7919)
         configure(&config)
+        config.incarnation = incarnations[id] ?? .initial
         config.appliedIndex = (try? storage.snapshot().metadata.index) ?? 0
         storages[id] = storage
         nodes[id] = RaftNode(config: config, storage: storage)
@@ -121,11 +125,20 @@ final class TestCluster {
         }
     }
 
-    /// Crash `id` (losing everything not in its storage) and start it again.
+    /// Crash `id` (losing everything not in its storage) and start it again; also starts a
+    /// node taken out with `remove`.
     func restart(_ id: NodeID) {
         let storage = storages[id]!.copy()
         applied[id] = []
         add(id, storage: storage)
+    }
+
+    /// Crash `id` and start it again from an empty disk under `incarnation`, as a server whose
+    /// data directory was lost: no log, no vote, no membership.
+    func wipe(_ id: NodeID, incarnation: Incarnation) {
+        incarnations[id] = incarnation
+        applied[id] = []
+        add(id, storage: MemoryStorage(configuration: Configuration(voters: [])))
     }
 
     func remove(_ id: NodeID) {

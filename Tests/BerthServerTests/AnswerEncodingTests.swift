@@ -50,7 +50,8 @@ struct AnswerEncodingTests {
             .cancelJob(id: "01934f1a-2b3c-7fff-8000-000000000000", idempotencyKey: nil),
             .cancelJob(id: "x", idempotencyKey: "key"),
             .transferLeadership(target: 3),
-            .addMember(nodeID: 4, peerAddress: "127.0.0.1:8204", httpAddress: "[::1]:8104"),
+            .addMember(nodeID: 4, peerAddress: "127.0.0.1:8204", httpAddress: "[::1]:8104", incarnation: nil),
+            .addMember(nodeID: 5, peerAddress: "127.0.0.1:8205", httpAddress: "h:1", incarnation: .max),
             .removeMember(nodeID: 2),
             .readIndex,
         ]

@@ -10,6 +10,10 @@ struct ClusterStatus: Decodable, Sendable {
         var peerAddress: String?
         var isAlive: Bool
         var voter: Bool
+        /// The incarnation the configuration admitted it under (16 hex digits).
+        var incarnation: String?
+        /// Set while it is heard from under another incarnation (it lost its disk).
+        var unadmittedIncarnation: String?
 
         enum CodingKeys: String, CodingKey {
             case nodeID = "node_id"
@@ -17,10 +21,14 @@ struct ClusterStatus: Decodable, Sendable {
             case peerAddress = "peer_address"
             case isAlive = "is_alive"
             case voter
+            case incarnation
+            case unadmittedIncarnation = "unadmitted_incarnation"
         }
     }
 
     var nodeID: NodeID
+    /// This node's incarnation (16 hex digits).
+    var incarnation: String?
     var role: String
     var currentTerm: Term
     var leaderID: NodeID?
@@ -34,6 +42,7 @@ struct ClusterStatus: Decodable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case nodeID = "node_id"
+        case incarnation
         case role
         case currentTerm = "current_term"
         case leaderID = "leader_id"

@@ -26,25 +26,19 @@ extension ProcessClusterTests {
 
                 let newcomer = try cluster.local.addMember(id: 4, ports: freeLoopbackPort)
                 let leaderURL = cluster.url(leader.id)
-                let body =
-                    "{\"node_id\":4,\"peer_address\":\"127.0.0.1:\(newcomer.peerPort)\",\"http_address\":\"127.0.0.1:\(newcomer.httpPort)\"}"
-                // The leader answers once node 4 votes (200) or after its promotion wait (202).
-                let added = Task {
-                    try await HTTPCall.post("\(leaderURL)/api/cluster/members", json: body, timeoutSeconds: 20)
-                }
+                _ = newcomer
+                // Node 4 starts empty and asks through a follower; the leader admits it under the
+                // incarnation its data dir was given, as a learner, and promotes it once caught up.
                 let follower = cluster.ids.first { $0 != leader.id && $0 != 4 }!
-                let learner = try await eventually("node 4 in the leader's configuration", within: 10) {
-                    try await cluster.status(leader.id).node(4)
-                }
-                #expect(!learner.voter, "node 4 is a learner until it has caught up")
                 try await cluster.start(4, peers: "", extraArguments: ["--join", cluster.url(follower)])
-
-                let answer = try await added.value
-                #expect([200, 202].contains(answer.status), "\(answer)")
-                #expect(answer.integer("node_id") == 4, "\(answer)")
                 _ = try await eventually("node 4 to be a voter", within: 20) { () -> Bool? in
                     try await cluster.status(leader.id).node(4)?.voter == true ? true : nil
                 }
+                let admitted = try await cluster.status(leader.id).node(4)
+                let own = try await cluster.status(4)
+                #expect(
+                    admitted?.incarnation != nil && admitted?.incarnation == own.incarnation,
+                    "admitted under its own incarnation")
                 // The log shows the order: learner first, then promotion.
                 let changes = try await Self.configChanges(cluster, on: leader.id)
                 let learnerAt = changes.firstIndex(of: "add_learner 4")
@@ -86,7 +80,7 @@ extension ProcessClusterTests {
         }
 
         @Test(
-            "adding a member through a follower answers what the leader answers: 202 learner while the new node is down"
+            "adding a member through a follower answers what the leader answers: 409 MEMBER_NOT_CONNECTED while the new node never connected"
         )
         func addThroughFollower() async throws {
             var missingAPI: String?
@@ -102,11 +96,12 @@ extension ProcessClusterTests {
                 let answer = try await HTTPCall.post(
                     "\(cluster.url(follower))/api/cluster/members", json: body, timeoutSeconds: 30)
                 let seconds = secondsSince(askedAt)
-                // Node 4 never starts, so the leader gives up waiting for its promotion and says 202.
-                #expect(answer.status == 202, "after \(seconds) s: \(answer)")
-                #expect(answer.string("role") == "learner", "\(answer)")
-                let learner = try await cluster.status(leader.id).node(4)
-                #expect(learner != nil && learner?.voter == false, "node 4 was added as a learner")
+                // Node 4 never started, so nobody knows the incarnation its data dir will have:
+                // the leader cannot admit it, and says so at once.
+                #expect(answer.status == 409, "after \(seconds) s: \(answer)")
+                #expect(answer.errorCode == "MEMBER_NOT_CONNECTED", "\(answer)")
+                #expect(seconds < 5, "answered after \(seconds) s")
+                #expect(try await cluster.status(leader.id).node(4) == nil, "node 4 was not added")
             }
             if let missingAPI { try Test.cancel(Comment(rawValue: missingAPI)) }
         }

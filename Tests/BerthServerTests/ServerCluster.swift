@@ -34,9 +34,27 @@ final class ServerCluster: Sendable {
         try await waitLive(id)
     }
 
+    /// Starts every node and waits until the cluster has formed: the lowest id founds it and
+    /// admits the others one at a time, so "live" is not yet "all voters".
     func startAll() async throws {
         for id in ids { try local.start(id, extraArguments: extraArguments) }
         for id in ids { try await waitLive(id) }
+        try await waitFormed()
+    }
+
+    /// Waits until every node is a voter in the configuration its leader applied.
+    func waitFormed(within seconds: Double = 20) async throws {
+        let all = Set(ids)
+        _ = try await eventually("every node to be a voter", within: seconds) { () -> Bool? in
+            for id in ids {
+                let view = try await status(id)
+                guard let leader = view.leaderID, view.nodeID == leader else { continue }
+                let voters = Set(view.nodes.filter(\.voter).map(\.nodeID))
+                guard voters == all else { throw Observation("voters \(voters.sorted())") }
+                return true
+            }
+            throw Observation("no node leads yet")
+        }
     }
 
     func waitLive(_ id: NodeID, within seconds: Double = 20) async throws {

@@ -115,7 +115,8 @@ struct OpStateMachine: Equatable {
             for byte in bytes { next = mixDigest(next, UInt64(byte)) }
         case .configChange(let change):
             switch change {
-            case .addLearner(let id): next = mixDigest(mixDigest(next, 3), id)
+            case .addLearner(let id, let incarnation): next = mixDigest(mixDigest(mixDigest(next, 3), id), incarnation)
+            case .rejoin(let id, let incarnation): next = mixDigest(mixDigest(mixDigest(next, 6), id), incarnation)
             case .promote(let id): next = mixDigest(mixDigest(next, 4), id)
             case .remove(let id): next = mixDigest(mixDigest(next, 5), id)
             }

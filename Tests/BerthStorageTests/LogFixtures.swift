@@ -16,7 +16,8 @@ enum LogFixtures {
             case 0: return Entry(term: term, index: index, payload: .empty)
             case 3:
                 return Entry(
-                    term: term, index: index, payload: .configChange(.addLearner(NodeID(10 + index))))
+                    term: term, index: index,
+                    payload: .configChange(.addLearner(NodeID(10 + index), incarnation: .initial)))
             default: return command(index, term: term)
             }
         }

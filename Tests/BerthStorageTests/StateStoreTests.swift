@@ -92,7 +92,7 @@ import Testing
         let results = try state.apply([
             Entry(term: 1, index: 1, payload: .empty),
             Entry(term: 1, index: 2, payload: .command(create("x").encoded())),
-            Entry(term: 1, index: 3, payload: .configChange(.addLearner(4))),
+            Entry(term: 1, index: 3, payload: .configChange(.addLearner(4, incarnation: .initial))),
             Entry(term: 1, index: 4, payload: .command(Array("not json".utf8))),
         ])
         #expect(results.map(\.index) == [1, 2, 3, 4])
