@@ -236,6 +236,40 @@ public final class RaftNode {
         return ready
     }
 
+    /// Messages that may leave while the last `Ready` is still being written, so that a slow
+    /// disk does not silence the node: without them a leader stuck in one long fsync sends no
+    /// heartbeats and its followers elect another.
+    ///
+    /// Only messages that promise nothing the write in flight has not made durable qualify:
+    /// everything a leader sends while its term and vote are those of the hard state already
+    /// handed out (appends, including entries proposed since — the leader counts its own
+    /// entries only after `advance()`, thesis §10.2.1 — heartbeats, snapshots, `timeoutNow`),
+    /// and a follower's heartbeat answers in that term. Votes and acknowledgements wait for the
+    /// next `Ready`. Outside a write (between `advance()` and `ready()`) this returns nothing:
+    /// the next `Ready` carries everything.
+    public func takeMessagesSendableWhileWriting() -> [Message] {
+        guard awaitingAdvance else { return [] }
+        let steadyLeader = role == .leader && term == lastHardState.term && vote == lastHardState.vote
+        if steadyLeader && needsBroadcast {
+            needsBroadcast = false
+            broadcastAppend()
+        }
+        guard !messages.isEmpty else { return [] }
+        var sendable: [Message] = []
+        var kept: [Message] = []
+        for message in messages {
+            if steadyLeader {
+                sendable.append(message)
+            } else if case .heartbeatResponse = message.body, message.term == lastHardState.term {
+                sendable.append(message)
+            } else {
+                kept.append(message)
+            }
+        }
+        messages = kept
+        return sendable
+    }
+
     /// Confirms the last `Ready` was carried out: persisted, sent and applied.
     public func advance() {
         precondition(awaitingAdvance, "advance() without ready()")
