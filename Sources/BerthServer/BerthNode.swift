@@ -15,6 +15,8 @@ public final class BerthNode: Sendable {
     let raft: RaftLoop
     let transport: PeerTransport
     let logger: Logger
+    /// Test-only fault injection (`BERTH_TEST_HOOKS=1`).
+    let hooks: TestHooks
     private let raftGroup: MultiThreadedEventLoopGroup
     private let drainingBox = NIOLockedValueBox(false)
     private let stoppingBox = NIOLockedValueBox(false)
@@ -26,7 +28,8 @@ public final class BerthNode: Sendable {
         self.logger = logger
         // The Raft loop gets a thread of its own: fsync blocks it, and nothing else should wait.
         raftGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        raft = try RaftLoop(config: config, eventLoop: raftGroup.next(), logger: logger)
+        hooks = TestHooks.fromEnvironment(ProcessInfo.processInfo.environment)
+        raft = try RaftLoop(config: config, eventLoop: raftGroup.next(), logger: logger, hooks: hooks)
         let policy = HandshakePolicy(clusterID: config.clusterID, nodeID: config.nodeID)
         transport = PeerTransport(
             settings: .init(

@@ -19,10 +19,26 @@ public func buildRouter(node: BerthNode, metrics: PrometheusCollectorRegistry? =
                 body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
         }
     }
+    if node.hooks.enabled {
+        // Test-only (BERTH_TEST_HOOKS=1): make every later fsync of this node slow.
+        router.post("/debug/fsync-delay") { request, _ in
+            let body = try await decodeJSONBody(FsyncDelayBody.self, from: request)
+            guard (0...60_000).contains(body.milliseconds) else {
+                throw APIError.badRequest("milliseconds must be 0–60000", field: "milliseconds")
+            }
+            node.hooks.fsyncDelayMilliseconds = body.milliseconds
+            return JSONResponse.make(.ok, ["fsync_delay_ms": body.milliseconds])
+        }
+    }
     HealthRoutes(node: node).register(on: router)
     ClusterRoutes(node: node).register(on: router)
     JobRoutes(node: node).register(on: router)
     return router
+}
+
+/// `POST /debug/fsync-delay` body.
+struct FsyncDelayBody: Decodable {
+    var milliseconds: Int
 }
 
 /// Runs a node until SIGTERM or SIGINT: the Raft node and the HTTP server are services of one

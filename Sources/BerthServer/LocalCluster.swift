@@ -58,7 +58,8 @@ public final class LocalCluster: @unchecked Sendable {
 
     /// Starts member `id` (again) with `extraArguments` appended.
     public func start(
-        _ id: NodeID, clusterID override: String? = nil, peers: String? = nil, extraArguments: [String] = []
+        _ id: NodeID, clusterID override: String? = nil, peers: String? = nil, extraArguments: [String] = [],
+        environment: [String: String] = [:]
     )
         throws
     {
@@ -79,6 +80,9 @@ public final class LocalCluster: @unchecked Sendable {
         process.standardOutput = log
         process.standardError = log
         process.standardInput = FileHandle.nullDevice
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         try process.run()
         lock.withLock { processes[id] = process }
     }

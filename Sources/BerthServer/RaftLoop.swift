@@ -7,56 +7,69 @@ import NIOConcurrencyHelpers
 import NIOCore
 
 /// Drives one `RaftNode` on a dedicated event loop: ticks, incoming messages, proposals and
-/// reads all run there, one at a time, and every `Ready` is carried out in the documented order
-/// (persist with one fsync → send → apply → advance).
+/// reads all run there, one at a time. Readys are carried out by a `ReadyPipeline` — the same
+/// code the simulator runs — with the log's write and fsync on a writer thread of their own
+/// (`RaftLoop+Ready.swift`), so ticks and heartbeats go on while the disk works.
 ///
-/// Work that arrives while a `Ready` is being persisted queues on the loop and is handed out in
+/// Work that arrives while a `Ready` is being written queues in the core and is handed out in
 /// the next `Ready`, so concurrent writers share fsyncs (group commit) without any extra timer.
 final class RaftLoop: @unchecked Sendable {
-    // Everything below is touched only on `eventLoop`.
+    // Everything below is touched only on `eventLoop`, except `log`'s file during a write,
+    // which only the writer queue touches (`DurableLogStorage.perform`).
     let eventLoop: any EventLoop
-    private let node: RaftNode
-    private let log: DurableLogStorage
+    let node: RaftNode
+    let log: DurableLogStorage
     let state: StateStore
-    private let config: ServerConfig
-    private let logger: Logger
+    let config: ServerConfig
+    let logger: Logger
     /// This data directory's incarnation (`raft/identity`).
     let incarnation: Incarnation
     /// Whether the log held anything when the node started; the transport's first hellos say so.
     let startedWithLog: Bool
     /// Whether the transport was told the log holds something (it never becomes empty again).
-    private var reportedHasLog: Bool
-    private var transport: PeerTransport?
+    var reportedHasLog: Bool
+    var transport: PeerTransport?
     private var drainScheduled = false
     private var ticker: RepeatedTask?
-    private var stopped = false
+    var stopped = false
+    /// Carries out the core's Readys (set once, right after init).
+    var pipeline: ReadyPipeline!
+    /// Where the log's writes and fsyncs run, one at a time, off the loop.
+    let writer = DispatchQueue(label: "berth.wal")
+    /// Test-only: an extra delay before each fsync (`TestHooks`).
+    let hooks: TestHooks
+    /// Membership or member addresses changed in what was applied: the transport re-syncs.
+    var membershipChanged = false
+    /// A compaction whose snapshot file is written, waiting for the write in flight to end.
+    var pendingCompaction: (index: LogIndex, configuration: Configuration)?
 
-    private var proposals: [LogIndex: PendingProposal] = [:]
+    var proposals: [LogIndex: PendingProposal] = [:]
     private var nextReadID: UInt64 = 1
-    private var readsAwaitingIndex: [UInt64: EventLoopPromise<LogIndex>] = [:]
-    private var readsAwaitingApply: [(index: LogIndex, promise: EventLoopPromise<Void>)] = []
-    private var transferWaiter: (target: NodeID, promise: EventLoopPromise<Void>)?
+    var readsAwaitingIndex: [UInt64: EventLoopPromise<LogIndex>] = [:]
+    var readsAwaitingApply: [(index: LogIndex, promise: EventLoopPromise<Void>)] = []
+    var transferWaiter: (target: NodeID, promise: EventLoopPromise<Void>)?
     /// Called (on the Raft loop) after entries that change membership or member addresses
     /// were applied, so the transport can dial new members and drop removed ones.
     var onMembershipApplied: (@Sendable (RaftStatus) -> Void)?
-    private var lastSnapshotIndex: LogIndex
-    private var snapshotInProgress = false
-    private let snapshotQueue = DispatchQueue(label: "berth.snapshot")
-    private let metrics = NodeMetrics()
-    private var lastKnownLeader: NodeID = .none
-    private var lastStatus: BasicStatus
+    var lastSnapshotIndex: LogIndex
+    var snapshotInProgress = false
+    let snapshotQueue = DispatchQueue(label: "berth.snapshot")
+    let metrics = NodeMetrics()
+    var lastKnownLeader: NodeID = .none
+    var lastStatus: BasicStatus
     /// `lastStatus` for other threads: request handlers decide lead/forward/refuse from it
     /// without a round trip through the loop.
-    private let publishedStatus: NIOLockedValueBox<BasicStatus>
+    let publishedStatus: NIOLockedValueBox<BasicStatus>
 
-    private struct PendingProposal {
+    struct PendingProposal {
         var term: Term
         var promise: EventLoopPromise<CommandOutcome>
         var deadline: Scheduled<Void>
     }
 
-    init(config: ServerConfig, eventLoop: any EventLoop, logger: Logger) throws {
+    init(config: ServerConfig, eventLoop: any EventLoop, logger: Logger, hooks: TestHooks = TestHooks()) throws {
         self.config = config
+        self.hooks = hooks
         self.eventLoop = eventLoop
         self.logger = logger
         log = try DurableLogStorage(
@@ -87,6 +100,7 @@ final class RaftLoop: @unchecked Sendable {
         lastSnapshotIndex = try log.snapshot().metadata.index
         lastStatus = node.basicStatus
         publishedStatus = NIOLockedValueBox(lastStatus)
+        pipeline = ReadyPipeline(node: node, owner: self)
     }
 
     /// Connects the transport and starts ticking.
@@ -100,7 +114,7 @@ final class RaftLoop: @unchecked Sendable {
                 delay: .milliseconds(Int64(self.config.tickMilliseconds))
             ) { _ in
                 self.node.tick()
-                self.drain()
+                self.drive()
             }
         }
     }
@@ -119,7 +133,7 @@ final class RaftLoop: @unchecked Sendable {
         }
     }
 
-    private func reportHasLog() {
+    func reportHasLog() {
         guard !reportedHasLog, log.lastIndex > 0 else { return }
         reportedHasLog = true
         transport?.setHasLog(true)
@@ -136,7 +150,8 @@ final class RaftLoop: @unchecked Sendable {
             self.readsAwaitingIndex = [:]
             for read in self.readsAwaitingApply { read.promise.fail(WriteFailure.shuttingDown) }
             self.readsAwaitingApply = []
-            self.log.close()
+            // After any write in flight: the writer queue owns the file until then.
+            self.writer.async { self.log.close() }
         }
     }
 
@@ -273,179 +288,13 @@ final class RaftLoop: @unchecked Sendable {
         }
     }
 
-    // MARK: - The Ready loop
-
-    private func scheduleDrain() {
+    func scheduleDrain() {
         guard !drainScheduled else { return }
         drainScheduled = true
         // Runs after everything already queued on the loop, so it all shares one Ready.
         eventLoop.execute {
             self.drainScheduled = false
-            self.drain()
-        }
-    }
-
-    private func drain() {
-        guard !stopped else { return }
-        while node.hasReady {
-            let ready = node.ready()
-            // A leader that stays leader in the same term and vote may send its appends while
-            // its own fsync runs (thesis §10.2.1): the core counts the leader's entries toward a
-            // majority only after advance(), and nothing else it sends promises durability.
-            // Membership or member addresses changed: the transport re-syncs after advance().
-            var membershipChanged = ready.snapshot != nil
-            let status = node.basicStatus
-            let sendFirst =
-                lastStatus.role == .leader && status.role == .leader && status.term == lastStatus.term
-                && status.vote == lastStatus.vote && ready.snapshot == nil
-            if sendFirst { transport?.send(ready.messages) }
-            let persistStart = DispatchTime.now().uptimeNanoseconds
-            do {
-                try log.persist(ready)
-            } catch {
-                // Without durable storage this node must not answer anyone: stop it.
-                logger.critical("cannot persist the raft log; stopping", metadata: ["error": "\(error)"])
-                fatalError("raft log persist failed: \(error)")
-            }
-            metrics.persistDuration.recordNanoseconds(
-                Int64(DispatchTime.now().uptimeNanoseconds - persistStart))
-            metrics.readies.increment()
-            if !sendFirst { transport?.send(ready.messages) }
-            do {
-                if let snapshot = ready.snapshot {
-                    let restored = try state.restore(from: snapshot.data)
-                    lastSnapshotIndex = snapshot.metadata.index
-                    logger.info("installed snapshot from leader", metadata: ["index": "\(restored.index)"])
-                    metrics.snapshotsInstalled.increment()
-                    failProposals(upTo: snapshot.metadata.index)
-                }
-                let applyStart = DispatchTime.now().uptimeNanoseconds
-                let results = try state.apply(ready.committedEntries)
-                if !ready.committedEntries.isEmpty {
-                    metrics.applyDuration.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - applyStart))
-                    metrics.entriesApplied.increment(by: ready.committedEntries.count)
-                }
-                for (entry, result) in zip(ready.committedEntries, results) {
-                    if case .configChange = entry.payload {
-                        membershipChanged = true
-                    }
-                    if case .memberRecorded? = result.outcome { membershipChanged = true }
-                    complete(entry: entry, result: result)
-                }
-            } catch {
-                logger.critical("cannot apply committed entries; stopping", metadata: ["error": "\(error)"])
-                fatalError("state machine apply failed: \(error)")
-            }
-            for read in ready.readStates {
-                readsAwaitingIndex.removeValue(forKey: read.id)?.succeed(read.index)
-            }
-            for id in ready.failedReads {
-                readsAwaitingIndex.removeValue(forKey: id)?.fail(WriteFailure.leadershipLost)
-            }
-            if let abort = ready.transferAborted, let waiter = transferWaiter, waiter.target == abort.target {
-                transferWaiter = nil
-                waiter.promise.fail(TransferFailure.aborted(abort))
-            }
-            if let soft = ready.softState {
-                logger.info(
-                    "raft role changed",
-                    metadata: [
-                        "role": "\(soft.role.rawValue)", "leader": "\(soft.leader)", "term": "\(node.basicStatus.term)",
-                    ])
-                if soft.leader != .none, soft.leader != lastKnownLeader {
-                    lastKnownLeader = soft.leader
-                    metrics.leaderChanges.increment()
-                }
-                metrics.isLeader.record(soft.role == .leader ? 1 : 0)
-                if let waiter = transferWaiter, soft.leader == waiter.target {
-                    transferWaiter = nil
-                    waiter.promise.succeed()
-                }
-            }
-            node.advance()
-            lastStatus = node.basicStatus
-            publishedStatus.withLockedValue { $0 = lastStatus }
-            metrics.term.record(Int64(lastStatus.term))
-            metrics.commitIndex.record(Int64(lastStatus.commit))
-            metrics.appliedIndex.record(Int64(lastStatus.applied))
-            if membershipChanged { onMembershipApplied?(node.status) }
-            reportHasLog()
-            releaseReads()
-            maybeSnapshot()
-        }
-    }
-
-    private func complete(entry: Entry, result: ApplyResult) {
-        guard let pending = proposals.removeValue(forKey: entry.index) else { return }
-        pending.deadline.cancel()
-        guard pending.term == entry.term else {
-            // Another leader's entry took this index: ours was lost before it committed.
-            metrics.proposalsFailed.increment()
-            pending.promise.fail(WriteFailure.lostInLeaderChange)
-            return
-        }
-        pending.promise.succeed(result.outcome ?? .noop)
-    }
-
-    private func failProposals(upTo index: LogIndex) {
-        for (proposalIndex, pending) in proposals where proposalIndex <= index {
-            pending.deadline.cancel()
-            metrics.proposalsFailed.increment()
-            pending.promise.fail(WriteFailure.lostInLeaderChange)
-            proposals[proposalIndex] = nil
-        }
-    }
-
-    private func releaseReads() {
-        guard !readsAwaitingApply.isEmpty else { return }
-        let applied = lastStatus.applied
-        readsAwaitingApply.removeAll { read in
-            guard read.index <= applied else { return false }
-            read.promise.succeed()
-            return true
-        }
-    }
-
-    /// Compacts the log every `snapshotThresholdEntries` applied entries without copying the
-    /// state (etcd's approach): the SQLite database already holds the state at the applied
-    /// index, so it is made durable (fsync, off the loop) and the log is cut behind that index
-    /// with a snapshot that carries no data. A follower that needs the state gets a copy made
-    /// when it is sent (`StateStore.snapshotData`, possibly newer than the snapshot's index —
-    /// the applies it already holds are skipped). Copying the whole database here instead cost
-    /// a core for seconds once the state reached 100 MB.
-    private func maybeSnapshot() {
-        let applied = lastStatus.applied
-        guard !snapshotInProgress, applied >= lastSnapshotIndex + LogIndex(config.snapshotThresholdEntries) else {
-            return
-        }
-        guard let term = try? log.term(at: applied) else { return }
-        snapshotInProgress = true
-        // The membership as of `applied`, which is what the core reports now.
-        let snapshot = Snapshot(
-            metadata: SnapshotMetadata(index: applied, term: term, configuration: node.status.configuration),
-            data: [])
-        let state = self.state
-        let layout = log.layout
-        snapshotQueue.async {
-            let written = Result {
-                try state.syncToDisk()
-                try DurableLogStorage.writeSnapshotFile(snapshot, layout: layout)
-            }
-            self.eventLoop.execute {
-                self.snapshotInProgress = false
-                do {
-                    try written.get()
-                    try self.log.compact(
-                        snapshotAt: applied, configuration: snapshot.metadata.configuration, data: [],
-                        snapshotFileWritten: true)
-                    self.lastSnapshotIndex = applied
-                    self.metrics.logCompactions.increment()
-                    self.logger.info("log compacted", metadata: ["index": "\(applied)"])
-                } catch {
-                    self.logger.error("log compaction failed; will retry", metadata: ["error": "\(error)"])
-                    self.lastSnapshotIndex = applied
-                }
-            }
+            self.drive()
         }
     }
 }

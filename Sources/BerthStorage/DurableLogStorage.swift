@@ -152,9 +152,44 @@ public final class DurableLogStorage: LogStorage {
     /// Persists, in this order: `snapshot` (when newer than the current one: its file is
     /// written and fsynced, then a marker resets the log to start after it), `hardState`, and
     /// `entries` (discarding stored entries at or after `entries.first.index`). The WAL records
-    /// are written with one `write` and made durable with one `fsync`.
+    /// are written with one `write` and made durable with one `fsync`. The same as
+    /// `prepare` → `perform` → `complete` on one thread.
     public func save(hardState: HardState?, entries: [Entry], snapshot: Snapshot?)
         throws(DurableLogError)
+    {
+        let write = try prepare(hardState: hardState, entries: entries, snapshot: snapshot)
+        do throws(DurableLogError) {
+            try perform(write)
+        } catch {
+            fail(error)
+            throw error
+        }
+        complete(write)
+    }
+
+    /// A Ready's durable part, checked and encoded, ready to be written on another thread.
+    public struct PreparedWrite: @unchecked Sendable {
+        /// The WAL records, framed.
+        let bytes: [UInt8]
+        /// Whether the write needs an fsync (anything but a commit index moved).
+        public let mustSync: Bool
+        /// A snapshot newer than the current one, whose file is written first.
+        let installing: Snapshot?
+        let marker: SnapshotMarker?
+        let hardState: HardState?
+        let entries: [Entry]
+        /// Nothing to write at all.
+        public var isEmpty: Bool { bytes.isEmpty }
+    }
+
+    /// Checks a write against the log (no gap, nothing before the snapshot) and encodes it;
+    /// changes nothing. On the thread that owns the log.
+    public func prepare(_ ready: Ready) throws(DurableLogError) -> PreparedWrite {
+        try prepare(hardState: ready.hardState, entries: ready.entries, snapshot: ready.snapshot)
+    }
+
+    private func prepare(hardState: HardState?, entries: [Entry], snapshot: Snapshot?)
+        throws(DurableLogError) -> PreparedWrite
     {
         try checkUsable()
         let installing = snapshot.flatMap {
@@ -171,11 +206,12 @@ public final class DurableLogStorage: LogStorage {
                 throw .invalidAppend(firstNewIndex: first.index, firstIndex: offset + 1, lastIndex: last)
             }
         }
-        guard hardState != nil || !entries.isEmpty || installing != nil else { return }
-
+        guard hardState != nil || !entries.isEmpty || installing != nil else {
+            return PreparedWrite(
+                bytes: [], mustSync: false, installing: nil, marker: nil, hardState: nil, entries: [])
+        }
         var marker: SnapshotMarker?
         if let installing {
-            try writeSnapshotFile(installing)
             marker = SnapshotMarker(
                 snapshotIndex: installing.metadata.index, snapshotTerm: installing.metadata.term,
                 logStartIndex: installing.metadata.index, logStartTerm: installing.metadata.term)
@@ -184,31 +220,51 @@ public final class DurableLogStorage: LogStorage {
         if let marker { WALFormat.append(.snapshotMarker(marker), to: &writer) }
         if let hardState { WALFormat.append(.hardState(hardState), to: &writer) }
         for entry in entries { WALFormat.append(.entry(entry), to: &writer) }
-
         // Raft needs term, vote, entries and snapshots durable before anyone hears of them; a
         // commit index alone need not be (a restarted node learns it again from the leader), so
         // a Ready that only moves the commit index is written without an fsync (etcd's MustSync).
         let mustSync =
             installing != nil || !entries.isEmpty
             || hardState.map { $0.term != mirror.hardState.term || $0.vote != mirror.hardState.vote } == true
+        return PreparedWrite(
+            bytes: writer.bytes, mustSync: mustSync, installing: installing, marker: marker, hardState: hardState,
+            entries: entries)
+    }
+
+    /// Writes a prepared write: the snapshot file if any, then the WAL records with one `write`
+    /// and, when needed, one `fsync`. It touches only the files, never what the core reads, so
+    /// it may run on another thread while the owner's thread goes on — but only one write at a
+    /// time, and no `compact` or `close` meanwhile. A failed write is cut back off the file;
+    /// the caller then calls `fail(_:)` on the owning thread and stops.
+    public func perform(_ write: PreparedWrite) throws(DurableLogError) {
+        guard !write.isEmpty else { return }
+        if let installing = write.installing { try writeSnapshotFile(installing) }
         let sizeBefore = wal.size
         do throws(DurableLogError) {
-            try wal.append(writer.bytes)
-            if mustSync { try wal.sync() }
+            try wal.append(write.bytes)
+            if write.mustSync { try wal.sync() }
         } catch {
             // After a failed write or fsync the page cache cannot be trusted (a later fsync may
-            // report success for lost data), so stop writing; a restart re-reads the file.
+            // report success for lost data), so nothing more is written; a restart re-reads it.
             try? wal.truncate(to: sizeBefore)
-            failure = .failedEarlier(cause: error.description)
             throw error
         }
+    }
 
-        if let installing, let marker {
+    /// Puts a performed write into the log the core reads. On the thread that owns the log.
+    public func complete(_ write: PreparedWrite) {
+        guard !write.isEmpty else { return }
+        if let installing = write.installing, let marker = write.marker {
             mirror.restart(at: marker, snapshot: installing)
             _ = try? Self.removeSnapshots(layout, except: installing.metadata)
         }
-        if let hardState { mirror.hardState = hardState }
-        mirror.append(entries)
+        if let hardState = write.hardState { mirror.hardState = hardState }
+        mirror.append(write.entries)
+    }
+
+    /// Records that a write failed: every later write is refused until a restart.
+    public func fail(_ error: DurableLogError) {
+        if failure == nil { failure = .failedEarlier(cause: error.description) }
     }
 
     /// Installs a snapshot received from the leader: persists it and resets the log to start

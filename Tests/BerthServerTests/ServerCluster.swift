@@ -12,10 +12,13 @@ final class ServerCluster: Sendable {
     let local: LocalCluster
     /// Flags appended to every `berth server` this cluster starts (tuning for a test).
     let extraArguments: [String]
+    /// Environment variables every `berth server` this cluster starts gets on top of ours.
+    let environment: [String: String]
 
-    init(size: Int, extraArguments: [String] = []) throws {
+    init(size: Int, extraArguments: [String] = [], environment: [String: String] = [:]) throws {
         local = try LocalCluster(binary: try BerthBinary.path(), size: size, ports: freeLoopbackPort)
         self.extraArguments = extraArguments
+        self.environment = environment
     }
 
     var ids: [NodeID] { local.members.keys.sorted() }
@@ -30,14 +33,15 @@ final class ServerCluster: Sendable {
     func start(
         _ id: NodeID, clusterID: String? = nil, peers: String? = nil, extraArguments more: [String] = []
     ) async throws {
-        try local.start(id, clusterID: clusterID, peers: peers, extraArguments: extraArguments + more)
+        try local.start(
+            id, clusterID: clusterID, peers: peers, extraArguments: extraArguments + more, environment: environment)
         try await waitLive(id)
     }
 
     /// Starts every node and waits until the cluster has formed: the lowest id founds it and
     /// admits the others one at a time, so "live" is not yet "all voters".
     func startAll() async throws {
-        for id in ids { try local.start(id, extraArguments: extraArguments) }
+        for id in ids { try local.start(id, extraArguments: extraArguments, environment: environment) }
         for id in ids { try await waitLive(id) }
         try await waitFormed()
     }
@@ -267,10 +271,10 @@ final class ServerCluster: Sendable {
 /// Runs `body` with a fresh cluster (started unless `startAll` is false) and always shuts it
 /// down. A thrown error carries the tail of every node's log.
 func withServerCluster(
-    size: Int = 3, extraArguments: [String] = [], startAll: Bool = true,
+    size: Int = 3, extraArguments: [String] = [], environment: [String: String] = [:], startAll: Bool = true,
     _ body: (ServerCluster) async throws -> Void
 ) async throws {
-    let cluster = try ServerCluster(size: size, extraArguments: extraArguments)
+    let cluster = try ServerCluster(size: size, extraArguments: extraArguments, environment: environment)
     defer { cluster.shutdown() }
     do {
         if startAll { try await cluster.startAll() }
