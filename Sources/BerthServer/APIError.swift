@@ -92,6 +92,12 @@ struct APIError: Error, HTTPResponseError {
                 retryAfterSeconds: 1)
         case .shuttingDown:
             return APIError(.serviceUnavailable, code: "SHUTTING_DOWN", message: "this node is stopping")
+        case .outcomeUnknown(let reason):
+            return APIError(
+                .gatewayTimeout, code: "OUTCOME_UNKNOWN",
+                message:
+                    "the write may or may not have been applied (\(reason)); retry only with the same Idempotency-Key, which returns the first answer",
+                details: ["reason": reason])
         case .forwardFailed(let leader, let reason):
             return APIError(
                 .serviceUnavailable, code: "LEADER_UNREACHABLE", message: "cannot reach the leader: \(reason)",

@@ -159,13 +159,13 @@ public final class BerthNode: Sendable {
         let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
         let command: StateCommand
         switch request {
-        case .createJob(let text, let image, let key):
+        case .createJob(let text, let image, let key, let hash):
             command = .createJob(
                 .init(
                     id: JobID.make(nowMs: nowMs), command: text, image: image, createdAtMs: nowMs,
-                    idempotencyKey: key))
-        case .cancelJob(let id, let key):
-            command = .cancelJob(.init(id: id, atMs: nowMs, idempotencyKey: key))
+                    idempotencyKey: key, requestHash: hash))
+        case .cancelJob(let id, let key, let hash):
+            command = .cancelJob(.init(id: id, atMs: nowMs, idempotencyKey: key, requestHash: hash))
         case .transferLeadership(let target):
             return await transferLeadership(to: target)
         case .addMember(let id, let peer, let http, let incarnation):

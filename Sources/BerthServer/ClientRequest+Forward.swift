@@ -25,15 +25,17 @@ extension ClientRequest {
         var buffer = ByteBufferAllocator().buffer(capacity: 256)
         buffer.writeInteger(Self.forwardFormat)
         switch self {
-        case .createJob(let command, let image, let key):
+        case .createJob(let command, let image, let key, let hash):
             buffer.writeInteger(Kind.createJob.rawValue)
             buffer.writeForwardText(command)
             buffer.writeForwardText(optional: image)
             buffer.writeForwardText(optional: key)
-        case .cancelJob(let id, let key):
+            buffer.writeInteger(hash, endianness: .big)
+        case .cancelJob(let id, let key, let hash):
             buffer.writeInteger(Kind.cancelJob.rawValue)
             buffer.writeForwardText(id)
             buffer.writeForwardText(optional: key)
+            buffer.writeInteger(hash, endianness: .big)
         case .transferLeadership(let target):
             buffer.writeInteger(Kind.transferLeadership.rawValue)
             buffer.writeInteger(target, endianness: .big)
@@ -78,12 +80,15 @@ extension ClientRequest {
         switch kind {
         case .createJob:
             guard let command = buffer.readForwardText(), let image = buffer.readOptionalForwardText(),
-                let key = buffer.readOptionalForwardText()
+                let key = buffer.readOptionalForwardText(),
+                let hash = buffer.readInteger(endianness: .big, as: UInt64.self)
             else { return nil }
-            return .createJob(command: command, image: image, idempotencyKey: key)
+            return .createJob(command: command, image: image, idempotencyKey: key, requestHash: hash)
         case .cancelJob:
-            guard let id = buffer.readForwardText(), let key = buffer.readOptionalForwardText() else { return nil }
-            return .cancelJob(id: id, idempotencyKey: key)
+            guard let id = buffer.readForwardText(), let key = buffer.readOptionalForwardText(),
+                let hash = buffer.readInteger(endianness: .big, as: UInt64.self)
+            else { return nil }
+            return .cancelJob(id: id, idempotencyKey: key, requestHash: hash)
         case .transferLeadership:
             return buffer.readInteger(endianness: .big, as: UInt64.self).map { .transferLeadership(target: $0) }
         case .addMember:

@@ -4,10 +4,11 @@ import BerthStorage
 /// protocol (in a `forward` frame, `ClientRequest+Forward.swift`) and returns the leader's
 /// answer unchanged.
 enum ClientRequest: Codable, Equatable, Sendable {
-    /// `POST /api/jobs`.
-    case createJob(command: String, image: String?, idempotencyKey: String?)
+    /// `POST /api/jobs`. The key is the client's `Idempotency-Key` or one the node that took the
+    /// request made up (`RequestFingerprint.internalKey`); `requestHash` binds it to the request.
+    case createJob(command: String, image: String?, idempotencyKey: String?, requestHash: UInt64)
     /// `DELETE /api/jobs/:id`.
-    case cancelJob(id: String, idempotencyKey: String?)
+    case cancelJob(id: String, idempotencyKey: String?, requestHash: UInt64)
     /// `POST /api/cluster/transfer-leadership`.
     case transferLeadership(target: UInt64)
     /// `POST /api/cluster/members`: add a learner (or re-admit a member that lost its disk under

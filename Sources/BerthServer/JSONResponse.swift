@@ -38,6 +38,13 @@ enum JSONResponse {
 /// Reads a JSON request body with clear errors: 413 over `limit` bytes, 400 for anything that
 /// does not decode.
 func decodeJSONBody<T: Decodable>(_ type: T.Type, from request: Request, limit: Int = 1 << 20) async throws -> T {
+    try await decodeJSONBodyAndBytes(type, from: request, limit: limit).value
+}
+
+/// `decodeJSONBody`, also returning the body's bytes (for the request's fingerprint).
+func decodeJSONBodyAndBytes<T: Decodable>(_ type: T.Type, from request: Request, limit: Int = 1 << 20) async throws
+    -> (value: T, bytes: ByteBuffer)
+{
     var request = request
     let buffer: ByteBuffer
     do {
@@ -45,6 +52,10 @@ func decodeJSONBody<T: Decodable>(_ type: T.Type, from request: Request, limit: 
     } catch {
         throw APIError(.contentTooLarge, code: "TOO_LARGE", message: "request body is over \(limit) bytes")
     }
+    return (try decodeJSON(type, from: buffer), buffer)
+}
+
+private func decodeJSON<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) throws -> T {
     do {
         return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
     } catch DecodingError.keyNotFound(let key, _) {

@@ -17,16 +17,18 @@ struct JobRoutes {
 
     func register(on router: Router<some RequestContext>) {
         router.post("/api/jobs") { request, _ in
-            let body = try await decodeJSONBody(CreateJobBody.self, from: request)
+            let (body, bytes) = try await decodeJSONBodyAndBytes(CreateJobBody.self, from: request)
             guard body.command.unicodeScalars.contains(where: { !$0.properties.isWhitespace }) else {
                 throw APIError.badRequest("command must not be empty", field: "command")
             }
             guard body.command.utf8.count <= Self.maxCommandBytes else {
                 throw APIError.badRequest("command is over \(Self.maxCommandBytes) bytes", field: "command")
             }
-            let key = try idempotencyKey(request)
+            let key = try idempotencyKey(request) ?? RequestFingerprint.internalKey()
+            let hash = RequestFingerprint.of(method: "POST", path: "/api/jobs", body: bytes.readableBytesView)
             return JSONResponse.make(
-                await node.submit(.createJob(command: body.command, image: body.image, idempotencyKey: key)))
+                await node.submit(
+                    .createJob(command: body.command, image: body.image, idempotencyKey: key, requestHash: hash)))
         }
         router.get("/api/jobs") { request, _ in try await list(request) }
         router.get("/api/jobs/:id") { request, context in
@@ -37,8 +39,9 @@ struct JobRoutes {
         }
         router.delete("/api/jobs/:id") { request, context in
             let id = try context.parameters.require("id")
-            let key = try idempotencyKey(request)
-            return JSONResponse.make(await node.submit(.cancelJob(id: id, idempotencyKey: key)))
+            let key = try idempotencyKey(request) ?? RequestFingerprint.internalKey()
+            let hash = RequestFingerprint.of(method: "DELETE", path: "/api/jobs/\(id)", body: EmptyCollection())
+            return JSONResponse.make(await node.submit(.cancelJob(id: id, idempotencyKey: key, requestHash: hash)))
         }
     }
 

@@ -37,6 +37,8 @@ final class PeerLink: @unchecked Sendable {
     /// A copy of the state is being made for a snapshot without data.
     private var preparingSnapshot = false
     private var pendingForwards: [UInt64: EventLoopPromise<ForwardResponse>] = [:]
+    /// Forwards whose frame is still in `queue`: never written, so failing them is safe to retry.
+    private var queuedForwards: Set<UInt64> = []
     private var nextForwardID: UInt64 = 1
     /// The peer's advertised HTTP address, from its handshake answer.
     private(set) var httpAddress: String?
@@ -115,26 +117,46 @@ final class PeerLink: @unchecked Sendable {
             return promise.futureResult
         }
         pendingForwards[id] = promise
-        enqueue(.forward(ForwardRequest(requestID: id, payload: payload)))
+        switch enqueue(.forward(ForwardRequest(requestID: id, payload: payload))) {
+        case .written: break
+        case .queued: queuedForwards.insert(id)
+        case .dropped:
+            pendingForwards[id] = nil
+            promise.fail(WriteFailure.forwardFailed(leader: peer, reason: "the link to node \(peer) is congested"))
+        }
         loop.scheduleTask(in: timeout) {
-            self.pendingForwards.removeValue(forKey: id)?.fail(WriteFailure.commitTimeout)
+            guard let promise = self.pendingForwards.removeValue(forKey: id) else { return }
+            if self.queuedForwards.remove(id) != nil {
+                self.queue.removeAll { if case .forward(let request) = $0 { request.requestID == id } else { false } }
+                promise.fail(
+                    WriteFailure.forwardFailed(leader: self.peer, reason: "node \(self.peer) was not reachable in time")
+                )
+            } else {
+                promise.fail(WriteFailure.outcomeUnknown(reason: "node \(self.peer) did not answer in time"))
+            }
         }
         return promise.futureResult
     }
 
-    private func enqueue(_ frame: PeerFrame) {
+    private enum Enqueued {
+        case written, queued, dropped
+    }
+
+    @discardableResult
+    private func enqueue(_ frame: PeerFrame) -> Enqueued {
         connectIfNeeded()
         if case .ready(let channel) = state, queue.isEmpty, channel.isWritable {
             channel.write(frame, promise: nil)
             scheduleFlush(channel)
-            return
+            return .written
         }
         guard queue.count < settings.maxQueuedFrames else {
             droppedFrames += 1
             droppedFramesCounter.increment()
-            return
+            return .dropped
         }
         queue.append(frame)
+        return .queued
     }
 
     private var flushScheduled = false
@@ -152,7 +174,9 @@ final class PeerLink: @unchecked Sendable {
     private func drainQueue() {
         guard case .ready(let channel) = state else { return }
         while !queue.isEmpty, channel.isWritable {
-            channel.write(queue.removeFirst(), promise: nil)
+            let frame = queue.removeFirst()
+            if case .forward(let request) = frame { queuedForwards.remove(request.requestID) }
+            channel.write(frame, promise: nil)
         }
         channel.flush()
     }
@@ -286,10 +310,20 @@ final class PeerLink: @unchecked Sendable {
             if let error {
                 logger.warning("peer link closed", metadata: ["peer": "\(peer)", "error": "\(error)"])
             }
-            for (_, promise) in pendingForwards {
-                promise.fail(WriteFailure.forwardFailed(leader: peer, reason: "connection to node \(peer) closed"))
+            // A forward is never sent twice by this node: one still queued was never written,
+            // so it fails as safe to retry; one written may have reached the leader, so its
+            // outcome is unknown.
+            queue.removeAll { if case .forward = $0 { true } else { false } }
+            for (id, promise) in pendingForwards {
+                if queuedForwards.contains(id) {
+                    promise.fail(WriteFailure.forwardFailed(leader: peer, reason: "connection to node \(peer) closed"))
+                } else {
+                    promise.fail(
+                        WriteFailure.outcomeUnknown(reason: "the connection to node \(peer) closed before it answered"))
+                }
             }
             pendingForwards = [:]
+            queuedForwards = []
             transport?.linkLost(peer)
             scheduleReconnect()
         default:

@@ -148,23 +148,27 @@ extension RaftLoop: ReadyOwner {
     }
 
     private func complete(entry: Entry, result: ApplyResult) {
-        guard let pending = proposals.removeValue(forKey: entry.index) else { return }
-        pending.deadline.cancel()
-        guard pending.term == entry.term else {
-            // Another leader's entry took this index: ours was lost before it committed.
-            metrics.proposalsFailed.increment()
-            pending.promise.fail(WriteFailure.lostInLeaderChange)
-            return
+        guard !proposals.isEmpty else { return }
+        let (committed, replaced) = proposals.applied(index: entry.index, term: entry.term)
+        if let committed {
+            committed.deadline.cancel()
+            committed.promise.succeed(result.outcome ?? .noop)
         }
-        pending.promise.succeed(result.outcome ?? .noop)
-    }
-
-    private func failProposals(upTo index: LogIndex) {
-        for (proposalIndex, pending) in proposals where proposalIndex <= index {
+        for pending in replaced {
             pending.deadline.cancel()
             metrics.proposalsFailed.increment()
             pending.promise.fail(WriteFailure.lostInLeaderChange)
-            proposals[proposalIndex] = nil
+        }
+    }
+
+    /// A snapshot from the leader covered these indices: the entries there may be ours or not.
+    private func failProposals(upTo index: LogIndex) {
+        for pending in proposals.covered(upTo: index) {
+            pending.deadline.cancel()
+            metrics.proposalsFailed.increment()
+            pending.promise.fail(
+                WriteFailure.outcomeUnknown(
+                    reason: "a snapshot from the leader replaced this node's log before the entry applied"))
         }
     }
 

@@ -43,7 +43,9 @@ final class RaftLoop: @unchecked Sendable {
     /// A compaction whose snapshot file is written, waiting for the write in flight to end.
     var pendingCompaction: (index: LogIndex, configuration: Configuration)?
 
-    var proposals: [LogIndex: PendingProposal] = [:]
+    /// Proposals waiting for their entry, by (index, term): a leader that lost and regained
+    /// leadership may reuse an index, and each waiter must learn the fate of its own entry.
+    var proposals = ProposalWaiters<PendingProposal>()
     private var nextReadID: UInt64 = 1
     var readsAwaitingIndex: [UInt64: EventLoopPromise<LogIndex>] = [:]
     var readsAwaitingApply: [(index: LogIndex, promise: EventLoopPromise<Void>)] = []
@@ -62,7 +64,6 @@ final class RaftLoop: @unchecked Sendable {
     let publishedStatus: NIOLockedValueBox<BasicStatus>
 
     struct PendingProposal {
-        var term: Term
         var promise: EventLoopPromise<CommandOutcome>
         var deadline: Scheduled<Void>
     }
@@ -144,8 +145,11 @@ final class RaftLoop: @unchecked Sendable {
         eventLoop.submit {
             self.stopped = true
             self.ticker?.cancel()
-            for (_, pending) in self.proposals { pending.promise.fail(WriteFailure.shuttingDown) }
-            self.proposals = [:]
+            for pending in self.proposals.removeAll() {
+                // Proposed, so perhaps committed by the others: not a retryable failure.
+                pending.promise.fail(
+                    WriteFailure.outcomeUnknown(reason: "this node stopped before the write was applied"))
+            }
             for (_, promise) in self.readsAwaitingIndex { promise.fail(WriteFailure.shuttingDown) }
             self.readsAwaitingIndex = [:]
             for read in self.readsAwaitingApply { read.promise.fail(WriteFailure.shuttingDown) }
@@ -210,12 +214,12 @@ final class RaftLoop: @unchecked Sendable {
     private func awaitApply(_ ticket: ProposalTicket) -> EventLoopFuture<CommandOutcome> {
         let promise = eventLoop.makePromise(of: CommandOutcome.self)
         let deadline = eventLoop.scheduleTask(in: .milliseconds(Int64(config.commitTimeoutMilliseconds))) {
-            if let pending = self.proposals.removeValue(forKey: ticket.index) {
+            if let pending = self.proposals.remove(ticket) {
                 self.metrics.proposalsFailed.increment()
                 pending.promise.fail(WriteFailure.commitTimeout)
             }
         }
-        proposals[ticket.index] = PendingProposal(term: ticket.term, promise: promise, deadline: deadline)
+        proposals.add(PendingProposal(promise: promise, deadline: deadline), for: ticket)
         scheduleDrain()
         return promise.futureResult
     }

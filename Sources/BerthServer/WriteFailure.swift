@@ -17,8 +17,13 @@ enum WriteFailure: Error, Equatable, Sendable {
     /// The node is draining or stopping (503).
     case draining
     case shuttingDown
-    /// The leader could not be reached to forward the request (503).
+    /// The leader could not be reached to forward the request, and the request was not sent
+    /// (503: retrying is safe).
     case forwardFailed(leader: NodeID, reason: String)
+    /// The request may or may not have been applied: it was sent to the leader and the answer
+    /// was lost, or a snapshot covered its entry. Never retried by the node; a client retries
+    /// only with the same Idempotency-Key (504 OUTCOME_UNKNOWN, no Retry-After).
+    case outcomeUnknown(reason: String)
 
     init(_ error: any Error) {
         guard let raftError = error as? RaftError else {

@@ -38,6 +38,9 @@ public enum CommandRejection: Error, Codable, Equatable, Sendable {
     case illegalTransition(id: String, from: JobStatus, to: JobStatus)
     /// The entry's bytes are not a `StateCommand` (skipped identically on every node).
     case malformedCommand
+    /// The idempotency key was first used for a different request (method, path or body): 422,
+    /// as in the IETF Idempotency-Key draft. Nothing is applied and the first answer stays.
+    case idempotencyKeyReused(key: String)
 
     /// A stable, machine-readable code.
     public var code: String {
@@ -47,6 +50,7 @@ public enum CommandRejection: Error, Codable, Equatable, Sendable {
         case .jobAlreadyTerminal: return "JOB_ALREADY_TERMINAL"
         case .illegalTransition: return "ILLEGAL_TRANSITION"
         case .malformedCommand: return "MALFORMED_COMMAND"
+        case .idempotencyKeyReused: return "IDEMPOTENCY_KEY_REUSED"
         }
     }
 
@@ -59,6 +63,8 @@ public enum CommandRejection: Error, Codable, Equatable, Sendable {
         case .illegalTransition(let id, let from, let to):
             return "job \(id) cannot go from \(from.rawValue) to \(to.rawValue)"
         case .malformedCommand: return "the log entry does not hold a valid command"
+        case .idempotencyKeyReused(let key):
+            return "Idempotency-Key \"\(key)\" was used for a different request; use a new key for a new request"
         }
     }
 
@@ -68,6 +74,7 @@ public enum CommandRejection: Error, Codable, Equatable, Sendable {
         case .jobNotFound: return 404
         case .jobAlreadyExists, .illegalTransition: return 409
         case .jobAlreadyTerminal, .malformedCommand: return 400
+        case .idempotencyKeyReused: return 422
         }
     }
 }

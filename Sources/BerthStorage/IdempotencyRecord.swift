@@ -13,12 +13,16 @@ public struct IdempotencyRecord: Codable, Equatable, Sendable, FetchableRecord, 
     public var statusCode: Int
     /// The first answer: a JSON-encoded `CommandOutcome`.
     public var response: [UInt8]
+    /// The fingerprint of the request that first used the key (its bits as a signed integer,
+    /// as SQLite stores them); 0 when unknown.
+    public var requestHash: Int64
 
-    public init(key: String, createdAtMs: Int64, statusCode: Int, response: [UInt8]) {
+    public init(key: String, createdAtMs: Int64, statusCode: Int, response: [UInt8], requestHash: UInt64 = 0) {
         self.key = key
         self.createdAtMs = createdAtMs
         self.statusCode = statusCode
         self.response = response
+        self.requestHash = Int64(bitPattern: requestHash)
     }
 
     enum CodingKeys: String, CodingKey, ColumnExpression {
@@ -26,6 +30,7 @@ public struct IdempotencyRecord: Codable, Equatable, Sendable, FetchableRecord, 
         case createdAtMs = "created_at_ms"
         case statusCode = "status_code"
         case response
+        case requestHash = "request_hash"
     }
 
     /// How long a key is remembered, by the commands' own timestamps: 24 hours.

@@ -4,14 +4,17 @@
 /// form is cheap on both ends (JSON cost a tenth of the leader's CPU per write). Layout, all
 /// integers little-endian:
 ///
-///     u8 format (0xB1)  u8 kind  fields…
+///     u8 format (0xB2)  u8 kind  fields…
 ///
 /// with strings as `u32 length` + UTF-8, optional strings as `u8 0` (absent) or `u8 1` + string,
 /// `Int64` as its 8-byte two's complement and `Bool` as `u8 0/1`. The fields of each kind follow
-/// the order of its struct. The first byte can never be `{`, so entries written in the older
-/// JSON form are still recognised and read.
+/// the order of its struct (`requestHash` as a u64 right after the idempotency key). The first
+/// byte can never be `{`, so entries written in the older JSON form are still recognised and
+/// read; so is format 0xB1, which had no request hash.
 extension StateCommand {
-    static let binaryFormat: UInt8 = 0xB1
+    static let binaryFormat: UInt8 = 0xB2
+    /// The format before idempotency keys were bound to their request.
+    static let binaryFormatWithoutRequestHash: UInt8 = 0xB1
 
     enum BinaryKind: UInt8 {
         case createJob = 1
@@ -34,11 +37,13 @@ extension StateCommand {
             writer.write(optional: create.image)
             writer.write(create.createdAtMs)
             writer.write(optional: create.idempotencyKey)
+            writer.write(create.requestHash)
         case .cancelJob(let cancel):
             writer.write(BinaryKind.cancelJob.rawValue)
             writer.write(cancel.id)
             writer.write(cancel.atMs)
             writer.write(optional: cancel.idempotencyKey)
+            writer.write(cancel.requestHash)
         case .startJob(let start):
             writer.write(BinaryKind.startJob.rawValue)
             writer.write(start.id)
@@ -70,29 +75,36 @@ extension StateCommand {
             self.init(json: bytes)
             return
         }
-        guard first == Self.binaryFormat else { return nil }
+        guard first == Self.binaryFormat || first == Self.binaryFormatWithoutRequestHash else { return nil }
         var reader = ByteReader(bytes[1...])
         guard let kind = reader.readUInt8().flatMap(BinaryKind.init(rawValue:)),
-            let command = Self.decodeBody(kind, from: &reader), reader.remaining == 0
+            let command = Self.decodeBody(kind, hasRequestHash: first == Self.binaryFormat, from: &reader),
+            reader.remaining == 0
         else { return nil }
         self = command
     }
 
-    private static func decodeBody(_ kind: BinaryKind, from reader: inout ByteReader) -> StateCommand? {
+    private static func decodeBody(_ kind: BinaryKind, hasRequestHash: Bool, from reader: inout ByteReader)
+        -> StateCommand?
+    {
+        func requestHash() -> UInt64? { hasRequestHash ? reader.readUInt64() : 0 }
         switch kind {
         case .createJob:
             guard let id = reader.readString(), let command = reader.readString(),
                 let image = reader.readOptionalString(),
-                let createdAtMs = reader.readInt64(), let key = reader.readOptionalString()
+                let createdAtMs = reader.readInt64(), let key = reader.readOptionalString(), let hash = requestHash()
             else { return nil }
             return .createJob(
-                CreateJob(id: id, command: command, image: image, createdAtMs: createdAtMs, idempotencyKey: key))
+                CreateJob(
+                    id: id, command: command, image: image, createdAtMs: createdAtMs, idempotencyKey: key,
+                    requestHash: hash))
         case .cancelJob:
-            guard let id = reader.readString(), let atMs = reader.readInt64(), let key = reader.readOptionalString()
+            guard let id = reader.readString(), let atMs = reader.readInt64(), let key = reader.readOptionalString(),
+                let hash = requestHash()
             else {
                 return nil
             }
-            return .cancelJob(CancelJob(id: id, atMs: atMs, idempotencyKey: key))
+            return .cancelJob(CancelJob(id: id, atMs: atMs, idempotencyKey: key, requestHash: hash))
         case .startJob:
             guard let id = reader.readString(), let executedBy = reader.readString(), let atMs = reader.readInt64()
             else {

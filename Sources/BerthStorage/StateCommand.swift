@@ -25,24 +25,39 @@ public enum StateCommand: Equatable, Sendable {
         public var image: String?
         /// The leader's clock when it accepted the request, in milliseconds since the epoch.
         public var createdAtMs: Int64
-        /// The client's `Idempotency-Key`, if it sent one.
+        /// The client's `Idempotency-Key`, or the one the node that took the request gave it.
         public var idempotencyKey: String?
+        /// The fingerprint of the request the key was sent with (`RequestFingerprint`); a key
+        /// reused for another request is refused. 0 means "not checked" (older entries).
+        public var requestHash: UInt64
 
         public init(
             id: String, command: String, image: String? = nil, createdAtMs: Int64,
-            idempotencyKey: String? = nil
+            idempotencyKey: String? = nil, requestHash: UInt64 = 0
         ) {
             self.id = id
             self.command = command
             self.image = image
             self.createdAtMs = createdAtMs
             self.idempotencyKey = idempotencyKey
+            self.requestHash = requestHash
         }
 
         enum CodingKeys: String, CodingKey {
             case id, command, image
             case createdAtMs = "created_at_ms"
             case idempotencyKey = "idempotency_key"
+            case requestHash = "request_hash"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            id = try container.decode(String.self, forKey: .id)
+            command = try container.decode(String.self, forKey: .command)
+            image = try container.decodeIfPresent(String.self, forKey: .image)
+            createdAtMs = try container.decode(Int64.self, forKey: .createdAtMs)
+            idempotencyKey = try container.decodeIfPresent(String.self, forKey: .idempotencyKey)
+            requestHash = try container.decodeIfPresent(UInt64.self, forKey: .requestHash) ?? 0
         }
     }
 
@@ -52,17 +67,29 @@ public enum StateCommand: Equatable, Sendable {
         /// The leader's clock when it accepted the request, in milliseconds since the epoch.
         public var atMs: Int64
         public var idempotencyKey: String?
+        /// As `CreateJob.requestHash`.
+        public var requestHash: UInt64
 
-        public init(id: String, atMs: Int64, idempotencyKey: String? = nil) {
+        public init(id: String, atMs: Int64, idempotencyKey: String? = nil, requestHash: UInt64 = 0) {
             self.id = id
             self.atMs = atMs
             self.idempotencyKey = idempotencyKey
+            self.requestHash = requestHash
         }
 
         enum CodingKeys: String, CodingKey {
             case id
             case atMs = "at_ms"
             case idempotencyKey = "idempotency_key"
+            case requestHash = "request_hash"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            id = try container.decode(String.self, forKey: .id)
+            atMs = try container.decode(Int64.self, forKey: .atMs)
+            idempotencyKey = try container.decodeIfPresent(String.self, forKey: .idempotencyKey)
+            requestHash = try container.decodeIfPresent(UInt64.self, forKey: .requestHash) ?? 0
         }
     }
 
@@ -110,6 +137,15 @@ public enum StateCommand: Equatable, Sendable {
         enum CodingKeys: String, CodingKey {
             case id, succeeded, output, error
             case atMs = "at_ms"
+        }
+    }
+
+    /// The fingerprint of the request behind the idempotency key (0: unchecked).
+    public var requestHash: UInt64 {
+        switch self {
+        case .createJob(let create): return create.requestHash
+        case .cancelJob(let cancel): return cancel.requestHash
+        default: return 0
         }
     }
 

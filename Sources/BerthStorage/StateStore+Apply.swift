@@ -76,6 +76,10 @@ extension StateStore {
         try db.execute(
             sql: "DELETE FROM idempotency_keys WHERE created_at_ms < ?", arguments: [oldestKeptMs])
         if let first = try IdempotencyRecord.fetchOne(db, key: key) {
+            let firstHash = UInt64(bitPattern: first.requestHash)
+            if firstHash != 0, command.requestHash != 0, firstHash != command.requestHash {
+                return .applied(index: index, outcome: .rejected(.idempotencyKeyReused(key: key)))
+            }
             let outcome = try JSONDecoder().decode(CommandOutcome.self, from: Data(first.response))
             return .replayed(index: index, outcome: outcome)
         }
@@ -84,7 +88,8 @@ extension StateStore {
         encoder.outputFormatting = [.sortedKeys]
         let response = Array(try encoder.encode(outcome))
         try IdempotencyRecord(
-            key: key, createdAtMs: nowMs, statusCode: outcome.httpStatus, response: response
+            key: key, createdAtMs: nowMs, statusCode: outcome.httpStatus, response: response,
+            requestHash: command.requestHash
         ).insert(db)
         return .applied(index: index, outcome: outcome)
     }

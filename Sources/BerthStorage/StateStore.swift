@@ -109,6 +109,10 @@ public final class StateStore: Sendable {
                     );
                     """)
         }
+        migrator.registerMigration("v3: idempotency keys bound to their request") { db in
+            try db.execute(
+                sql: "ALTER TABLE idempotency_keys ADD COLUMN request_hash INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 

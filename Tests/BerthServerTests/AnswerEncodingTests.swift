@@ -45,10 +45,10 @@ struct AnswerEncodingTests {
     @Test("forwarded requests round-trip through the forward payload; truncated, padded or bad bytes are refused")
     func forwardPayload() throws {
         let requests: [ClientRequest] = [
-            .createJob(command: "echo é😀", image: "python:3.12-alpine", idempotencyKey: "k-1"),
-            .createJob(command: "ls", image: nil, idempotencyKey: nil),
-            .cancelJob(id: "01934f1a-2b3c-7fff-8000-000000000000", idempotencyKey: nil),
-            .cancelJob(id: "x", idempotencyKey: "key"),
+            .createJob(command: "echo é😀", image: "python:3.12-alpine", idempotencyKey: "k-1", requestHash: .max),
+            .createJob(command: "ls", image: nil, idempotencyKey: nil, requestHash: 1),
+            .cancelJob(id: "01934f1a-2b3c-7fff-8000-000000000000", idempotencyKey: nil, requestHash: 0),
+            .cancelJob(id: "x", idempotencyKey: "key", requestHash: 0x0102_0304_0506_0708),
             .transferLeadership(target: 3),
             .addMember(nodeID: 4, peerAddress: "127.0.0.1:8204", httpAddress: "[::1]:8104", incarnation: nil),
             .addMember(nodeID: 5, peerAddress: "127.0.0.1:8205", httpAddress: "h:1", incarnation: .max),
@@ -70,7 +70,19 @@ struct AnswerEncodingTests {
         #expect(ClientRequest(forwardPayload: [0x01, 99]) == nil, "unknown kind")
         #expect(ClientRequest(forwardPayload: [0x01, 2, 0, 0, 0, 1, 0xFF, 0]) == nil, "not UTF-8")
         #expect(
-            ClientRequest(forwardPayload: [0x01, 2, 0, 0, 0, 1, 0x61, 0]) == .cancelJob(id: "a", idempotencyKey: nil))
+            ClientRequest(forwardPayload: [0x01, 2, 0, 0, 0, 1, 0x61, 0, 0, 0, 0, 0, 0, 0, 0, 7])
+                == .cancelJob(id: "a", idempotencyKey: nil, requestHash: 7))
+    }
+
+    @Test("a request's fingerprint covers method, path and body; a made-up key is unique")
+    func fingerprint() {
+        let base = RequestFingerprint.of(method: "POST", path: "/api/jobs", body: Array(#"{"command":"a"}"#.utf8))
+        #expect(base == RequestFingerprint.of(method: "POST", path: "/api/jobs", body: Array(#"{"command":"a"}"#.utf8)))
+        #expect(base != RequestFingerprint.of(method: "POST", path: "/api/jobs", body: Array(#"{"command":"b"}"#.utf8)))
+        #expect(base != RequestFingerprint.of(method: "PUT", path: "/api/jobs", body: Array(#"{"command":"a"}"#.utf8)))
+        #expect(base != RequestFingerprint.of(method: "POST", path: "/api/job", body: Array(#"s{"command":"a"}"#.utf8)))
+        #expect(base != 0)
+        #expect(RequestFingerprint.internalKey() != RequestFingerprint.internalKey())
     }
 
     @Test("a forwarded answer keeps status and body; 429 and 503 get Retry-After 1 as on the leader")

@@ -109,6 +109,16 @@ extension ProcessClusterTests {
                 let jobID = try #require(first.string("job_id"))
                 #expect(second.string("job_id") == jobID, "first \(first), second \(second)")
                 #expect(try await cluster.jobCount(on: leader.id) == 6)
+
+                // The key is bound to its request: another body with it is refused, and the
+                // first request still gets its first answer.
+                let other = try await cluster.createJob(via: follower, command: "echo other", idempotencyKey: key)
+                #expect(other.status == 422, "\(other)")
+                #expect(other.errorCode == "IDEMPOTENCY_KEY_REUSED", "\(other)")
+                #expect(other.header("Retry-After") == nil)
+                let again = try await cluster.createJob(via: leader.id, command: "echo once", idempotencyKey: key)
+                #expect(again.string("job_id") == jobID, "\(again)")
+                #expect(try await cluster.jobCount(on: leader.id) == 6)
             }
         }
 

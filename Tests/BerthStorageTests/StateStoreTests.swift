@@ -103,6 +103,45 @@ import Testing
         #expect(try state.lastApplied() == AppliedPosition(index: 4, term: 1))
     }
 
+    @Test("an Idempotency-Key is bound to its first request: another request with it is refused with 422")
+    func idempotencyKeyBoundToRequest() throws {
+        let state = try StateStore.inMemory()
+        func create(_ id: String, hash: UInt64, key: String = "K") -> StateCommand {
+            .createJob(.init(id: id, command: "echo", createdAtMs: Self.t0, idempotencyKey: key, requestHash: hash))
+        }
+        let first = try state.apply(index: 1, term: 1, command: create("a", hash: 11))
+        #expect(
+            try state.apply(index: 2, term: 1, command: create("b", hash: 11))
+                == .replayed(index: 2, outcome: first.outcome!))
+        let reused = try state.apply(index: 3, term: 1, command: create("c", hash: 12))
+        #expect(reused == .applied(index: 3, outcome: .rejected(.idempotencyKeyReused(key: "K"))))
+        #expect(reused.outcome?.httpStatus == 422)
+        #expect(try state.job(id: "c") == nil)
+        // The refusal changed nothing: the first request still replays its answer.
+        #expect(
+            try state.apply(index: 4, term: 1, command: create("d", hash: 11))
+                == .replayed(index: 4, outcome: first.outcome!))
+        // A key stored before requests had fingerprints (hash 0) is not checked.
+        let unbound = try state.apply(index: 5, term: 1, command: create("e", hash: 0, key: "old"))
+        let later = try state.apply(index: 6, term: 1, command: create("f", hash: 99, key: "old"))
+        #expect(later == .replayed(index: 6, outcome: unbound.outcome!))
+    }
+
+    @Test("commands keep their request hash through the log's binary form; the older form without it still reads")
+    func requestHashInBinaryForm() {
+        let create = StateCommand.createJob(
+            .init(id: "x", command: "c", createdAtMs: 5, idempotencyKey: "k", requestHash: 0xDEAD_BEEF))
+        #expect(StateCommand(encoded: create.encoded()) == create)
+        let cancel = StateCommand.cancelJob(.init(id: "x", atMs: 5, idempotencyKey: nil, requestHash: 3))
+        #expect(StateCommand(encoded: cancel.encoded()) == cancel)
+        // Format 0xB1: the same fields without the trailing hash.
+        var older = cancel.encoded()
+        older[0] = 0xB1
+        older.removeLast(8)
+        #expect(
+            StateCommand(encoded: older) == .cancelJob(.init(id: "x", atMs: 5, idempotencyKey: nil, requestHash: 0)))
+    }
+
     @Test(
         "§4: the same Idempotency-Key within 24 h returns the first answer instead of applying twice")
     func idempotencyKey() throws {
