@@ -54,8 +54,8 @@ MUTATIONS = [
         "skip-log-matching",
         "append entries without checking the term at prevIndex (§5.3 consistency check)",
         "RaftLog.swift",
-        "guard matchTerm(prevIndex, prevTerm) else { return nil }",
-        "guard prevIndex <= lastIndex else { return nil }",
+        "guard matchTerm(prevIndex, prevTerm) else { return .mismatch }",
+        "guard prevIndex <= lastIndex else { return .mismatch }",
     ),
     (
         "read-without-quorum",

@@ -85,23 +85,38 @@ struct RaftLog {
         unstable.truncateAndAppend(entries)
     }
 
-    /// AppendEntries consistency check and merge (§5.3). Returns the index of the last new
-    /// entry and the first index that was written (nil when all were already held), or nil when
-    /// (`prevIndex`, `prevTerm`) does not match and the follower must reject.
+    /// What an AppendEntries did to the log.
+    enum AppendOutcome: Equatable {
+        /// (`prevIndex`, `prevTerm`) does not match: the follower rejects (§5.3).
+        case mismatch
+        /// Merged: the index of the last new entry and the first index written (nil when all
+        /// were already held).
+        case appended(lastNew: LogIndex, firstWritten: LogIndex?)
+        /// Not a message a correct leader sends: entries that do not follow `prevIndex` one by
+        /// one, or that conflict with committed entries. Nothing changed.
+        case refused(String)
+    }
+
+    /// AppendEntries consistency check and merge (§5.3).
     mutating func maybeAppend(
         prevIndex: LogIndex, prevTerm: Term, commit: LogIndex, entries: [Entry]
-    ) -> (lastNew: LogIndex, firstWritten: LogIndex?)? {
-        guard matchTerm(prevIndex, prevTerm) else { return nil }
+    ) -> AppendOutcome {
+        for (offset, entry) in entries.enumerated() where entry.index != prevIndex + 1 + LogIndex(offset) {
+            return .refused("entry \(offset) has index \(entry.index), not \(prevIndex + 1 + LogIndex(offset))")
+        }
+        guard matchTerm(prevIndex, prevTerm) else { return .mismatch }
         let lastNew = prevIndex + LogIndex(entries.count)
         let conflict = firstConflict(in: entries)
         if let conflict {
-            precondition(
-                conflict > committed,
-                "entry \(conflict) conflicts with committed entries up to \(committed): log matching broken")
+            // Committed entries are the same on every correct server (§5.4): a leader that
+            // says otherwise is not one, and must not rewrite what this server promised.
+            guard conflict > committed else {
+                return .refused("entry \(conflict) conflicts with the committed log (commit \(committed))")
+            }
             unstable.truncateAndAppend(Array(entries[Int(conflict - entries[0].index)...]))
         }
         advanceCommit(to: min(commit, lastNew))
-        return (lastNew, conflict)
+        return .appended(lastNew: lastNew, firstWritten: conflict)
     }
 
     /// The index of the first entry that is new or whose term differs from ours.

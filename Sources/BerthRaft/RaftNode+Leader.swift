@@ -69,6 +69,11 @@ extension RaftNode {
             }
             return
         }
+        guard response.matchIndex <= log.lastIndex else {
+            // Acknowledging entries this leader never had: not a correct follower.
+            refuse(from: peer, "acknowledged index \(response.matchIndex) past the leader's log end \(log.lastIndex)")
+            return
+        }
         let wasPaused = peerProgress.isPaused
         // A stale or duplicate answer tells us nothing new.
         guard peerProgress.maybeUpdate(response.matchIndex) else { return }

@@ -60,6 +60,13 @@ extension RaftNode {
         }
     }
 
+    /// Drops a message no correct peer sends, and says so in the status: the owner logs it and
+    /// may close the link. The node goes on.
+    func refuse(from sender: NodeID, _ reason: String) {
+        refusedMessages += 1
+        lastRefusal = "from node \(sender): \(reason)"
+    }
+
     /// Decides a vote or pre-vote (§5.2, §5.4.1, thesis §9.6).
     private func handleVoteRequest(_ request: RequestVote, from candidate: NodeID, term requestTerm: Term) {
         let canVote =
@@ -132,19 +139,21 @@ extension RaftNode {
             send(to: sender, .appendEntriesResponse(AppendEntriesResponse(success: true, matchIndex: log.committed)))
             return
         }
-        if let appended = log.maybeAppend(
+        switch log.maybeAppend(
             prevIndex: append.prevIndex, prevTerm: append.prevTerm, commit: append.commit, entries: append.entries)
         {
-            if let written = appended.firstWritten {
+        case .appended(let lastNew, let firstWritten):
+            if let written = firstWritten {
                 // Entries from `written` on were replaced: their configuration entries go with them.
                 pendingConfigIndices.removeAll { $0 >= written }
                 notePendingConfigs(in: append.entries.filter { $0.index >= written })
             }
-            send(
-                to: sender, .appendEntriesResponse(AppendEntriesResponse(success: true, matchIndex: appended.lastNew)))
-            return
+            send(to: sender, .appendEntriesResponse(AppendEntriesResponse(success: true, matchIndex: lastNew)))
+        case .mismatch:
+            send(to: sender, .appendEntriesResponse(rejection(of: append.prevIndex)))
+        case .refused(let reason):
+            refuse(from: sender, reason)
         }
-        send(to: sender, .appendEntriesResponse(rejection(of: append.prevIndex)))
     }
 
     /// The rejection of an AppendEntries at `prevIndex`, with hints that let the leader skip a

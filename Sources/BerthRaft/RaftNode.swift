@@ -29,6 +29,9 @@ public final class RaftNode {
     /// Members heard from under an incarnation the configuration does not record (a lost
     /// disk), with that incarnation; their messages were not counted.
     var foreignIncarnations: [NodeID: Incarnation] = [:]
+    /// Messages dropped because no correct peer sends them, and the last reason.
+    var refusedMessages = 0
+    var lastRefusal: String?
 
     // Leader state.
     var progress: [NodeID: Progress] = [:]
@@ -298,6 +301,7 @@ public final class RaftNode {
             id: id, term: term, vote: vote, role: role, leader: leader, commit: log.committed,
             applied: log.applied, firstIndex: log.firstIndex, lastIndex: log.lastIndex,
             configuration: configuration, transferTarget: transferTarget, foreignIncarnations: foreignIncarnations,
+            refusedMessages: refusedMessages, lastRefusal: lastRefusal,
             progress: progress.mapValues {
                 FollowerProgress(
                     match: $0.match, next: $0.next, state: $0.state.rawValue, isLearner: $0.isLearner,
@@ -307,7 +311,9 @@ public final class RaftNode {
 
     /// The term, vote, role, leader and indices, without copying anything large.
     public var basicStatus: BasicStatus {
-        BasicStatus(term: term, vote: vote, role: role, leader: leader, commit: log.committed, applied: log.applied)
+        BasicStatus(
+            term: term, vote: vote, role: role, leader: leader, commit: log.committed, applied: log.applied,
+            refusedMessages: refusedMessages)
     }
 
     var currentHardState: HardState { HardState(term: term, vote: vote, commit: log.committed) }

@@ -21,6 +21,10 @@ public struct RaftStatus: Equatable, Sendable {
     /// Members heard from under an incarnation the configuration does not record (they lost
     /// their disk and must rejoin), with that incarnation. Their messages are not counted.
     public var foreignIncarnations: [NodeID: Incarnation]
+    /// Messages dropped because no correct peer sends them (entries that rewrite the committed
+    /// log, acknowledgements past the leader's log), and the last such reason.
+    public var refusedMessages: Int
+    public var lastRefusal: String?
     /// Leader only: each member's replication progress.
     public var progress: [NodeID: FollowerProgress]
 }
@@ -61,13 +65,19 @@ public struct BasicStatus: Equatable, Sendable {
     public var leader: NodeID
     public var commit: LogIndex
     public var applied: LogIndex
+    /// Messages dropped so far because no correct peer sends them (`RaftStatus.lastRefusal`).
+    public var refusedMessages: Int
 
-    public init(term: Term, vote: NodeID, role: Role, leader: NodeID, commit: LogIndex, applied: LogIndex) {
+    public init(
+        term: Term, vote: NodeID, role: Role, leader: NodeID, commit: LogIndex, applied: LogIndex,
+        refusedMessages: Int = 0
+    ) {
         self.term = term
         self.vote = vote
         self.role = role
         self.leader = leader
         self.commit = commit
         self.applied = applied
+        self.refusedMessages = refusedMessages
     }
 }

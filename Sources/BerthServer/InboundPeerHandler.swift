@@ -35,6 +35,7 @@ final class InboundPeerHandler: ChannelInboundHandler {
             guard wire.from == peer, wire.to == transport.settings.policy.nodeID else {
                 return reject(context, "message from \(wire.from) to \(wire.to) on node \(peer)'s connection")
             }
+            if let problem = wire.senseProblem { return refuseNonsense(context, problem) }
             guard let message = Message(wire, incarnation: peerIncarnation) else {
                 return reject(context, "message the core cannot hold")
             }
@@ -49,6 +50,7 @@ final class InboundPeerHandler: ChannelInboundHandler {
             context.writeAndFlush(wrapOutboundOut(.snapshotChunkAck(outcome.ack)), promise: nil)
             switch outcome {
             case .completed(let wire, _):
+                if let problem = wire.senseProblem { return refuseNonsense(context, problem) }
                 guard let message = Message(wire, incarnation: peerIncarnation) else {
                     return reject(context, "snapshot the core cannot hold")
                 }
@@ -88,6 +90,12 @@ final class InboundPeerHandler: ChannelInboundHandler {
         peerIncarnation = hello.incarnation
         transport.noteHello(hello)
         context.writeAndFlush(wrapOutboundOut(.hello(transport.currentHello)), promise: nil)
+    }
+
+    /// A well-framed message that makes no sense: logged, counted, and the connection closed.
+    private func refuseNonsense(_ context: ChannelHandlerContext, _ problem: String) {
+        NodeMetrics.nonsenseMessages.increment()
+        reject(context, "message that makes no sense: \(problem)")
     }
 
     private func reject(_ context: ChannelHandlerContext, _ reason: String) {

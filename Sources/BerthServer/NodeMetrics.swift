@@ -13,6 +13,8 @@ struct NodeMetrics: Sendable {
     let readies = Counter(label: "berth_raft_ready_total")
     let entriesApplied = Counter(label: "berth_raft_entries_applied_total")
     let proposalsFailed = Counter(label: "berth_raft_proposals_failed_total")
+    /// Peer messages the core dropped because no correct peer sends them.
+    let refusedMessages = Counter(label: "berth_raft_refused_messages_total")
     /// The log write and its fsync, per `Ready`.
     let persistDuration = Timer(label: "berth_raft_persist_seconds", preferredDisplayUnit: .seconds)
     /// One SQLite apply transaction, per `Ready` with committed entries.
@@ -31,4 +33,7 @@ struct NodeMetrics: Sendable {
             label: "berth_peer_snapshots_sent_total",
             dimensions: [("peer", "\(peer)"), ("result", succeeded ? "ok" : "failed")])
     }
+
+    /// Well-framed peer messages refused because they make no sense (`WireMessage.senseProblem`).
+    static var nonsenseMessages: Counter { Counter(label: "berth_peer_nonsense_messages_total") }
 }

@@ -128,6 +128,12 @@ extension RaftLoop: ReadyOwner {
     private func afterReadys() {
         let status = node.basicStatus
         if status != lastStatus {
+            if status.refusedMessages > lastStatus.refusedMessages {
+                logger.warning(
+                    "refused a peer message that no correct peer sends",
+                    metadata: ["reason": "\(node.status.lastRefusal ?? "?")", "total": "\(status.refusedMessages)"])
+                metrics.refusedMessages.increment(by: status.refusedMessages - lastStatus.refusedMessages)
+            }
             lastStatus = status
             publishedStatus.withLockedValue { $0 = status }
             metrics.term.record(Int64(status.term))
