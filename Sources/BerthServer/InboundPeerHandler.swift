@@ -24,6 +24,22 @@ final class InboundPeerHandler: ChannelInboundHandler {
         self.logger = logger
     }
 
+    func channelActive(context: ChannelHandlerContext) {
+        // A connection must say hello promptly: a silent one only holds a socket.
+        let channel = context.channel
+        context.eventLoop.scheduleTask(in: PeerSocketOptions.helloTimeout) { [weak self] in
+            guard let self, self.peer == nil, channel.isActive else { return }
+            self.logger.warning(
+                "closing peer connection",
+                metadata: [
+                    "remote": "\(channel.remoteAddress.map { "\($0)" } ?? "?")",
+                    "reason": "no hello within the timeout",
+                ])
+            channel.close(promise: nil)
+        }
+        context.fireChannelActive()
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
         guard let peer else {

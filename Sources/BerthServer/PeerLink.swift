@@ -6,8 +6,8 @@ import NIOPosix
 
 /// The one long-lived outbound connection to a peer: dial, handshake, send frames, redial with
 /// capped backoff. Sends never block the Raft loop: frames wait in a bounded queue while the
-/// link is down or the socket is not writable, and beyond that they are dropped and counted —
-/// Raft retransmits what matters.
+/// socket is not writable; beyond that, and whenever the link is down, they are dropped and
+/// counted — Raft retransmits what matters.
 ///
 /// All state is confined to `loop`, which is also the channel's event loop.
 final class PeerLink: @unchecked Sendable {
@@ -27,7 +27,8 @@ final class PeerLink: @unchecked Sendable {
     }
 
     private var state: State = .idle
-    private var queue: [PeerFrame] = []
+    /// Frames waiting for the socket to become writable again (only while connected).
+    private var queue = CircularBuffer<PeerFrame>()
     private var backoffMilliseconds: Int64
     /// Frames dropped because the queue was full.
     private(set) var droppedFrames = 0
@@ -127,7 +128,8 @@ final class PeerLink: @unchecked Sendable {
         loop.scheduleTask(in: timeout) {
             guard let promise = self.pendingForwards.removeValue(forKey: id) else { return }
             if self.queuedForwards.remove(id) != nil {
-                self.queue.removeAll { if case .forward(let request) = $0 { request.requestID == id } else { false } }
+                self.queue = CircularBuffer(
+                    self.queue.filter { if case .forward(let request) = $0 { request.requestID != id } else { true } })
                 promise.fail(
                     WriteFailure.forwardFailed(leader: self.peer, reason: "node \(self.peer) was not reachable in time")
                 )
@@ -145,7 +147,15 @@ final class PeerLink: @unchecked Sendable {
     @discardableResult
     private func enqueue(_ frame: PeerFrame) -> Enqueued {
         connectIfNeeded()
-        if case .ready(let channel) = state, queue.isEmpty, channel.isWritable {
+        guard case .ready(let channel) = state else {
+            // Nobody to send to: Raft sends again what matters once the link is back. Keeping
+            // a cut's worth of stale appends would only delay the first fresh message after a
+            // heal (measured: 8 s of the event loop encoding queued appends).
+            droppedFrames += 1
+            droppedFramesCounter.increment()
+            return .dropped
+        }
+        if queue.isEmpty, channel.isWritable {
             channel.write(frame, promise: nil)
             scheduleFlush(channel)
             return .written
@@ -198,7 +208,7 @@ final class PeerLink: @unchecked Sendable {
         let decoderLimit = settings.maxFrameBytes
         ClientBootstrap(group: loop)
             .connectTimeout(.milliseconds(500))
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .peerSocketOptions()
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers([
@@ -215,6 +225,12 @@ final class PeerLink: @unchecked Sendable {
                     self.state = .handshaking(channel)
                     let hello = self.transport?.currentHello ?? self.settings.hello
                     channel.writeAndFlush(PeerFrame.hello(hello), promise: nil)
+                    self.loop.scheduleTask(in: PeerSocketOptions.helloTimeout) {
+                        guard case .handshaking(let current) = self.state, current === channel else { return }
+                        self.logger.warning(
+                            "peer did not answer our hello in time; redialling", metadata: ["peer": "\(self.peer)"])
+                        channel.close(promise: nil)
+                    }
                 case .failure:
                     self.scheduleReconnect()
                 }
@@ -227,7 +243,7 @@ final class PeerLink: @unchecked Sendable {
         let delay = backoffMilliseconds
         backoffMilliseconds = min(settings.maxBackoffMilliseconds, backoffMilliseconds * 2)
         loop.scheduleTask(in: .milliseconds(delay)) {
-            if case .idle = self.state, !self.queue.isEmpty || self.snapshot != nil {
+            if case .idle = self.state, self.snapshot != nil {
                 self.connectIfNeeded()
             } else if case .idle = self.state {
                 // Keep the link up even when idle, so "is_alive" is meaningful and the first
@@ -313,7 +329,8 @@ final class PeerLink: @unchecked Sendable {
             // A forward is never sent twice by this node: one still queued was never written,
             // so it fails as safe to retry; one written may have reached the leader, so its
             // outcome is unknown.
-            queue.removeAll { if case .forward = $0 { true } else { false } }
+            // Whatever waited for the socket is stale by the next connection.
+            queue.removeAll()
             for (id, promise) in pendingForwards {
                 if queuedForwards.contains(id) {
                     promise.fail(WriteFailure.forwardFailed(leader: peer, reason: "connection to node \(peer) closed"))

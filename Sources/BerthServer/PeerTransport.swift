@@ -16,9 +16,11 @@ final class PeerTransport: Sendable {
         var hello: Hello
         var maxFrameBytes: Int
         var snapshotChunkBytes: Int
-        var maxQueuedFrames = 4096
+        /// Frames a connected link holds while its socket is not writable; more are dropped.
+        var maxQueuedFrames = 1024
         var minBackoffMilliseconds: Int64 = 20
-        var maxBackoffMilliseconds: Int64 = 1000
+        /// Short, so a node cut off by the network is back within a second of the heal.
+        var maxBackoffMilliseconds: Int64 = 250
     }
 
     let settings: Settings
@@ -128,7 +130,7 @@ final class PeerTransport: Sendable {
         let maxFrameBytes = settings.maxFrameBytes
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .peerSocketOptions()
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers([

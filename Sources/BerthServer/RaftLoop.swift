@@ -90,6 +90,9 @@ final class RaftLoop: @unchecked Sendable {
         raftConfig.heartbeatTicks = config.heartbeatTicks
         raftConfig.maxPendingProposals = config.maxPendingProposals
         raftConfig.maxMessageBytes = min(1 << 20, config.maxFrameBytes / 4)
+        // One apply transaction holds the Raft loop: keep it short (a follower catching up on
+        // a long cut would otherwise apply thousands of entries in one go, deaf meanwhile).
+        raftConfig.maxApplyBytesPerReady = 256 << 10
         // The transport reports a finished snapshot; re-sending is only for one that was lost.
         raftConfig.snapshotRetryTicks = max(100, 30_000 / config.tickMilliseconds)
         // A snapshot copy is made when it is sent, so the state it installs may be ahead of its

@@ -14,6 +14,10 @@ struct ClusterStatus: Decodable, Sendable {
         var incarnation: String?
         /// Set while it is heard from under another incarnation (it lost its disk).
         var unadmittedIncarnation: String?
+        /// On the leader: how it replicates to this member (probe, replicate, snapshot), and
+        /// the highest index known to match.
+        var replication: String?
+        var matchIndex: LogIndex?
 
         enum CodingKeys: String, CodingKey {
             case nodeID = "node_id"
@@ -23,6 +27,8 @@ struct ClusterStatus: Decodable, Sendable {
             case voter
             case incarnation
             case unadmittedIncarnation = "unadmitted_incarnation"
+            case replication
+            case matchIndex = "match_index"
         }
     }
 
