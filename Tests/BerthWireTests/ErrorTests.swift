@@ -54,9 +54,11 @@ import Testing
         try expectFailure([0x42, 0x52, 0x00], .badMagic(found: [0x42, 0x52, 0x00]))
     }
 
-    @Test("a version other than 1: unsupported version")
+    @Test("a version other than 2: unsupported version")
     func badVersion() throws {
-        try expectFailure(heartbeatBytes { $0[4] = 2 }, .unsupportedVersion(2))
+        #expect(Fixtures.frameBytes(heartbeat)[4] == 2)
+        try expectFailure(heartbeatBytes { $0[4] = 1 }, .unsupportedVersion(1))
+        try expectFailure(heartbeatBytes { $0[4] = 3 }, .unsupportedVersion(3))
         try expectFailure(heartbeatBytes { $0[4] = 0 }, .unsupportedVersion(0))
         try expectFailure(Array(Fixtures.frameBytes(heartbeat).prefix(4)) + [9], .unsupportedVersion(9))
     }
@@ -173,13 +175,27 @@ import Testing
         let hello = Array(
             Fixtures.frameBytes(
                 .hello(Hello(clusterID: "berth", nodeID: 1, httpAddress: "127.0.0.1:8101")))[16...])
-        // version 1 + node 8 + (2 + 5) + (2 + 14) = 32 bytes; the address starts at 18.
-        #expect(hello.count == 32)
+        // version 1 + node 8 + incarnation 8 + hasLog 1 + (2 + 5) + (2 + 14) = 41 bytes; the
+        // address starts at 27.
+        #expect(hello.count == 41)
         try expectFailure(
             sealed(.hello, Array(hello.dropLast())),
             .malformedPayload(
-                type: .hello, offset: 18,
+                type: .hello, offset: 27,
                 problem: .truncated(field: "httpAddress", neededBytes: 14, remainingBytes: 13))
+        )
+        // Cut inside the incarnation, and right before hasLog.
+        try expectFailure(
+            sealed(.hello, Array(hello.prefix(13))),
+            .malformedPayload(
+                type: .hello, offset: 9,
+                problem: .truncated(field: "incarnation", neededBytes: 8, remainingBytes: 4))
+        )
+        try expectFailure(
+            sealed(.hello, Array(hello.prefix(17))),
+            .malformedPayload(
+                type: .hello, offset: 17,
+                problem: .truncated(field: "hasLog", neededBytes: 1, remainingBytes: 0))
         )
         try expectFailure(
             sealed(.heartbeat, fromToTerm + [0, 0]),
@@ -245,6 +261,10 @@ import Testing
                 type: .requestVote, offset: 41,
                 problem: .invalidBool(field: "leadershipTransfer", value: 0xFF))
         )
+        try expectFailure(
+            sealed(.hello, [2] + u64(1) + u64(1) + [2] + u16(0) + u16(0)),
+            .malformedPayload(type: .hello, offset: 17, problem: .invalidBool(field: "hasLog", value: 2))
+        )
     }
 
     @Test("an entry payload tag or change kind with no meaning: invalid tag")
@@ -255,18 +275,49 @@ import Testing
             .malformedPayload(
                 type: .appendEntries, offset: 68, problem: .invalidTag(field: "entry.payloadTag", value: 3))
         )
-        try expectFailure(
-            sealed(.appendEntries, appendHeader + u64(1) + u64(1) + [2, 3] + u64(4)),
-            .malformedPayload(
-                type: .appendEntries, offset: 69, problem: .invalidTag(field: "entry.changeKind", value: 3))
-        )
+        // 3 is rejoin now; 4 is the first change kind with no meaning.
+        for kind: UInt8 in [4, 0xFF] {
+            try expectFailure(
+                sealed(.appendEntries, appendHeader + u64(1) + u64(1) + [2, kind] + u64(4) + u64(7)),
+                .malformedPayload(
+                    type: .appendEntries, offset: 69, problem: .invalidTag(field: "entry.changeKind", value: kind))
+            )
+        }
+    }
+
+    @Test("an addLearner or rejoin under incarnation 0, or without one, is malformed")
+    func changeIncarnation() throws {
+        let appendHeader = fromToTerm + u64(0) + u64(0) + u64(0) + u32(1)
+        // The entry starts at 52: term, index, tag 2 at 68, kind at 69, node at 70, incarnation at 78.
+        for kind: UInt8 in [0, 3] {
+            try expectFailure(
+                sealed(.appendEntries, appendHeader + u64(1) + u64(1) + [2, kind] + u64(4) + u64(0)),
+                .malformedPayload(
+                    type: .appendEntries, offset: 78,
+                    problem: .zeroIncarnation(field: "entry.changeIncarnation"))
+            )
+            // The version-1 layout, which ended at the node.
+            try expectFailure(
+                sealed(.appendEntries, appendHeader + u64(1) + u64(1) + [2, kind] + u64(4)),
+                .malformedPayload(
+                    type: .appendEntries, offset: 78,
+                    problem: .truncated(field: "entry.changeIncarnation", neededBytes: 8, remainingBytes: 0))
+            )
+        }
+        // promote and remove carry no incarnation: eight more bytes are trailing.
+        for kind: UInt8 in [1, 2] {
+            try expectFailure(
+                sealed(.appendEntries, appendHeader + u64(1) + u64(1) + [2, kind] + u64(4) + u64(7)),
+                .malformedPayload(type: .appendEntries, offset: 78, problem: .trailingBytes(count: 8))
+            )
+        }
     }
 
     @Test("a string that is not UTF-8: invalid UTF-8")
     func invalidUTF8() throws {
         try expectFailure(
-            sealed(.hello, [1] + u64(1) + u16(2) + [0xC3, 0x28] + u16(0)),
-            .malformedPayload(type: .hello, offset: 11, problem: .invalidUTF8(field: "clusterID"))
+            sealed(.hello, [2] + u64(1) + u64(1) + [1] + u16(2) + [0xC3, 0x28] + u16(0)),
+            .malformedPayload(type: .hello, offset: 20, problem: .invalidUTF8(field: "clusterID"))
         )
     }
 
@@ -283,11 +334,48 @@ import Testing
             .malformedPayload(
                 type: .snapshotChunk, offset: 69, problem: .setNotAscending(field: "voters"))
         )
-        // WireConfiguration's initializer would trap on this; the decoder must refuse it first.
+        // The core cannot hold a server as both voter and learner; the decoder refuses it first,
+        // naming the configuration's offset.
         try expectFailure(
-            sealed(.snapshotChunk, chunkHeader + u32(1) + u64(5) + u32(1) + u64(5) + u32(0)),
+            sealed(.snapshotChunk, chunkHeader + u32(1) + u64(5) + u32(1) + u64(5) + u64(1) + u64(1) + u32(0)),
             .malformedPayload(type: .snapshotChunk, offset: 57, problem: .voterIsLearner(5))
         )
+    }
+
+    @Test("a configuration holds one non-zero incarnation per member, voters then learners")
+    func configurationIncarnations() throws {
+        let chunkHeader = fromToTerm + u64(1) + u64(1) + u64(0) + u64(0) + [1]
+        // voters {1, 2} at 57 (4 + 16), learners {3} at 77 (4 + 8), incarnations at 89, 97, 105.
+        let sets = u32(2) + u64(1) + u64(2) + u32(1) + u64(3)
+        var buffer = ByteBuffer(
+            bytes: sealed(.snapshotChunk, chunkHeader + sets + u64(7) + u64(8) + u64(9) + u32(0)))
+        guard case .snapshotChunk(let chunk)? = try PeerFrameCodec.decode(from: &buffer) else {
+            Issue.record("a valid chunk must decode")
+            return
+        }
+        #expect(chunk.metadata.configuration.incarnations == [1: 7, 2: 8, 3: 9])
+        for zeroAt in 0..<3 {
+            let incarnations = (0..<3).map { $0 == zeroAt ? u64(0) : u64(7) }.flatMap { $0 }
+            try expectFailure(
+                sealed(.snapshotChunk, chunkHeader + sets + incarnations + u32(0)),
+                .malformedPayload(
+                    type: .snapshotChunk, offset: 89 + 8 * zeroAt, problem: .zeroIncarnation(field: "incarnations"))
+            )
+        }
+        // The version-1 layout, with no incarnations: the data length is read as one.
+        try expectFailure(
+            sealed(.snapshotChunk, chunkHeader + sets + u32(0)),
+            .malformedPayload(
+                type: .snapshotChunk, offset: 89,
+                problem: .truncated(field: "incarnations", neededBytes: 8, remainingBytes: 4))
+        )
+        // An empty configuration has no incarnations at all.
+        var empty = ByteBuffer(bytes: sealed(.snapshotChunk, chunkHeader + u32(0) + u32(0) + u32(0)))
+        guard case .snapshotChunk(let emptyChunk)? = try PeerFrameCodec.decode(from: &empty) else {
+            Issue.record("a chunk with no members must decode")
+            return
+        }
+        #expect(emptyChunk.metadata.configuration.incarnations.isEmpty)
     }
 
     @Test("error codes and names are stable; the description carries both and the evidence")
@@ -311,12 +399,19 @@ import Testing
         let error = WireError.unknownFrameType(0x7F)
         #expect(
             error.description
-                == "wire.unknown_frame_type (3): frame type 0x7f is not defined in protocol version 1")
+                == "wire.unknown_frame_type (3): frame type 0x7f is not defined in protocol version 2")
         let malformed = WireError.malformedPayload(
             type: .hello, offset: 18, problem: .trailingBytes(count: 2))
         #expect(
             malformed.description
                 == "wire.malformed_payload (8): hello payload is malformed at byte 18: 2 bytes follow the last field"
         )
+        let zero = WireError.malformedPayload(
+            type: .snapshotChunk, offset: 89, problem: .zeroIncarnation(field: "incarnations"))
+        #expect(
+            zero.description
+                == "wire.malformed_payload (8): snapshotChunk payload is malformed at byte 89: incarnations is 0, which is not an incarnation"
+        )
+        #expect(WireError.unsupportedVersion(1).reason == "frame is protocol version 1; this node speaks version 2")
     }
 }

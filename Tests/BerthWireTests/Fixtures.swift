@@ -5,14 +5,24 @@ import NIOEmbedded
 
 /// Frames that cover every frame type and the edge cases of each field encoding.
 enum Fixtures {
-    static let configuration = WireConfiguration(voters: [1, 2, 3], learners: [4, 9])
+    /// Voters and learners, most of them under an incarnation other than the default 1 (node 3
+    /// keeps the default, so both kinds are covered).
+    static let configuration = WireConfiguration(
+        voters: [1, 2, 3], learners: [4, 9],
+        incarnations: [1: 0x8F3E_0C21_5A7B_D946, 2: .max, 4: 0x0102_0304_0506_0708, 9: 2])
 
     /// At least one frame of every `FrameType`, with zero values, maximum values, empty and large
     /// byte arrays, every entry payload kind and every configuration change kind.
     static let frames: [PeerFrame] = [
         .hello(Hello(clusterID: "berth", nodeID: 1, httpAddress: "127.0.0.1:8101")),
-        .hello(Hello(clusterID: "", nodeID: .max, protocolVersion: 0, httpAddress: "")),
-        .hello(Hello(clusterID: "prod-eu-ünïcødé-🚢", nodeID: 7, httpAddress: "[::1]:8101")),
+        .hello(
+            Hello(clusterID: "", nodeID: .max, incarnation: .max, hasLog: false, protocolVersion: 0, httpAddress: "")),
+        .hello(
+            Hello(
+                clusterID: "prod-eu-ünïcødé-🚢", nodeID: 7, incarnation: 0x8F3E_0C21_5A7B_D946, hasLog: false,
+                httpAddress: "[::1]:8101")),
+        // The codec carries an incarnation 0 in a hello; the handshake policy is what refuses it.
+        .hello(Hello(clusterID: "berth", nodeID: 3, incarnation: 0, httpAddress: "127.0.0.1:8103")),
         .helloRejected(HelloRejected(reason: .wrongCluster, detail: "cluster id is \"a\", not \"b\"")),
         .helloRejected(
             HelloRejected(reason: HelloRejectReason(rawValue: .max), supportedVersion: 255, detail: "")),
@@ -37,9 +47,14 @@ enum Fixtures {
                             WireEntry(term: 5, index: 11, payload: .empty),
                             WireEntry(term: 5, index: 12, payload: .command(Array("set x=1".utf8))),
                             WireEntry(term: 5, index: 13, payload: .command([])),
-                            WireEntry(term: 5, index: 14, payload: .configChange(.addLearner(4))),
+                            WireEntry(
+                                term: 5, index: 14,
+                                payload: .configChange(.addLearner(4, incarnation: 0x0102_0304_0506_0708))),
                             WireEntry(term: 5, index: 15, payload: .configChange(.promote(4))),
                             WireEntry(term: 5, index: 16, payload: .configChange(.remove(.max))),
+                            WireEntry(term: 5, index: 17, payload: .configChange(.rejoin(2, incarnation: .max))),
+                            WireEntry(term: 5, index: 18, payload: .configChange(.addLearner(.max, incarnation: 1))),
+                            WireEntry(term: 5, index: 19, payload: .configChange(.rejoin(0, incarnation: 1))),
                         ],
                         commit: 12
                     )
@@ -146,6 +161,20 @@ enum Fixtures {
                 offset: 0,
                 data: [],
                 isLast: false
+            )
+        ),
+        .snapshotChunk(
+            SnapshotChunk(
+                from: 2,
+                to: 3,
+                term: 9,
+                metadata: WireSnapshotMetadata(
+                    index: .max, term: .max,
+                    configuration: WireConfiguration(voters: [], learners: [.max], incarnations: [.max: .max])),
+                totalBytes: 1,
+                offset: 0,
+                data: [0xFF],
+                isLast: true
             )
         ),
         .snapshotChunkAck(

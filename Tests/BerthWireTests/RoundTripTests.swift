@@ -68,6 +68,87 @@ import Testing
         #expect(try PeerFrameCodec.decode(from: &buffer) == .snapshotChunk(chunk))
     }
 
+    @Test("a configuration's incarnations round-trip, one u64 per member: voters then learners, each ascending")
+    func configurationIncarnations() throws {
+        let configuration = WireConfiguration(
+            voters: [30, 10, 20], learners: [25, 5],
+            incarnations: [10: 0x1010, 20: .max, 30: 0x3030, 5: 0x0505, 25: 0x2525])
+        let chunk = SnapshotChunk(
+            from: 1,
+            to: 2,
+            term: 1,
+            metadata: WireSnapshotMetadata(index: 5, term: 1, configuration: configuration),
+            totalBytes: 0,
+            offset: 0,
+            data: [],
+            isLast: true
+        )
+        let bytes = Fixtures.frameBytes(.snapshotChunk(chunk))
+        var buffer = ByteBuffer(bytes: bytes)
+        guard case .snapshotChunk(let decoded)? = try PeerFrameCodec.decode(from: &buffer) else {
+            Issue.record("a chunk must decode as a chunk")
+            return
+        }
+        #expect(decoded == chunk)
+        #expect(decoded.metadata.configuration.incarnations == configuration.incarnations)
+        // Header 16 + 57 fixed bytes, voters 4 + 24, learners 4 + 16, then the incarnations.
+        let incarnations = Fixtures.hex(Array(bytes[(16 + 57 + 28 + 20)..<(16 + 57 + 28 + 20 + 40)]))
+        #expect(
+            incarnations
+                == "0000000000001010" + "ffffffffffffffff" + "0000000000003030"  // voters 10, 20, 30
+                + "0000000000000505" + "0000000000002525"  // learners 5, 25
+        )
+    }
+
+    @Test("WireConfiguration records an incarnation for every member and no one else")
+    func configurationDefaults() {
+        let configuration = WireConfiguration(voters: [1, 2], learners: [3], incarnations: [2: 9, 7: 4])
+        #expect(configuration.incarnations == [1: 1, 2: 9, 3: 1])
+        #expect(WireConfiguration(voters: [4]).incarnations == [4: 1])
+        #expect(WireConfiguration(voters: []).incarnations.isEmpty)
+        // Two memberships that differ only in an incarnation are different memberships.
+        #expect(
+            WireConfiguration(voters: [1, 2], incarnations: [2: 9])
+                != WireConfiguration(voters: [1, 2], incarnations: [2: 10]))
+    }
+
+    @Test("the rejoin change round-trips: tag 3, the node, its new incarnation")
+    func rejoinChange() throws {
+        let cases: [(node: UInt64, incarnation: UInt64)] = [(3, 0x9D04_E6B1_C2A8_5F37), (.max, 1), (1, .max)]
+        for (node, incarnation) in cases {
+            let entry = WireEntry(term: 4, index: 10, payload: .configChange(.rejoin(node, incarnation: incarnation)))
+            let frame = PeerFrame.raft(
+                WireMessage(
+                    from: 1, to: 2, term: 4,
+                    body: .appendEntries(WireAppendEntries(prevIndex: 9, prevTerm: 4, entries: [entry], commit: 9))))
+            let bytes = Fixtures.frameBytes(frame)
+            var buffer = ByteBuffer(bytes: bytes)
+            #expect(try PeerFrameCodec.decode(from: &buffer) == frame)
+            // The entry is the last 34 bytes: term, index, tag 2, kind 3, node, incarnation.
+            var tail = ByteBuffer(bytes: bytes.suffix(34))
+            #expect(tail.readInteger(endianness: .big, as: UInt64.self) == 4)
+            #expect(tail.readInteger(endianness: .big, as: UInt64.self) == 10)
+            #expect(tail.readBytes(length: 2) == [2, 3])
+            #expect(tail.readInteger(endianness: .big, as: UInt64.self) == node)
+            #expect(tail.readInteger(endianness: .big, as: UInt64.self) == incarnation)
+        }
+        // addLearner carries an incarnation the same way, under tag 0.
+        let add = PeerFrame.raft(
+            WireMessage(
+                from: 1, to: 2, term: 4,
+                body: .appendEntries(
+                    WireAppendEntries(
+                        prevIndex: 0, prevTerm: 0,
+                        entries: [
+                            WireEntry(term: 4, index: 1, payload: .configChange(.addLearner(6, incarnation: 42)))
+                        ],
+                        commit: 0))))
+        let addBytes = Fixtures.frameBytes(add)
+        #expect(Fixtures.hex(Array(addBytes.suffix(18))) == "0200" + "0000000000000006" + "000000000000002a")
+        var addBuffer = ByteBuffer(bytes: addBytes)
+        #expect(try PeerFrameCodec.decode(from: &addBuffer) == add)
+    }
+
     @Test("a header-only or partial frame decodes to nil and never moves the reader index")
     func partialFramesWait() throws {
         for frame in Fixtures.smallFrames {

@@ -10,7 +10,7 @@ import Testing
     private let metadata = WireSnapshotMetadata(
         index: 500,
         term: 4,
-        configuration: WireConfiguration(voters: [1, 2, 3], learners: [4])
+        configuration: WireConfiguration(voters: [1, 2, 3], learners: [4], incarnations: [2: 0x2222, 4: 0x4444])
     )
 
     private func snapshot(bytes: Int) -> WireSnapshot {
@@ -232,9 +232,12 @@ import Testing
         otherTerm.term = 7
         var otherConfiguration = base.chunk(at: 100)
         otherConfiguration.metadata.configuration = WireConfiguration(voters: [1, 2, 3, 4])
+        // The same members, one of them under another incarnation (it lost its disk and rejoined).
+        var otherIncarnation = base.chunk(at: 100)
+        otherIncarnation.metadata.configuration.incarnations[4] = 0x4445
         var otherSender = base.chunk(at: 100)
         otherSender.from = 2
-        for chunk in [otherTerm, otherConfiguration, otherSender] {
+        for chunk in [otherTerm, otherConfiguration, otherIncarnation, otherSender] {
             let outcome = assembler.receive(chunk)
             #expect(outcome == .ignored(reason: .unknownSnapshot(offset: 100), ack: outcome.ack))
             #expect(outcome.ack.nextOffset == 0)

@@ -3,7 +3,7 @@ import Testing
 
 @testable import BerthWire
 
-/// The hex examples in docs/wire-protocol.md §7 are produced by the encoder: if the format
+/// The hex examples in docs/wire-protocol.md §10 are produced by the encoder: if the format
 /// changes, these fail until the document is updated too.
 @Suite struct WorkedExampleTests {
     @Test("docs example 1: heartbeat from 1 to 2, term 3, commit 7, read round 0")
@@ -13,21 +13,51 @@ import Testing
         let bytes = Fixtures.frameBytes(frame)
         #expect(
             Fixtures.hex(bytes)
-                == "4252544801120000000000287842a133"
+                == "4252544802120000000000287842a133"
                 + "0000000000000001" + "0000000000000002" + "0000000000000003"
                 + "0000000000000007" + "0000000000000000"
         )
     }
 
-    @Test("docs example 2: hello from node 2 of cluster \"berth\" at 127.0.0.1:8102")
+    @Test("docs example 2: hello from node 2 of cluster \"berth\", incarnation 0x3c5e19a07bd24f86, with a log")
     func hello() throws {
-        let frame = PeerFrame.hello(Hello(clusterID: "berth", nodeID: 2, httpAddress: "127.0.0.1:8102"))
+        let frame = PeerFrame.hello(
+            Hello(
+                clusterID: "berth", nodeID: 2, incarnation: 0x3C5E_19A0_7BD2_4F86, hasLog: true,
+                httpAddress: "127.0.0.1:8102"))
         let bytes = Fixtures.frameBytes(frame)
+        #expect(bytes.count == 57)
         #expect(
             Fixtures.hex(bytes)
-                == "4252544801010000000000200737b3bc"
-                + "01" + "0000000000000002" + "0005" + "6265727468" + "000e"
+                == "42525448020100000000002979847dd2"
+                + "02" + "0000000000000002" + "3c5e19a07bd24f86" + "01" + "0005" + "6265727468" + "000e"
                 + "3132372e302e302e313a38313032"
+        )
+    }
+
+    @Test("docs example 3: appendEntries carrying a rejoin of node 3 under incarnation 0x9d04e6b1c2a85f37")
+    func rejoinEntry() throws {
+        let frame = PeerFrame.raft(
+            WireMessage(
+                from: 1, to: 2, term: 4,
+                body: .appendEntries(
+                    WireAppendEntries(
+                        prevIndex: 9, prevTerm: 4,
+                        entries: [
+                            WireEntry(
+                                term: 4, index: 10,
+                                payload: .configChange(.rejoin(3, incarnation: 0x9D04_E6B1_C2A8_5F37)))
+                        ],
+                        commit: 9))))
+        let bytes = Fixtures.frameBytes(frame)
+        #expect(bytes.count == 102)
+        #expect(
+            Fixtures.hex(bytes)
+                == "425254480210000000000056fe396a36"
+                + "0000000000000001" + "0000000000000002" + "0000000000000004"
+                + "0000000000000009" + "0000000000000004" + "0000000000000009" + "00000001"
+                + "0000000000000004" + "000000000000000a" + "02" + "03" + "0000000000000003"
+                + "9d04e6b1c2a85f37"
         )
     }
 
@@ -37,17 +67,20 @@ import Testing
         func raft(_ body: WireMessageBody) -> Int { payload(.raft(WireMessage(from: 1, to: 2, term: 3, body: body))) }
         let command: [UInt8] = [1, 2, 3, 4, 5]
 
-        #expect(payload(.hello(Hello(clusterID: "abc", nodeID: 1, httpAddress: "h:1"))) == 13 + 3 + 3)
+        #expect(payload(.hello(Hello(clusterID: "abc", nodeID: 1, httpAddress: "h:1"))) == 22 + 3 + 3)
         #expect(payload(.helloRejected(HelloRejected(reason: .unknownNode, detail: "abcd"))) == 5 + 4)
         #expect(raft(.appendEntries(WireAppendEntries(prevIndex: 0, prevTerm: 0, entries: [], commit: 0))) == 52)
         let entries = [
             WireEntry(term: 1, index: 1, payload: .empty),
             WireEntry(term: 1, index: 2, payload: .command(command)),
             WireEntry(term: 1, index: 3, payload: .configChange(.remove(2))),
+            WireEntry(term: 1, index: 4, payload: .configChange(.promote(2))),
+            WireEntry(term: 1, index: 5, payload: .configChange(.addLearner(5, incarnation: 7))),
+            WireEntry(term: 1, index: 6, payload: .configChange(.rejoin(3, incarnation: 8))),
         ]
         #expect(
             raft(.appendEntries(WireAppendEntries(prevIndex: 0, prevTerm: 0, entries: entries, commit: 0)))
-                == 52 + 17 + (21 + command.count) + 26
+                == 52 + 17 + (21 + command.count) + 26 + 26 + 34 + 34
         )
         #expect(raft(.appendEntriesResponse(WireAppendEntriesResponse(success: true, matchIndex: 1))) == 49)
         #expect(raft(.heartbeat(WireHeartbeat(commit: 1))) == 40)
@@ -63,8 +96,9 @@ import Testing
             payload(.forwardResponse(ForwardResponse(requestID: 1, status: 200, payload: command))) == 14
                 + command.count)
 
-        // A chunk frame costs 85 bytes plus 8 per member on top of its data.
-        let members = WireConfiguration(voters: [1, 2, 3], learners: [4, 5])
+        // A chunk frame costs 85 bytes plus 16 per member (its id and its incarnation) on top of
+        // its data.
+        let members = WireConfiguration(voters: [1, 2, 3], learners: [4, 5], incarnations: [2: 9, 5: .max])
         let chunk = SnapshotChunk(
             from: 1,
             to: 2,
@@ -75,6 +109,6 @@ import Testing
             data: [UInt8](repeating: 0, count: 100),
             isLast: true
         )
-        #expect(Fixtures.frameBytes(.snapshotChunk(chunk)).count == 85 + 8 * 5 + 100)
+        #expect(Fixtures.frameBytes(.snapshotChunk(chunk)).count == 85 + 16 * 5 + 100)
     }
 }
