@@ -51,6 +51,8 @@ struct APIError: Error, HTTPResponseError {
     func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let retryAfterSeconds { headers[.retryAfter] = "\(retryAfterSeconds)" }
+        // The rest of a body too large to read is not worth waiting for: close after answering.
+        if status == .contentTooLarge { headers[.connection] = "close" }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: jsonBody)))
     }
 
@@ -77,6 +79,10 @@ struct APIError: Error, HTTPResponseError {
             return APIError(
                 .gatewayTimeout, code: "COMMIT_TIMEOUT",
                 message: "not committed within the deadline; retry with the same Idempotency-Key")
+        case .readTimeout:
+            return APIError(
+                .gatewayTimeout, code: "READ_TIMEOUT",
+                message: "the read could not be confirmed and served within the deadline; retry", retryAfterSeconds: 1)
         case .lostInLeaderChange, .leadershipLost:
             return APIError(
                 .serviceUnavailable, code: "LEADER_CHANGED",

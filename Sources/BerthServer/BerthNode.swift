@@ -122,7 +122,10 @@ public final class BerthNode: Sendable {
         if status.role == .leader {
             return await execute(request)
         }
-        guard status.leader != .none else { return ClientAnswer(APIError.from(.notLeader(leaderHint: .none))) }
+        guard status.leader != .none else {
+            // Spec §2: a node without a leader names the last one it knew.
+            return ClientAnswer(APIError.from(.notLeader(leaderHint: raft.lastKnownLeaderHint)))
+        }
         return await forward(request, to: status.leader)
     }
 
@@ -262,7 +265,9 @@ public final class BerthNode: Sendable {
                 throw APIError.from(error as? WriteFailure ?? .leadershipLost)
             }
         } else {
-            guard status.leader != .none else { throw APIError.from(.notLeader(leaderHint: .none)) }
+            guard status.leader != .none else {
+                throw APIError.from(.notLeader(leaderHint: raft.lastKnownLeaderHint))
+            }
             let answer = await forward(.readIndex, to: status.leader)
             guard answer.status == 200,
                 let object = try? JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any],
@@ -274,6 +279,8 @@ public final class BerthNode: Sendable {
             }
             index = value.uint64Value
         }
-        do { try await raft.waitApplied(index).get() } catch { throw APIError.from(.shuttingDown) }
+        do { try await raft.waitApplied(index).get() } catch {
+            throw APIError.from(error as? WriteFailure ?? .shuttingDown)
+        }
     }
 }

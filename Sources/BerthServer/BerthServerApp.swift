@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdCore
 import Logging
 import Metrics
 import NIOCore
@@ -9,6 +10,7 @@ import ServiceLifecycle
 public func buildRouter(node: BerthNode, metrics: PrometheusCollectorRegistry? = nil) -> Router<BasicRequestContext> {
     let router = Router()
     router.middlewares.add(ErrorMiddleware())
+    router.middlewares.add(BodyLimitMiddleware())
     if let metrics {
         router.get("/metrics") { _, _ in
             var buffer: [UInt8] = []
@@ -36,6 +38,11 @@ public func buildRouter(node: BerthNode, metrics: PrometheusCollectorRegistry? =
     return router
 }
 
+/// Seconds an HTTP connection may stay idle before the node closes it.
+let httpIdleTimeoutSeconds = 60
+/// HTTP connections a node holds open at most.
+let maxHTTPConnections = 4096
+
 /// `POST /debug/fsync-delay` body.
 struct FsyncDelayBody: Decodable {
     var milliseconds: Int
@@ -52,8 +59,12 @@ public func runServer(config: ServerConfig, logger: Logger) async throws {
     let node = try BerthNode(config: config, logger: logger)
     let app = Application(
         router: buildRouter(node: node, metrics: registry),
+        // An idle client connection is closed after a minute; past 4,096 open connections new
+        // ones wait in the listen backlog: neither a slow nor a greedy client holds the node.
+        server: .http1(configuration: .init(idleTimeout: .seconds(Int64(httpIdleTimeoutSeconds)))),
         configuration: .init(
-            address: .hostname(config.httpListen.host, port: config.httpListen.port), serverName: "berth"),
+            address: .hostname(config.httpListen.host, port: config.httpListen.port), serverName: "berth",
+            availableConnectionsDelegate: MaximumAvailableConnections(maxHTTPConnections)),
         logger: logger)
     let group = ServiceGroup(
         configuration: .init(

@@ -13,6 +13,8 @@ struct NodeMetrics: Sendable {
     let readies = Counter(label: "berth_raft_ready_total")
     let entriesApplied = Counter(label: "berth_raft_entries_applied_total")
     let proposalsFailed = Counter(label: "berth_raft_proposals_failed_total")
+    /// Peer messages dropped because the Raft loop's inbox was full.
+    let inboxDropped = Counter(label: "berth_raft_inbox_dropped_total")
     /// Peer messages the core dropped because no correct peer sends them.
     let refusedMessages = Counter(label: "berth_raft_refused_messages_total")
     /// The log write and its fsync, per `Ready`.

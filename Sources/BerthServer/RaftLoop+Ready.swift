@@ -113,6 +113,7 @@ extension RaftLoop: ReadyOwner {
                 ])
             if soft.leader != .none, soft.leader != lastKnownLeader {
                 lastKnownLeader = soft.leader
+                noteLeader(soft.leader)
                 metrics.leaderChanges.increment()
             }
             metrics.isLeader.record(soft.role == .leader ? 1 : 0)

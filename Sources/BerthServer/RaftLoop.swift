@@ -48,7 +48,7 @@ final class RaftLoop: @unchecked Sendable {
     var proposals = ProposalWaiters<PendingProposal>()
     private var nextReadID: UInt64 = 1
     var readsAwaitingIndex: [UInt64: EventLoopPromise<LogIndex>] = [:]
-    var readsAwaitingApply: [(index: LogIndex, promise: EventLoopPromise<Void>)] = []
+    var readsAwaitingApply: [(id: UInt64, index: LogIndex, promise: EventLoopPromise<Void>)] = []
     var transferWaiter: (target: NodeID, promise: EventLoopPromise<Void>)?
     /// Called (on the Raft loop) after entries that change membership or member addresses
     /// were applied, so the transport can dial new members and drop removed ones.
@@ -164,13 +164,36 @@ final class RaftLoop: @unchecked Sendable {
 
     // MARK: - Inputs
 
+    /// Peer messages handed to the loop and not yet stepped: bounded, so a flood from peers
+    /// cannot grow the loop's queue without limit (Raft copes with the messages dropped).
+    private let inboxCount = NIOLockedValueBox(0)
+    static let maxInboxMessages = 8192
+
     /// A message from a peer (any thread).
     func receive(_ message: Message) {
+        let admitted = inboxCount.withLockedValue { count -> Bool in
+            guard count < Self.maxInboxMessages else { return false }
+            count += 1
+            return true
+        }
+        guard admitted else {
+            metrics.inboxDropped.increment()
+            return
+        }
         eventLoop.execute {
+            self.inboxCount.withLockedValue { $0 -= 1 }
             guard !self.stopped else { return }
             self.node.step(message)
             self.scheduleDrain()
         }
+    }
+
+    /// The last leader this node knew, for the `leader_hint` of a node that lost it.
+    private let lastLeaderBox = NIOLockedValueBox<NodeID>(.none)
+    var lastKnownLeaderHint: NodeID { lastLeaderBox.withLockedValue { $0 } }
+
+    func noteLeader(_ leader: NodeID) {
+        lastLeaderBox.withLockedValue { $0 = leader }
     }
 
     /// The transport finished sending a snapshot to `peer` (any thread).
@@ -241,7 +264,7 @@ final class RaftLoop: @unchecked Sendable {
             let promise = self.eventLoop.makePromise(of: LogIndex.self)
             self.readsAwaitingIndex[id] = promise
             self.eventLoop.scheduleTask(in: .milliseconds(Int64(self.config.commitTimeoutMilliseconds))) {
-                self.readsAwaitingIndex.removeValue(forKey: id)?.fail(WriteFailure.commitTimeout)
+                self.readsAwaitingIndex.removeValue(forKey: id)?.fail(WriteFailure.readTimeout)
             }
             self.scheduleDrain()
             return promise.futureResult
@@ -249,11 +272,19 @@ final class RaftLoop: @unchecked Sendable {
     }
 
     /// Completes once this node has applied `index`.
+    /// Fails with `WriteFailure.readTimeout` after the commit deadline: a node that cannot
+    /// catch up must answer rather than hold the client.
     func waitApplied(_ index: LogIndex) -> EventLoopFuture<Void> {
         eventLoop.flatSubmit {
             if self.node.basicStatus.applied >= index { return self.eventLoop.makeSucceededVoidFuture() }
             let promise = self.eventLoop.makePromise(of: Void.self)
-            self.readsAwaitingApply.append((index, promise))
+            let id = self.nextReadID
+            self.nextReadID += 1
+            self.readsAwaitingApply.append((id, index, promise))
+            self.eventLoop.scheduleTask(in: .milliseconds(Int64(self.config.commitTimeoutMilliseconds))) {
+                guard let position = self.readsAwaitingApply.firstIndex(where: { $0.id == id }) else { return }
+                self.readsAwaitingApply.remove(at: position).promise.fail(WriteFailure.readTimeout)
+            }
             return promise.futureResult
         }
     }

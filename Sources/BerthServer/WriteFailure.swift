@@ -8,6 +8,8 @@ enum WriteFailure: Error, Equatable, Sendable {
     case queueFull(limit: Int)
     /// Not committed within the commit deadline (504).
     case commitTimeout
+    /// A linearizable read not confirmed or not applied within the deadline (504).
+    case readTimeout
     /// A leader change replaced the entry before it committed (503; retry with the same key).
     case lostInLeaderChange
     /// Leadership was lost while a read was being confirmed (503).
