@@ -243,29 +243,24 @@ public final class RaftNode {
     /// disk does not silence the node: without them a leader stuck in one long fsync sends no
     /// heartbeats and its followers elect another.
     ///
-    /// Only messages that promise nothing the write in flight has not made durable qualify:
-    /// everything a leader sends while its term and vote are those of the hard state already
-    /// handed out (appends, including entries proposed since — the leader counts its own
-    /// entries only after `advance()`, thesis §10.2.1 — heartbeats, snapshots, `timeoutNow`),
-    /// and a follower's heartbeat answers in that term. Votes and acknowledgements wait for the
-    /// next `Ready`. Outside a write (between `advance()` and `ready()`) this returns nothing:
-    /// the next `Ready` carries everything.
+    /// Only keep-alives qualify: a leader's heartbeats while its term and vote are those of the
+    /// hard state already handed out, and a follower's answers to heartbeats in that term.
+    /// Neither promises anything the write in flight has not made durable. Everything else —
+    /// votes, acknowledgements, and appends, which batch better in the next `Ready` (group
+    /// commit) — waits. Outside a write (between `advance()` and `ready()`) this returns
+    /// nothing: the next `Ready` carries everything.
     public func takeMessagesSendableWhileWriting() -> [Message] {
-        guard awaitingAdvance else { return [] }
+        guard awaitingAdvance, !messages.isEmpty else { return [] }
         let steadyLeader = role == .leader && term == lastHardState.term && vote == lastHardState.vote
-        if steadyLeader && needsBroadcast {
-            needsBroadcast = false
-            broadcastAppend()
-        }
-        guard !messages.isEmpty else { return [] }
         var sendable: [Message] = []
         var kept: [Message] = []
         for message in messages {
-            if steadyLeader {
+            switch message.body {
+            case .heartbeat where steadyLeader:
                 sendable.append(message)
-            } else if case .heartbeatResponse = message.body, message.term == lastHardState.term {
+            case .heartbeatResponse where message.term == lastHardState.term:
                 sendable.append(message)
-            } else {
+            default:
                 kept.append(message)
             }
         }

@@ -26,9 +26,9 @@ public enum ReadyWrite: Sendable {
 /// For each Ready: messages a steady leader may send before its own write go out first
 /// (thesis §10.2.1), the write starts, and only when it is durable do the other messages go
 /// out, the Ready get applied, and `advance()` run. While a write is under way the core keeps
-/// taking ticks and messages, and whatever it then has to say that promises nothing still
-/// unwritten leaves at once (`RaftNode.takeMessagesSendableWhileWriting()`), so a slow disk
-/// does not silence a leader's heartbeats. One Ready is in flight at a time.
+/// taking ticks and messages, and its keep-alives (heartbeats and their answers) leave at once
+/// (`RaftNode.takeMessagesSendableWhileWriting()`), so a slow disk does not silence a leader.
+/// One Ready is in flight at a time.
 public final class ReadyPipeline {
     public let node: RaftNode
     private unowned let owner: any ReadyOwner
