@@ -54,7 +54,6 @@ struct PayloadReader {
         return buffer.readInteger(endianness: .big, as: T.self)!
     }
 
-    /// One byte, 0 (false) or 1 (true).
     /// A non-zero incarnation.
     mutating func incarnation(_ field: String) throws(WireError) -> UInt64 {
         let start = offset
@@ -63,6 +62,7 @@ struct PayloadReader {
         return value
     }
 
+    /// One byte, 0 (false) or 1 (true).
     mutating func bool(_ field: String) throws(WireError) -> Bool {
         let start = offset
         let byte = try uint8(field)

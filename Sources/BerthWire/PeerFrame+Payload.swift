@@ -312,7 +312,7 @@ extension PeerFrame {
         let start = reader.offset
         let voters = try reader.nodeSet("voters")
         let learners = try reader.nodeSet("learners")
-        // WireConfiguration's initializer traps on overlap, so overlap must be refused here.
+        // A server is a voter or a learner, never both: the core could not hold such a membership.
         if let both = voters.intersection(learners).min() {
             throw reader.malformed(.voterIsLearner(both), at: start)
         }

@@ -35,7 +35,7 @@ public struct SnapshotSender: Equatable, Sendable {
 
     /// - Parameters:
     ///   - chunkBytes: snapshot data per chunk, ≥ 1; keep it well under the peer's frame limit
-    ///     (a chunk frame adds 85 bytes plus 8 per member to the data).
+    ///     (a chunk frame adds 85 bytes plus 16 per member to the data).
     ///   - maxUnacknowledgedChunks: the send window, ≥ 1.
     public init(
         from: UInt64,

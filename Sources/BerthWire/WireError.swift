@@ -7,7 +7,7 @@ public enum WireError: Error, Equatable, Hashable, Sendable, CustomStringConvert
     case unsupportedVersion(UInt8)
     /// The header's type byte is not a `FrameType`.
     case unknownFrameType(UInt8)
-    /// The header's flags are not 0 (every flag is reserved in version 1).
+    /// The header's flags are not 0 (every flag is reserved).
     case reservedFlagsSet(UInt16)
     /// Header plus payload would be `frameBytes`, over the configured `maxFrameBytes`. Raised as soon
     /// as the length field arrives, before any of the payload is buffered.

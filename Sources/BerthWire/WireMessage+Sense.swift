@@ -1,7 +1,7 @@
 /// Checks that a well-framed Raft message makes sense on its own, before it reaches a Raft
 /// core: the codec guarantees the bytes decode, this guarantees the values fit together.
 /// A peer that sends a message failing these checks is broken or hostile; its receiver refuses
-/// the message, logs the reason and closes the connection (docs/wire-protocol.md §6).
+/// the message, logs the reason and closes the connection (docs/wire-protocol.md §9).
 extension WireMessage {
     /// Why this message makes no sense, or nil when it does.
     public var senseProblem: String? {
