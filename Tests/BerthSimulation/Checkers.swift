@@ -43,6 +43,9 @@ final class Checkers {
 
     /// The current time, kept by the cluster, stamped on violations.
     var now: UInt64 = 0
+    /// Whether the owner checks each message's promises against the disk
+    /// (`SimulatedCluster.Options.checksPromises`).
+    var checksPromises = true
     private(set) var violation: Violation?
 
     // Election safety.

@@ -8,8 +8,7 @@ extension SimulatedCluster {
 
     func send(_ message: Message, from node: SimulatedNode) {
         guard let target = self.node(message.to) else { return }
-        network.send(
-            message, now: now, senderIncarnation: node.incarnation, targetIncarnation: target.incarnation)
+        network.send(message, now: now, senderLife: node.life, targetLife: target.life)
     }
 
     func deliver(_ flight: SimulatedNetwork.InFlight) {
@@ -19,7 +18,7 @@ extension SimulatedCluster {
         var delivered = false
         if flight.isLost {
             // Already counted as lost; only the sender's transport needs to hear of it.
-        } else if !target.isUp || target.incarnation != flight.targetIncarnation || cut {
+        } else if !target.isUp || target.life != flight.targetLife || cut {
             stats.messagesDropped += 1
         } else if target.isPaused(at: now) {
             network.requeue(flight, at: target.pausedUntil + rng.time(in: 0...2))
@@ -30,7 +29,7 @@ extension SimulatedCluster {
             delivered = true
         }
         guard let sender = node(message.from), let raft = sender.raft,
-            sender.incarnation == flight.senderIncarnation, !flight.isDuplicate
+            sender.life == flight.senderLife, !flight.isDuplicate
         else { return }
         switch message.body {
         case .installSnapshot:
@@ -49,10 +48,11 @@ extension SimulatedCluster {
     // MARK: - Watching roles
 
     /// Reads the node's role and term after anything that may have changed them, and reports
-    /// elections to the checkers.
-    func observe(_ node: SimulatedNode) {
-        node.mayHaveReady = true
-        guard let status = node.raft?.status else { return }
+    /// elections to the checkers. `mayHaveWork`: whatever happened may have given the core
+    /// something for its pipeline (false right after the pipeline ran dry).
+    func observe(_ node: SimulatedNode, mayHaveWork: Bool = true) {
+        if mayHaveWork { node.mayHaveReady = true }
+        guard let status = node.raft?.basicStatus else { return }
         guard status.role != node.observedRole || status.term != node.observedTerm else { return }
         if status.term < node.observedTerm {
             checkers.fail(.electionSafety, "n\(node.id)'s term went back from \(node.observedTerm) to \(status.term)")

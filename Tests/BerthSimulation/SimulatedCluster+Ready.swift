@@ -1,49 +1,90 @@
 import BerthRaft
 
-/// How the simulated owner carries out each node's `Ready`, exactly in the order documented on
-/// `Ready`: persist (snapshot, hard state, entries) → send → apply (snapshot, committed entries,
-/// reads) → `advance()`. A Ready that must be synced is written for `persistDelay` first; a
-/// crash in that window loses all of it. Everything the core hands out is checked on the way:
-/// what it asks to write must fit the disk, what it asks to apply must already be on it.
+/// One simulated server's half of the `Ready` contract. The order of send, write, apply and
+/// `advance()` is not decided here: `ReadyPipeline` decides it, the same code the server's Raft
+/// loop runs, so the simulator proves the path production takes. This owner only carries out
+/// what the pipeline asks for, on the simulated disk, network and state machine.
+final class SimulatedOwner: ReadyOwner {
+    unowned let cluster: SimulatedCluster
+    unowned let node: SimulatedNode
+
+    init(cluster: SimulatedCluster, node: SimulatedNode) {
+        self.cluster = cluster
+        self.node = node
+    }
+
+    func send(_ messages: [Message]) { cluster.ownerSends(messages, from: node) }
+    func write(_ ready: Ready) -> ReadyWrite { cluster.ownerWrites(ready, on: node) }
+    func apply(_ ready: Ready) { cluster.ownerApplies(ready, on: node) }
+}
+
+/// How the simulated owner carries out what `ReadyPipeline` asks: a write that needs an fsync
+/// takes `persistDelay` and a crash in that window loses it; one that only moves the commit
+/// index is written at once, as the server's log does (etcd's MustSync). Everything the core
+/// hands out is checked on the way: what it asks to write must fit the disk, what it asks to
+/// apply must already be on it, and every message must promise only what is durable.
 extension SimulatedCluster {
-    /// Hands out the node's Ready if it has one and is not already writing one. A Ready that
-    /// needs no disk write is carried out at once; otherwise the write takes `persistDelay`.
-    func collectReady(from node: SimulatedNode) {
-        guard node.mayHaveReady else { return }
-        var rounds = 0
-        // Bounded: a core that always has another Ready must not stall the clock.
-        while let raft = node.raft, node.pendingWrite == nil, violation == nil, rounds < 4 {
-            node.mayHaveReady = false
-            guard raft.hasReady else { return }
-            rounds += 1
-            let ready = raft.ready()
-            if ready.mustSync {
-                node.pendingWrite = SimulatedNode.PendingWrite(
-                    ready: ready, dueAt: now + rng.time(in: options.persistDelay),
-                    messagesSent: options.sendsBeforePersisting)
-                if options.sendsBeforePersisting {
-                    for message in ready.messages { send(message, from: node) }
-                }
-                return
-            }
-            carryOut(ready, on: node, messagesSent: false)
-        }
+    /// Runs the node's pipeline if its core may have work (after ticks, messages, proposals,
+    /// reads: the server's "drain" task after whatever was queued).
+    func drive(_ node: SimulatedNode) {
+        guard node.mayHaveReady, violation == nil, let pipeline = node.pipeline else { return }
+        node.mayHaveReady = false
+        pipeline.run()
+        afterReadys(node)
     }
 
-    /// The node's write became durable: carry out the rest of its Ready.
+    /// The node's write became durable: persist it and let the pipeline finish its Ready.
     func completeWrite(on node: SimulatedNode) {
-        guard let write = node.pendingWrite else { return }
+        guard let write = node.pendingWrite, let pipeline = node.pipeline else { return }
         node.pendingWrite = nil
-        carryOut(write.ready, on: node, messagesSent: write.messagesSent)
+        guard persist(write.ready, on: node) else { return }
+        pipeline.writeCompleted()
+        afterReadys(node)
     }
 
-    /// The `Ready` contract, step by step: persist, send, apply, advance.
-    private func carryOut(_ ready: Ready, on node: SimulatedNode, messagesSent: Bool) {
-        guard let raft = node.raft else { return }
-        guard persist(ready, on: node) else { return }
-        if !messagesSent {
-            for message in ready.messages { send(message, from: node) }
+    /// What the server's loop does after its Readys: note role changes, then compact the log
+    /// if it is due and no write holds the log.
+    private func afterReadys(_ node: SimulatedNode) {
+        // The pipeline stops at a write in flight, or once the core has nothing more (or after
+        // `maxReadys`, when it may still have something).
+        observe(node, mayHaveWork: node.pendingWrite == nil && node.raft?.hasReady == true)
+        if node.pendingWrite == nil { compactIfDue(node) }
+    }
+
+    // MARK: - The three effects
+
+    /// `ReadyOwner.send`: checks that each message promises only what is on disk, then hands
+    /// the messages to the network.
+    func ownerSends(_ messages: [Message], from node: SimulatedNode) {
+        node.lastSentBatch = (messages.count, messages.first)
+        guard violation == nil else { return }
+        if checkers.checksPromises { checkPromises(of: messages, from: node) }
+        for message in messages { send(message, from: node) }
+    }
+
+    /// `ReadyOwner.write`: starts the write; only an fsync takes time.
+    func ownerWrites(_ ready: Ready, on node: SimulatedNode) -> ReadyWrite {
+        let sentFirst =
+            !ready.messages.isEmpty && node.lastSentBatch.count == ready.messages.count
+            && node.lastSentBatch.first == ready.messages.first
+        node.lastSentBatch = (0, nil)
+        guard violation == nil else {
+            // Stop here: nothing more happens on a cluster that broke an invariant.
+            node.pendingWrite = SimulatedNode.PendingWrite(ready: ready, dueAt: .max, messagesSentFirst: sentFirst)
+            return .pending
         }
+        if needsSync(ready, on: node) {
+            node.pendingWrite = SimulatedNode.PendingWrite(
+                ready: ready, dueAt: now + rng.time(in: options.persistDelay), messagesSentFirst: sentFirst)
+            return .pending
+        }
+        _ = persist(ready, on: node)
+        return .done
+    }
+
+    /// `ReadyOwner.apply`: the snapshot, the committed entries, the reads, the aborted transfer.
+    func ownerApplies(_ ready: Ready, on node: SimulatedNode) {
+        guard violation == nil else { return }
         if let snapshot = ready.snapshot {
             guard restore(snapshot, on: node) else { return }
         }
@@ -71,12 +112,21 @@ extension SimulatedCluster {
             stats.transfersAborted += 1
             record(.transferAborted(node: node.id, target: abort.target, reason: "\(abort.reason)"))
         }
-        raft.advance()
-        observe(node)
-        compactIfDue(node)
     }
 
-    /// Step 1: snapshot, hard state, entries — refusing (as a violation) anything the disk
+    // MARK: - Writing
+
+    /// Whether the write needs an fsync, by the server log's rule: a new snapshot, entries, or
+    /// a new term or vote. A hard state that only moves the commit index does not.
+    private func needsSync(_ ready: Ready, on node: SimulatedNode) -> Bool {
+        if let snapshot = ready.snapshot, snapshot.metadata.index > node.snapshotIndex { return true }
+        if !ready.entries.isEmpty { return true }
+        guard let hardState = ready.hardState else { return false }
+        let durable = node.storage.hardState
+        return hardState.term != durable.term || hardState.vote != durable.vote
+    }
+
+    /// Persists snapshot, hard state, entries — refusing (as a violation) anything the disk
     /// cannot take, rather than trapping in `MemoryStorage`.
     private func persist(_ ready: Ready, on node: SimulatedNode) -> Bool {
         let storage = node.storage
@@ -116,7 +166,60 @@ extension SimulatedCluster {
         return violation == nil
     }
 
-    /// Step 3a: replace the state machine with the leader's snapshot.
+    /// Every message promises something about the sender's disk; it may leave only once that
+    /// is durable (§5, Figure 2: "updated on stable storage before responding to RPCs"). A
+    /// granted vote promises the vote, an acknowledgement the entries through its match index,
+    /// and any message of term T the term itself. Pre-votes promise nothing, nor do heartbeats
+    /// and their answers (they carry no log, and the core lets them out during a write). A
+    /// durable term past the message's supersedes its promise: one Ready may carry a vote in
+    /// term 3 and the term 4 the node moved to since, and it never goes back to term 3.
+    private func checkPromises(of messages: [Message], from node: SimulatedNode) {
+        let disk = node.storage
+        let durable = disk.hardState
+        let inFlight = node.pendingWrite?.ready
+        for message in messages where message.term >= durable.term {
+            switch message.body {
+            case .heartbeat, .heartbeatResponse:
+                continue
+            case .requestVote(let request) where request.preVote:
+                continue
+            case .requestVoteResponse(let response) where response.preVote:
+                continue
+            case .requestVoteResponse(let response) where response.granted:
+                if durable.term != message.term || durable.vote != message.to {
+                    checkers.fail(
+                        .readyContract,
+                        "n\(node.id) sent its vote for n\(message.to) in term \(message.term) before it was durable "
+                            + "(disk: term \(durable.term), vote n\(durable.vote))")
+                    return
+                }
+            case .appendEntriesResponse(let response) where response.success:
+                let unwritten = min(
+                    inFlight?.entries.first?.index ?? .max, inFlight?.snapshot?.metadata.index ?? .max)
+                if response.matchIndex > disk.lastIndex || response.matchIndex >= unwritten {
+                    checkers.fail(
+                        .readyContract,
+                        "n\(node.id) acknowledged index \(response.matchIndex) to n\(message.to) before it was durable "
+                            + "(disk to \(disk.lastIndex)" + (unwritten == .max ? "" : ", writing from \(unwritten)")
+                            + ")")
+                    return
+                }
+            default:
+                break
+            }
+            if message.term > durable.term {
+                checkers.fail(
+                    .readyContract,
+                    "n\(node.id) sent \(message.body.kind) to n\(message.to) in term \(message.term) before the term "
+                        + "was durable (disk: term \(durable.term))")
+                return
+            }
+        }
+    }
+
+    // MARK: - Applying
+
+    /// Replaces the state machine with the leader's snapshot.
     private func restore(_ snapshot: Snapshot, on node: SimulatedNode) -> Bool {
         let index = snapshot.metadata.index
         guard index > node.stateMachine.appliedIndex else {
@@ -145,7 +248,7 @@ extension SimulatedCluster {
         return violation == nil
     }
 
-    /// Step 3b: apply one committed entry, which must be the next one and on this node's disk.
+    /// Applies one committed entry, which must be the next one and on this node's disk.
     private func apply(_ entry: Entry, on node: SimulatedNode) -> Bool {
         guard entry.index == node.stateMachine.appliedIndex + 1 else {
             checkers.fail(
@@ -197,7 +300,7 @@ extension SimulatedCluster {
         return violation == nil
     }
 
-    /// Step 3c: serve reads whose index the state machine has reached.
+    /// Serves reads whose index the state machine has reached.
     private func serveReads(on node: SimulatedNode) {
         guard !node.confirmedReads.isEmpty else { return }
         let applied = node.stateMachine.appliedIndex
@@ -218,7 +321,8 @@ extension SimulatedCluster {
     /// Snapshots the state machine once it is `snapshotEveryEntries` past the last snapshot.
     private func compactIfDue(_ node: SimulatedNode) {
         let applied = node.stateMachine.appliedIndex
-        guard applied >= node.snapshotIndex + options.snapshotEveryEntries else { return }
+        guard applied >= node.snapshotIndex + options.snapshotEveryEntries, applied <= node.storage.lastIndex
+        else { return }
         node.storage.compact(
             snapshotAt: applied, configuration: node.stateMachine.configuration, data: node.stateMachine.encoded(),
             retainEntries: options.retainEntries)
@@ -238,6 +342,22 @@ extension SimulatedCluster {
         outcomes.append(.proposalLost(client: proposal.client, op: op, node: node.id))
         if announce {
             record(.proposalLost(client: proposal.client, op: op, node: node.id, ticket: proposal.ticket))
+        }
+    }
+}
+
+extension MessageBody {
+    /// The kind of message, for violation reports.
+    var kind: String {
+        switch self {
+        case .appendEntries: return "AppendEntries"
+        case .appendEntriesResponse: return "an AppendEntries answer"
+        case .heartbeat: return "a heartbeat"
+        case .heartbeatResponse: return "a heartbeat answer"
+        case .requestVote: return "RequestVote"
+        case .requestVoteResponse: return "a vote answer"
+        case .installSnapshot: return "InstallSnapshot"
+        case .timeoutNow: return "TimeoutNow"
         }
     }
 }

@@ -6,9 +6,10 @@ import BerthRaft
 /// seed replays exactly.
 ///
 /// Time advances in whole time units with `step()`; each node ticks its core every
-/// `timeUnitsPerTick` units. Within a step: writes that became durable complete (persist, send,
-/// apply, advance), due messages are delivered, due ticks run, then every idle node that has a
-/// Ready hands it out and starts writing it.
+/// `timeUnitsPerTick` units. Within a step: writes that became durable complete (the node's
+/// `ReadyPipeline` then sends, applies and advances), due messages are delivered, due ticks
+/// run, then every node's pipeline runs: it hands out the next Ready and starts writing it, or,
+/// while a write is under way, lets out what may leave early (heartbeats).
 ///
 /// The checkers watch every fact as it happens; `violation` holds the first broken invariant.
 /// `Simulation` builds a randomized run on top of this; `berth demo` and the scripted tests
@@ -41,10 +42,14 @@ public final class SimulatedCluster {
         public var retainEntries = 4
         /// Events kept for failure reports.
         public var traceCapacity = 40
-        /// A deliberately broken owner for the simulator's own tests: send a Ready's messages
-        /// as soon as it is handed out, before its write is durable. Votes and acknowledgements
-        /// then outlive a crash that loses what they promised, and the checkers must notice.
+        /// A deliberately broken owner for the simulator's own tests
+        /// (`ReadyPipeline.sendsEverythingBeforeWrite`): a Ready's messages leave as soon as it
+        /// is handed out, before its write is durable. Votes and acknowledgements then outlive a
+        /// crash that loses what they promised, and the checkers must notice.
         var sendsBeforePersisting = false
+        /// Whether the owner checks that every message promises only what is durable (the
+        /// simulator's own tests switch it off to see the Raft-level checkers catch the same bug).
+        var checksPromises = true
 
         public init() {}
     }
@@ -121,7 +126,8 @@ public final class SimulatedCluster {
         }
         self.rng = rng
         trace = EventTrace(capacity: options.traceCapacity)
-        for node in nodes { node.start(config: raftConfig(for: node.id, appliedIndex: 0)) }
+        checkers.checksPromises = options.checksPromises
+        for node in nodes { start(node, appliedIndex: 0) }
     }
 
     // MARK: - Time
@@ -130,6 +136,7 @@ public final class SimulatedCluster {
     public func step() {
         now += 1
         checkers.now = now
+        guard violation == nil else { return }
         for node in nodes where node.isUp && !node.isPaused(at: now) && !node.inbox.isEmpty {
             drainInbox(of: node)
         }
@@ -149,7 +156,7 @@ public final class SimulatedCluster {
             observe(node)
         }
         for node in nodes where node.isUp && !node.isPaused(at: now) {
-            collectReady(from: node)
+            drive(node)
         }
         announceViolation()
     }
@@ -382,7 +389,7 @@ public final class SimulatedCluster {
         record(
             .crashed(
                 node: id, lostEntries: lost?.ready.entries.count ?? 0, lostHardState: lost?.ready.hardState != nil,
-                lostMessages: lost?.ready.messages.count ?? 0))
+                lostMessages: lost.map { $0.messagesSentFirst ? 0 : $0.ready.messages.count } ?? 0))
         for proposal in waiting { lose(proposal, at: node, announce: false) }
         for read in reads {
             stats.readsFailed += 1
@@ -409,7 +416,7 @@ public final class SimulatedCluster {
         checkers.nodeRestoredSnapshot(
             id, index: snapshot.metadata.index, term: snapshot.metadata.term, digest: machine.digest,
             nodeTerm: node.storage.hardState.term)
-        node.start(config: raftConfig(for: id, appliedIndex: snapshot.metadata.index))
+        start(node, appliedIndex: snapshot.metadata.index)
         node.nextTickAt = now + 1 + rng.time(in: 0...(node.tickPeriod - 1))
         stats.restarts += 1
         record(
@@ -489,6 +496,14 @@ public final class SimulatedCluster {
     func node(_ id: NodeID) -> SimulatedNode? {
         guard id >= 1, id <= NodeID(nodes.count) else { return nil }
         return nodes[Int(id - 1)]
+    }
+
+    /// Starts the node's core and pipeline on its disk; the state machine is already restored.
+    private func start(_ node: SimulatedNode, appliedIndex: LogIndex) {
+        node.start(
+            config: raftConfig(for: node.id, appliedIndex: appliedIndex),
+            owner: SimulatedOwner(cluster: self, node: node))
+        node.pipeline?.sendsEverythingBeforeWrite = options.sendsBeforePersisting
     }
 
     private func raftConfig(for id: NodeID, appliedIndex: LogIndex) -> RaftConfig {

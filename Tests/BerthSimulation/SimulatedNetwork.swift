@@ -7,13 +7,13 @@ import BerthRaft
 /// Messages wait in buckets keyed by delivery time and leave in the order they were sent
 /// within a bucket, so delivery order depends only on the seed.
 public final class SimulatedNetwork {
-    /// A message on its way, stamped with the incarnations it was sent between: a crash drops
-    /// everything in flight to the crashed node, and a restarted sender is not asked about
-    /// snapshots its previous life sent.
+    /// A message on its way, stamped with the lives (crash counts) of the nodes it was sent
+    /// between: a crash drops everything in flight to the crashed node, and a restarted sender
+    /// is not asked about snapshots its previous life sent.
     struct InFlight {
         var message: Message
-        var senderIncarnation: Int
-        var targetIncarnation: Int
+        var senderLife: Int
+        var targetLife: Int
         /// A copy made by the duplication fault (transports report snapshots once, for the original).
         var isDuplicate: Bool
         /// A snapshot the loss fault ate: it is not delivered, but when it would have arrived the
@@ -90,11 +90,9 @@ public final class SimulatedNetwork {
     }
 
     /// Puts `message` on the wire at `now`.
-    func send(_ message: Message, now: UInt64, senderIncarnation: Int, targetIncarnation: Int) {
+    func send(_ message: Message, now: UInt64, senderLife: Int, targetLife: Int) {
         sentCount += 1
-        var flight = InFlight(
-            message: message, senderIncarnation: senderIncarnation, targetIncarnation: targetIncarnation,
-            isDuplicate: false)
+        var flight = InFlight(message: message, senderLife: senderLife, targetLife: targetLife, isDuplicate: false)
         if rng.chance(lossProbability) {
             lostCount += 1
             guard case .installSnapshot = message.body else { return }

@@ -1,18 +1,19 @@
 import BerthRaft
 
-/// One simulated server: a `RaftNode`, the durable storage it survives crashes with, and the
-/// volatile state around it (state machine, the Ready being written, clients waiting on it).
+/// One simulated server: a `RaftNode` driven by a `ReadyPipeline` (exactly as the server's Raft
+/// loop drives it), the durable storage it survives crashes with, and the volatile state around
+/// it (state machine, the write in progress, clients waiting on it).
 ///
-/// `storage` is the disk. Writes reach it only when a Ready's write completes, so a crash in
-/// the middle of a write loses exactly that write; everything else on the node is dropped.
+/// `storage` is the disk. Writes reach it only when a write completes, so a crash in the
+/// middle of a write loses exactly that write; everything else on the node is dropped.
 final class SimulatedNode {
-    /// A Ready handed out by the core and being made durable; until `dueAt` a crash loses it,
-    /// and the core is not asked for the next Ready.
+    /// A Ready the pipeline asked the owner to make durable; until `dueAt` a crash loses it,
+    /// and the pipeline does not hand out the next Ready.
     struct PendingWrite {
         var ready: Ready
         var dueAt: UInt64
-        /// The messages already went out (only with `Options.sendsBeforePersisting`).
-        var messagesSent = false
+        /// The Ready's messages already left before the write (a steady leader's, thesis §10.2.1).
+        var messagesSentFirst: Bool
     }
 
     /// A client proposal this node accepted and will answer once it applies `ticket.index`.
@@ -35,14 +36,18 @@ final class SimulatedNode {
 
     let id: NodeID
     /// The core, or nil while the node is down.
-    private(set) var raft: RaftNode?
+    var raft: RaftNode? { pipeline?.node }
+    /// The production pipeline that carries out the core's Readys, and the owner it calls
+    /// (kept here: the pipeline holds its owner unowned). Both are dropped by a crash.
+    private(set) var pipeline: ReadyPipeline?
+    private var owner: SimulatedOwner?
     /// The disk. Survives crashes; written only by completed writes and compaction.
     private(set) var storage: MemoryStorage
     /// The applied state; rebuilt from the snapshot on restart.
     var stateMachine: OpStateMachine
     var pendingWrite: PendingWrite?
-    /// Bumped by every crash; messages addressed to an earlier incarnation are dropped.
-    private(set) var incarnation = 0
+    /// Bumped by every crash; messages addressed to an earlier life are dropped.
+    private(set) var life = 0
     /// The node does nothing (no ticks, no deliveries, no writes) before this time.
     var pausedUntil: UInt64 = 0
     /// When the node next ticks, and how many time units its ticks are apart.
@@ -63,6 +68,9 @@ final class SimulatedNode {
     /// Role and term as last observed, to notice elections and step-downs.
     var observedRole: Role = .follower
     var observedTerm: Term = 0
+    /// The last batch the owner sent (its size and first message), to tell a Ready whose
+    /// messages left before its write.
+    var lastSentBatch: (count: Int, first: Message?) = (0, nil)
 
     init(id: NodeID, configuration: Configuration, nextTickAt: UInt64, tickPeriod: UInt64) {
         self.id = id
@@ -72,7 +80,7 @@ final class SimulatedNode {
         self.tickPeriod = tickPeriod
     }
 
-    var isUp: Bool { raft != nil }
+    var isUp: Bool { pipeline != nil }
 
     func isPaused(at now: UInt64) -> Bool { now < pausedUntil }
 
@@ -81,23 +89,28 @@ final class SimulatedNode {
         (try? storage.snapshot().metadata.index) ?? 0
     }
 
-    /// Starts the core on what the disk holds. The caller restores `stateMachine` first.
-    func start(config: RaftConfig) {
-        precondition(raft == nil, "n\(id) is already running")
-        raft = RaftNode(config: config, storage: storage)
+    /// Starts the core on what the disk holds, with a pipeline whose owner is `owner`. The
+    /// caller restores `stateMachine` first.
+    func start(config: RaftConfig, owner: SimulatedOwner) {
+        precondition(pipeline == nil, "n\(id) is already running")
+        let raft = RaftNode(config: config, storage: storage)
+        self.owner = owner
+        pipeline = ReadyPipeline(node: raft, owner: owner)
         mayHaveReady = true
         observedRole = .follower
         observedTerm = storage.hardState.term
+        lastSentBatch = (0, nil)
     }
 
-    /// Drops everything volatile and keeps a copy of the disk, as a power cut would.
-    /// Returns the write that was lost, if one was under way.
+    /// Drops everything volatile — the core, its pipeline and the write in flight — and keeps
+    /// a copy of the disk, as a power cut would. Returns the write that was lost, if any.
     func crash() -> PendingWrite? {
         let lost = pendingWrite
-        raft = nil
+        pipeline = nil
+        owner = nil
         pendingWrite = nil
         storage = storage.copy()
-        incarnation += 1
+        life += 1
         pausedUntil = 0
         waitingProposals = [:]
         pendingReads = [:]

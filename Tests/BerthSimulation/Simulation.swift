@@ -34,6 +34,9 @@ public struct Simulation: Sendable {
     /// For the simulator's own tests: run with a deliberately broken owner
     /// (`SimulatedCluster.Options.sendsBeforePersisting`).
     var sendsBeforePersisting = false
+    /// For the simulator's own tests: whether the owner checks each message's promises
+    /// (`SimulatedCluster.Options.checksPromises`).
+    var checksPromises = true
 
     public init(seed: UInt64, nodeCount: Int, faults: FaultProfile = .all, settings: Settings = Settings()) {
         precondition(nodeCount >= 1)
@@ -58,6 +61,7 @@ public struct Simulation: Sendable {
         options.maxInflightMessages = rng.element(of: [1, 4, 64])
         options.maxApplyBytesPerReady = rng.element(of: [64, 4 << 20])
         options.sendsBeforePersisting = sendsBeforePersisting
+        options.checksPromises = checksPromises
         let cluster = SimulatedCluster(nodeCount: nodeCount, seed: rng.next(), options: options)
         cluster.onEvent = onEvent
         var injector = FaultInjector(profile: faults, healthyDelay: options.networkDelay, rng: rng.split())

@@ -149,21 +149,32 @@ final class CheckerTests: XCTestCase {
     // MARK: - All together
 
     /// An owner that sends before its write is durable (votes and acks outlive a crash that
-    /// loses them) must be caught by some checker within a modest number of seeds.
+    /// loses them) must be caught: at once by the owner's promise check, and — with that check
+    /// off — by the Raft-level checkers, through what the broken promises lead to.
     func testOwnerThatSendsBeforePersistingIsCaught() {
         // Crashes (many of them mid-write, on a slow disk) are what turn the bug into lost votes
         // and lost acknowledged entries; the other faults only dilute them.
         var crashesOnly = FaultProfile.none
         crashesOnly.crashes = true
         crashesOnly.slowDisk = true
-        let simulations = (1...150 as ClosedRange<UInt64>).map { seed in
-            var simulation = Simulation(seed: seed, nodeCount: 3, faults: crashesOnly)
-            simulation.sendsBeforePersisting = true
-            return simulation
+        for checksPromises in [false, true] {
+            let simulations = (1...150 as ClosedRange<UInt64>).map { seed in
+                var simulation = Simulation(seed: seed, nodeCount: 3, faults: crashesOnly)
+                simulation.sendsBeforePersisting = true
+                simulation.checksPromises = checksPromises
+                return simulation
+            }
+            let failures = SeedRunner.run(simulations).filter { !$0.passed }
+            let invariants = Set(failures.compactMap { $0.violation?.invariant.rawValue })
+            print(
+                "sending before persisting, promise check \(checksPromises ? "on" : "off"): "
+                    + "\(failures.count) of 150 seeds caught it, as \(invariants.sorted())")
+            XCTAssertFalse(failures.isEmpty, "no checker noticed an owner that acknowledges before fsync")
+            if checksPromises {
+                XCTAssertEqual(failures.count, 150, "the promise check should catch it on every seed")
+            } else {
+                XCTAssertFalse(invariants.contains(Violation.Invariant.readyContract.rawValue))
+            }
         }
-        let failures = SeedRunner.run(simulations).filter { !$0.passed }
-        let invariants = Set(failures.compactMap { $0.violation?.invariant.rawValue })
-        print("sending before persisting: \(failures.count) of 150 seeds caught it, as \(invariants.sorted())")
-        XCTAssertFalse(failures.isEmpty, "no checker noticed an owner that acknowledges before fsync")
     }
 }
