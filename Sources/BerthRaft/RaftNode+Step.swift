@@ -3,7 +3,9 @@ extension RaftNode {
     /// the role's own handler.
     public func step(_ message: Message) {
         guard message.to == id, message.from != id, message.from != .none else { return }
-        if let admitted = configuration.incarnation(of: message.from), admitted != message.incarnation {
+        if let admitted = configuration.incarnation(of: message.from), admitted != message.incarnation,
+            !message.body.isSentByLeader
+        {
             // A member that lost its disk forgot its votes and its log: whatever it says under
             // its new incarnation must not count as the member's until the cluster admits it
             // again (`ConfigChange.rejoin`), or a wiped follower could elect a leader that
@@ -203,5 +205,17 @@ extension RaftNode {
             pendingConfigIndices = []
         }
         send(to: sender, .appendEntriesResponse(AppendEntriesResponse(success: true, matchIndex: log.committed)))
+    }
+}
+
+extension MessageBody {
+    /// What only a leader sends. It counts toward no majority, so the incarnation check lets it
+    /// through: a follower whose membership predates the leader's re-admission (`rejoin`) can
+    /// learn of it only from that leader's log, and would otherwise never catch up.
+    var isSentByLeader: Bool {
+        switch self {
+        case .appendEntries, .heartbeat, .installSnapshot, .timeoutNow: return true
+        case .appendEntriesResponse, .heartbeatResponse, .requestVote, .requestVoteResponse: return false
+        }
     }
 }
