@@ -34,6 +34,8 @@ struct FaultInjector {
         case transferLeadership
         /// Take a voter out of the cluster and back in.
         case membershipChange
+        /// A node loses its disk: it crashes and comes back empty under a new incarnation.
+        case loseDisk
     }
 
     /// The actions this seed uses, repeated by weight.
@@ -76,6 +78,7 @@ struct FaultInjector {
         allow(profile.pauses, .pause, weight: 2)
         allow(profile.leadershipTransfers, .transferLeadership, weight: 2)
         allow(profile.membershipChanges, .membershipChange, weight: 1)
+        allow(profile.diskLoss, .loseDisk, weight: 2)
         if weighted.contains(where: { [.partition, .isolateLeader, .blockLink, .deafenLeader].contains($0) }) {
             weighted += Array(repeating: .healNetwork, count: 4)
         }
@@ -172,8 +175,15 @@ struct FaultInjector {
             let targets = voters.sorted().filter { $0 != leader }
             if !targets.isEmpty { cluster.transferLeadership(to: rng.element(of: targets)) }
         case .membershipChange:
-            guard membership.isIdle, cluster.committedConfiguration.voters.count == ids.count else { return }
+            guard membership.isIdle, cluster.everyNodeAdmitted else { return }
             membership.start(removing: rng.element(of: ids))
+        case .loseDisk:
+            // One voter at a time: losing a majority's disks legitimately loses data.
+            guard membership.isIdle, cluster.everyNodeAdmitted else { return }
+            let node = rng.element(of: ids)
+            let wasUp = cluster.isUp(node)
+            cluster.wipe(node)
+            if wasUp { restarts.append((node, cluster.now + rng.time(in: 20...600))) }
         }
     }
 

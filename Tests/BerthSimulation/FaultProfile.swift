@@ -22,10 +22,13 @@ public struct FaultProfile: Equatable, Sendable {
     public var leadershipTransfers: Bool
     /// A voter may be removed and added back (as a learner, then promoted).
     public var membershipChanges: Bool
+    /// A node may lose its disk and come back empty under a new incarnation, to be re-admitted
+    /// (`ConfigChange.rejoin`, then `.promote`). At most one voter at a time is without its disk.
+    public var diskLoss: Bool
 
     public init(
         messageLoss: Bool, duplication: Bool, delays: Bool, partitions: Bool, crashes: Bool, pauses: Bool,
-        slowDisk: Bool, clockSkew: Bool, leadershipTransfers: Bool, membershipChanges: Bool
+        slowDisk: Bool, clockSkew: Bool, leadershipTransfers: Bool, membershipChanges: Bool, diskLoss: Bool = false
     ) {
         self.messageLoss = messageLoss
         self.duplication = duplication
@@ -37,12 +40,13 @@ public struct FaultProfile: Equatable, Sendable {
         self.clockSkew = clockSkew
         self.leadershipTransfers = leadershipTransfers
         self.membershipChanges = membershipChanges
+        self.diskLoss = diskLoss
     }
 
     /// Everything may go wrong.
     public static let all = FaultProfile(
         messageLoss: true, duplication: true, delays: true, partitions: true, crashes: true, pauses: true,
-        slowDisk: true, clockSkew: true, leadershipTransfers: true, membershipChanges: true)
+        slowDisk: true, clockSkew: true, leadershipTransfers: true, membershipChanges: true, diskLoss: true)
 
     /// A healthy cluster: only the workload runs.
     public static let none = FaultProfile(

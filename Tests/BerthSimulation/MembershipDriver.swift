@@ -47,7 +47,7 @@ struct MembershipDriver {
             }
         case .readd(let node):
             if !configuration.contains(node) {
-                cluster.proposeConfigChange(.addLearner(node, incarnation: .initial))
+                cluster.proposeConfigChange(.addLearner(node, incarnation: cluster.incarnation(of: node)))
             } else if configuration.learners.contains(node) {
                 cluster.proposeConfigChange(.promote(node))
             } else {

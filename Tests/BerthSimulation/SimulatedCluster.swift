@@ -50,6 +50,10 @@ public final class SimulatedCluster {
         /// Whether the owner checks that every message promises only what is durable (the
         /// simulator's own tests switch it off to see the Raft-level checkers catch the same bug).
         var checksPromises = true
+        /// A node that lost its disk comes back under the incarnation it had — what a server
+        /// without incarnations does — so nothing tells the others it forgot its votes and log.
+        /// For the simulator's own tests: the checkers must catch what follows.
+        var wipeKeepsIncarnation = false
 
         public init() {}
     }
@@ -105,6 +109,11 @@ public final class SimulatedCluster {
     var transferTarget: NodeID = .none
     /// The index of the newest configuration entry any node has applied.
     var configurationAppliedAt: LogIndex = 0
+    /// Every disk starts with this many committed entries of term 1: one `addLearner` and one
+    /// `promote` per node, so the first entry a leader proposes lands after them.
+    public let initialLogLength: LogIndex
+    /// The last incarnation handed out to a node that lost its disk.
+    private var nextIncarnation: Incarnation = .initial
     private var violationAnnounced = false
 
     /// A cluster of `nodeCount` voters, all up, no leader yet, healthy network.
@@ -116,12 +125,22 @@ public final class SimulatedCluster {
         nodeIDs = (1...nodeCount).map { NodeID($0) }
         let configuration = Configuration(voters: Set(nodeIDs))
         committedConfiguration = configuration
+        // The membership is in the log, as on a server (which founds a cluster with `bootstrap()`
+        // and admits the others one at a time): a node that loses its disk learns it again from
+        // the log or a snapshot, never from anywhere else.
+        var initialLog: [Entry] = []
+        for id in nodeIDs {
+            for change in [ConfigChange.addLearner(id, incarnation: .initial), .promote(id)] {
+                initialLog.append(Entry(term: 1, index: LogIndex(initialLog.count + 1), payload: .configChange(change)))
+            }
+        }
+        initialLogLength = LogIndex(initialLog.count)
         network = SimulatedNetwork(rng: rng.split(), delay: options.networkDelay)
         nodes = nodeIDs.map { id in
             var period = options.timeUnitsPerTick
             if options.clockSkew && period > 1 { period = period - 1 + rng.time(in: 0...2) }
             return SimulatedNode(
-                id: id, configuration: configuration, nextTickAt: 1 + rng.time(in: 0...(period - 1)),
+                id: id, initialLog: initialLog, nextTickAt: 1 + rng.time(in: 0...(period - 1)),
                 tickPeriod: period)
         }
         self.rng = rng
@@ -207,6 +226,20 @@ public final class SimulatedCluster {
 
     /// Whether node `id` is frozen right now.
     public func isPaused(_ id: NodeID) -> Bool { node(id)?.isPaused(at: now) ?? false }
+
+    /// The incarnation node `id` runs (or will run, while down) under.
+    public func incarnation(of id: NodeID) -> Incarnation { node(id)?.incarnation ?? .initial }
+
+    /// Whether the committed configuration admits every node as a voter under the incarnation
+    /// it runs under: no learner, no member missing, no member that lost its disk and was not
+    /// re-admitted yet.
+    public var everyNodeAdmitted: Bool {
+        let configuration = committedConfiguration
+        guard configuration.voters.count == nodeIDs.count, configuration.learners.isEmpty else { return false }
+        return nodeIDs.allSatisfy {
+            configuration.voters.contains($0) && configuration.incarnation(of: $0) == incarnation(of: $0)
+        }
+    }
 
     /// Whether node `id` has a Ready being written (a crash now would lose it).
     public func isWriting(_ id: NodeID) -> Bool { node(id)?.pendingWrite != nil }
@@ -357,6 +390,7 @@ public final class SimulatedCluster {
             let ticket = try raft.proposeConfigChange(change)
             node.mayHaveReady = true
             stats.configChanges += 1
+            if case .rejoin = change { stats.rejoins += 1 }
             wait(for: SimulatedNode.WaitingProposal(client: 0, op: nil, ticket: ticket), on: node)
             record(.configChangeProposed(node: leader, change: change, ticket: ticket))
             return .success(ticket)
@@ -395,6 +429,20 @@ public final class SimulatedCluster {
             stats.readsFailed += 1
             outcomes.append(.readFailed(client: read.client, read: read.id, node: id))
         }
+    }
+
+    /// Node `id` loses its disk: it crashes (if up), and its log, hard state and state machine
+    /// are gone. `restart` then starts it empty under a new incarnation, as a server whose data
+    /// directory was lost: it forgot its votes and its log, so the cluster must not count it
+    /// until it is re-admitted (`ConfigChange.rejoin`).
+    public func wipe(_ id: NodeID) {
+        guard let node = node(id) else { return }
+        crash(id)
+        nextIncarnation += 1
+        let incarnation = options.wipeKeepsIncarnation ? node.incarnation : nextIncarnation
+        node.loseDisk(incarnation: incarnation)
+        stats.disksLost += 1
+        record(.diskLost(node: id, incarnation: incarnation))
     }
 
     /// Restarts node `id` from its disk: the state machine from the snapshot, the core from the
@@ -514,6 +562,7 @@ public final class SimulatedCluster {
         config.maxInflightMessages = options.maxInflightMessages
         config.maxApplyBytesPerReady = options.maxApplyBytesPerReady
         config.appliedIndex = appliedIndex
+        config.incarnation = node(id)?.incarnation ?? .initial
         return config
     }
 

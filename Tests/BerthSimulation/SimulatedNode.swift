@@ -48,6 +48,8 @@ final class SimulatedNode {
     var pendingWrite: PendingWrite?
     /// Bumped by every crash; messages addressed to an earlier life are dropped.
     private(set) var life = 0
+    /// The incarnation of the disk (`RaftConfig.incarnation`): new whenever the disk is lost.
+    private(set) var incarnation: Incarnation = .initial
     /// The node does nothing (no ticks, no deliveries, no writes) before this time.
     var pausedUntil: UInt64 = 0
     /// When the node next ticks, and how many time units its ticks are apart.
@@ -72,10 +74,15 @@ final class SimulatedNode {
     /// messages left before its write.
     var lastSentBatch: (count: Int, first: Message?) = (0, nil)
 
-    init(id: NodeID, configuration: Configuration, nextTickAt: UInt64, tickPeriod: UInt64) {
+    /// A node whose disk holds `initialLog`, committed, and no membership before it (the
+    /// membership is in the log, as on a server).
+    init(id: NodeID, initialLog: [Entry], nextTickAt: UInt64, tickPeriod: UInt64) {
         self.id = id
-        storage = MemoryStorage(configuration: configuration)
-        stateMachine = OpStateMachine(configuration: configuration)
+        let nothing = Configuration(voters: [])
+        storage = MemoryStorage(configuration: nothing)
+        storage.append(initialLog)
+        storage.setHardState(HardState(term: initialLog.last?.term ?? 0, vote: .none, commit: storage.lastIndex))
+        stateMachine = OpStateMachine(configuration: nothing)
         self.nextTickAt = nextTickAt
         self.tickPeriod = tickPeriod
     }
@@ -118,5 +125,15 @@ final class SimulatedNode {
         inbox = []
         observedRole = .follower
         return lost
+    }
+
+    /// The disk is gone (the node must be down): an empty log, an empty state machine, no
+    /// membership, and a new `incarnation` (or the old one, for a server without incarnations).
+    func loseDisk(incarnation newIncarnation: Incarnation) {
+        precondition(pipeline == nil, "n\(id) must be down to lose its disk")
+        let nothing = Configuration(voters: [])
+        storage = MemoryStorage(configuration: nothing)
+        stateMachine = OpStateMachine(configuration: nothing)
+        incarnation = newIncarnation
     }
 }

@@ -66,6 +66,7 @@ public struct Simulation: Sendable {
         cluster.onEvent = onEvent
         var injector = FaultInjector(profile: faults, healthyDelay: options.networkDelay, rng: rng.split())
         var membership = MembershipDriver()
+        var rejoin = RejoinDriver()
         var clientSettings = Client.Settings()
         clientSettings.operations = settings.operationsPerClient
         var clients = (1...max(1, settings.clients)).map {
@@ -78,6 +79,7 @@ public struct Simulation: Sendable {
                 clients[index].act(on: cluster, mayStartNew: mayStartNew, nextOp: &nextOp)
             }
             membership.act(on: cluster)
+            rejoin.act(on: cluster)
             cluster.step()
             for outcome in cluster.takeOutcomes() {
                 let client = outcome.client
@@ -98,7 +100,7 @@ public struct Simulation: Sendable {
             injector.healAll(on: cluster)
             var converged = false
             while healTicks < settings.livenessTicks && cluster.violation == nil {
-                if unfinishedWork(cluster, clients, membership) == nil {
+                if unfinishedWork(cluster, clients, membership, rejoin) == nil {
                     converged = true
                     break
                 }
@@ -108,7 +110,7 @@ public struct Simulation: Sendable {
                 healTicks += 1
             }
             if !converged, cluster.violation == nil {
-                if let reason = unfinishedWork(cluster, clients, membership) {
+                if let reason = unfinishedWork(cluster, clients, membership, rejoin) {
                     cluster.checkers.fail(
                         .liveness, "\(settings.livenessTicks) ticks after healing: \(reason); \(describe(cluster))")
                     cluster.announceViolation()
@@ -128,13 +130,14 @@ public struct Simulation: Sendable {
 
     /// Why the healed cluster has not finished yet, or nil when it has: a leader leads, all its
     /// entries are committed, every node applied them, and no client or membership change waits.
-    private func unfinishedWork(_ cluster: SimulatedCluster, _ clients: [Client], _ membership: MembershipDriver)
-        -> String?
-    {
+    private func unfinishedWork(
+        _ cluster: SimulatedCluster, _ clients: [Client], _ membership: MembershipDriver, _ rejoin: RejoinDriver
+    ) -> String? {
         for client in clients {
             if let op = client.pendingOp { return "client \(client.id) still waits for op \(op)" }
         }
         if !membership.isIdle { return "membership change \(membership.goal) unfinished" }
+        if let reason = rejoin.unfinishedWork(cluster) { return reason }
         guard let leader = cluster.leader, let status = cluster.status(of: leader) else { return "no leader" }
         guard status.commit == status.lastIndex else {
             return "leader n\(leader) has uncommitted entries \(status.commit + 1)...\(status.lastIndex)"

@@ -25,6 +25,8 @@ public struct SimulationEvent: Sendable, CustomStringConvertible {
         case steppedDown(node: NodeID, term: Term)
         /// `node` crashed; the Ready it was persisting (entries, hard state, messages) was lost.
         case crashed(node: NodeID, lostEntries: Int, lostHardState: Bool, lostMessages: Int)
+        /// `node` lost its disk; it comes back empty under `incarnation`.
+        case diskLost(node: NodeID, incarnation: Incarnation)
         /// `node` restarted from its durable storage.
         case restarted(node: NodeID, term: Term, snapshotIndex: LogIndex, lastIndex: LogIndex)
         /// `node` froze (a long GC pause or a stalled VM) until `until`.
@@ -92,6 +94,8 @@ extension SimulationEvent.Kind: CustomStringConvertible {
             if lostEntries == 0 && !lostHardState && lostMessages == 0 { return "n\(node) crashed" }
             return "n\(node) crashed mid-write: lost \(lostEntries) unsynced entries"
                 + (lostHardState ? " and its hard state" : "") + ", \(lostMessages) unsent messages"
+        case .diskLost(let node, let incarnation):
+            return "n\(node) lost its disk; it comes back empty as incarnation \(incarnation)"
         case .restarted(let node, let term, let snapshotIndex, let lastIndex):
             return "n\(node) restarted at term \(term), snapshot \(snapshotIndex), log to \(lastIndex)"
         case .paused(let node, let until):

@@ -4,6 +4,10 @@ public struct SimulationStats: Equatable, Sendable {
     /// Times a node became leader.
     public var elections = 0
     public var crashes = 0
+    /// Crashes that also lost the node's disk (it came back empty under a new incarnation).
+    public var disksLost = 0
+    /// Nodes re-admitted under a new incarnation (`ConfigChange.rejoin` accepted by a leader).
+    public var rejoins = 0
     /// Crashes that hit a node while it was writing a Ready, losing that write.
     public var unsyncedWritesLost = 0
     public var restarts = 0
@@ -44,6 +48,8 @@ public struct SimulationStats: Equatable, Sendable {
     public mutating func add(_ other: SimulationStats) {
         elections += other.elections
         crashes += other.crashes
+        disksLost += other.disksLost
+        rejoins += other.rejoins
         unsyncedWritesLost += other.unsyncedWritesLost
         restarts += other.restarts
         pauses += other.pauses
@@ -71,8 +77,8 @@ public struct SimulationStats: Equatable, Sendable {
     /// One line per counter group, for reports.
     public var summary: String {
         """
-        elections \(elections), crashes \(crashes) (\(unsyncedWritesLost) mid-write), restarts \(restarts), \
-        pauses \(pauses), partitions \(partitions)
+        elections \(elections), crashes \(crashes) (\(unsyncedWritesLost) mid-write, \(disksLost) losing the disk), \
+        restarts \(restarts), pauses \(pauses), partitions \(partitions)
         messages \(messagesSent) sent, \(messagesLost) lost, \(messagesDuplicated) duplicated, \
         \(messagesDropped) dropped at cut links or dead nodes
         proposals \(proposals), acknowledged \(acknowledged), lost \(proposalsLost), \

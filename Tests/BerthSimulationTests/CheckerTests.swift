@@ -135,6 +135,22 @@ final class CheckerTests: XCTestCase {
         XCTAssertEqual(checkers.violation?.invariant, .linearizableRead)
     }
 
+    // MARK: - Disk loss
+
+    /// The disk-loss history of `SimulatedClusterTests`, with the wiped follower back under the
+    /// incarnation it had — what a server without incarnations does. Its vote then elects the
+    /// follower that lacks the committed entry, and the checkers must say so.
+    func testWithoutIncarnationsTheDiskLossHistoryIsCaught() throws {
+        var options = SimulatedCluster.Options()
+        options.wipeKeepsIncarnation = true
+        let cluster = SimulatedCluster(nodeCount: 3, seed: 21, options: options)
+        try SimulatedClusterTests.loseACommittedEntrysMajority(cluster)
+        let (_, _, f2) = try SimulatedClusterTests.roles(cluster)
+        cluster.run(maxTicks: 200) { $0.violation != nil }
+        XCTAssertEqual(cluster.leader, f2, "the stale follower should have won with the wiped node's vote")
+        XCTAssertEqual(cluster.violation?.invariant, .leaderCompleteness, "\(String(describing: cluster.violation))")
+    }
+
     // MARK: - Liveness
 
     func testClusterThatCannotFinishInTimeBreaksLiveness() {

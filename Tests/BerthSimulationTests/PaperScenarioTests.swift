@@ -33,6 +33,7 @@ final class PaperScenarioTests: XCTestCase {
     /// is now on a majority, but only counting would call it committed. `a` is cut off before
     /// its own entry reaches anyone; `b` wins again (its last term is newer than X's) and
     /// overwrites X on `c`. Replication is one entry per message so `c` acknowledges X alone.
+    /// (Indices here count after the membership entries every disk starts with.)
     func testFigure8LeaderDoesNotCommitAnEarlierTermsEntryByCounting() throws {
         var options = SimulatedCluster.Options()
         options.maxMessageBytes = 1
@@ -41,18 +42,20 @@ final class PaperScenarioTests: XCTestCase {
         options.snapshotEveryEntries = 1_000
         let cluster = SimulatedCluster(nodeCount: 3, seed: 8, options: options)
         let all = cluster.nodeIDs
+        let base = cluster.initialLogLength
 
         // A first leader; every node applies its empty entry at index 1.
         guard step(cluster, until: { $0.leader != nil }, "a first leader") else { return }
         let a = try XCTUnwrap(cluster.leader)
-        guard step(cluster, until: { c in all.allSatisfy { c.appliedIndex(of: $0) == 1 } }, "index 1 applied") else {
+        guard step(cluster, until: { c in all.allSatisfy { c.appliedIndex(of: $0) == base + 1 } }, "index 1 applied")
+        else {
             return
         }
 
         // a, cut off, appends X at index 2 and crashes with X on its disk only.
         cluster.partition([[a], all.filter { $0 != a }])
         let x = try cluster.propose(op: 100, at: a).get()
-        XCTAssertEqual(x.index, 2)
+        XCTAssertEqual(x.index, base + 2)
         cluster.run(ticks: 1)
         cluster.crash(a)
 
@@ -69,19 +72,21 @@ final class PaperScenarioTests: XCTestCase {
         cluster.healNetwork()
         cluster.restart(a)
         guard step(cluster, until: { $0.leader == a }, "a leads again") else { return }
-        guard step(cluster, until: { $0.status(of: a)?.progress[c]?.match ?? 0 >= 2 }, "c holds X") else { return }
+        guard step(cluster, until: { $0.status(of: a)?.progress[c]?.match ?? 0 >= base + 2 }, "c holds X") else {
+            return
+        }
         // Cut a off before its own entry (index 3) reaches c, and let it run a little.
         cluster.partition([[a], [c]])
         cluster.run(ticks: 3)
         XCTAssertNil(cluster.violation)
-        XCTAssertLessThan(cluster.appliedIndex(of: a), 2, "X was committed by counting replicas of an old term")
+        XCTAssertLessThan(cluster.appliedIndex(of: a), base + 2, "X was committed by counting replicas of an old term")
         cluster.crash(a)
 
         // b returns and wins with c's vote (b's last term is newer than X's), overwriting X.
         cluster.healNetwork()
         cluster.restart(b)
         guard step(cluster, until: { $0.leader == b }, "b leads again") else { return }
-        guard step(cluster, until: { $0.appliedIndex(of: c) >= 2 }, "c applies index 2") else { return }
+        guard step(cluster, until: { $0.appliedIndex(of: c) >= base + 2 }, "c applies index 2") else { return }
 
         // Everyone converges on b's history.
         cluster.restart(a)

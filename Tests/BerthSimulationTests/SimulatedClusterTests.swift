@@ -151,4 +151,62 @@ final class SimulatedClusterTests: XCTestCase {
         XCTAssertEqual(cluster.stats.transfersCompleted, 1)
         XCTAssertNil(cluster.violation)
     }
+
+    /// Issue 8, disk loss (§5.4.1 with a lost disk): an entry is committed on the leader L and
+    /// follower F1 while F2 is cut off; F1 loses its disk and L crashes. F1, back empty under a
+    /// new incarnation, would vote for F2, which lacks the entry — its vote must not count, so
+    /// the cluster waits for L. Then F1 is re-admitted as a learner under its new incarnation,
+    /// catches up, is promoted, and every node holds the entry.
+    func testWipedFollowersVoteDoesNotElectACandidateWithoutACommittedEntry() throws {
+        let cluster = SimulatedCluster(nodeCount: 3, seed: 21)
+        try Self.loseACommittedEntrysMajority(cluster)
+        let (leader, f1, f2) = try Self.roles(cluster)
+
+        // F2 campaigns with F1's vote only: nobody may win.
+        XCTAssertFalse(cluster.run(maxTicks: 60) { $0.leader != nil }, "a leader without the committed entry")
+        XCTAssertNil(cluster.violation)
+        XCTAssertEqual(cluster.status(of: f2)?.foreignIncarnations[f1], cluster.incarnation(of: f1))
+        XCTAssertNotEqual(cluster.status(of: f2)?.role, .leader)
+
+        // L comes back and leads (it holds the entry); F1 is re-admitted, then promoted.
+        cluster.restart(leader)
+        XCTAssertTrue(cluster.run(maxTicks: 200) { $0.leader != nil })
+        let incarnation = cluster.incarnation(of: f1)
+        XCTAssertNotEqual(incarnation, .initial)
+        XCTAssertTrue(
+            cluster.run(maxTicks: 300) { cluster in
+                if cluster.committedConfiguration.incarnation(of: f1) != incarnation {
+                    cluster.proposeConfigChange(.rejoin(f1, incarnation: incarnation))
+                } else if cluster.committedConfiguration.learners.contains(f1) {
+                    cluster.proposeConfigChange(.promote(f1))  // refused until F1 caught up
+                }
+                return cluster.everyNodeAdmitted
+            }, "F1 was not re-admitted")
+        XCTAssertTrue(cluster.run(maxTicks: 200) { c in c.nodeIDs.allSatisfy { c.appliedOps(of: $0) == [1] } })
+        cluster.checkConverged()
+        XCTAssertNil(cluster.violation)
+    }
+
+    /// The history of the disk-loss test, up to the point where F2 campaigns: op 1 is
+    /// acknowledged by L with F1 while F2 is cut off; F1 loses its disk and restarts empty; L
+    /// crashes; the network heals.
+    static func loseACommittedEntrysMajority(_ cluster: SimulatedCluster) throws {
+        XCTAssertTrue(cluster.run(maxTicks: 200) { $0.leader != nil })
+        let (leader, f1, f2) = try roles(cluster)
+        cluster.partition([[leader, f1], [f2]])
+        cluster.propose(op: 1)
+        XCTAssertTrue(cluster.run(maxTicks: 100) { $0.isAcknowledged(1) })
+        XCTAssertEqual(cluster.appliedOps(of: f2), [])
+        cluster.wipe(f1)
+        cluster.restart(f1)
+        cluster.crash(leader)
+        cluster.healNetwork()
+    }
+
+    /// The leader (the lowest-numbered node once crashed), the first follower, the second.
+    static func roles(_ cluster: SimulatedCluster) throws -> (NodeID, NodeID, NodeID) {
+        let leader = try XCTUnwrap(cluster.leader ?? cluster.nodeIDs.first { !cluster.isUp($0) })
+        let followers = cluster.nodeIDs.filter { $0 != leader }
+        return (leader, followers[0], followers[1])
+    }
 }
