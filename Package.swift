@@ -82,7 +82,7 @@ let package = Package(
         ),
         .testTarget(name: "BerthStorageTests", dependencies: ["BerthStorage", "BerthRaft"]),
         .testTarget(name: "BerthSimulationTests", dependencies: ["BerthSimulation", "BerthRaft"]),
-        .testTarget(name: "BerthServerTests", dependencies: ["BerthServer", "BerthRaft", "BerthWire", .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
+        .testTarget(name: "BerthServerTests", dependencies: ["BerthServer", "BerthRaft", "BerthWire", .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
     ],
     swiftLanguageModes: [.v6]
 )

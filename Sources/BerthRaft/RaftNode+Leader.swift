@@ -124,6 +124,11 @@ extension RaftNode {
         progress[peer] = peerProgress
         if peerProgress.match < log.lastIndex {
             sendAppend(to: peer)
+        } else if peer == transferTarget {
+            // The target holds everything but has not taken over yet: its TimeoutNow may have
+            // been lost. Say it again each heartbeat round, or the transfer would time out with
+            // a target that had every entry (and its late election would cost a leaderless gap).
+            send(to: peer, .timeoutNow)
         }
         let confirmed = reads.acknowledge(
             round: response.readRound, from: peer, quorum: configuration.quorum, voters: configuration.voters)

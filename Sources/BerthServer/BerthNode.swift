@@ -115,50 +115,32 @@ public final class BerthNode: Sendable {
 
     // MARK: - Client requests
 
-    /// Carries out a client request here if this node leads, or forwards it to the leader.
-    func submit(_ request: ClientRequest) async -> ClientAnswer {
-        if isDraining { return ClientAnswer(APIError.from(.draining)) }
-        let status = raft.basicStatus
-        if status.role == .leader {
-            return await execute(request)
-        }
-        guard status.leader != .none else {
-            // Spec §2: a node without a leader names the last one it knew.
-            return ClientAnswer(APIError.from(.notLeader(leaderHint: raft.lastKnownLeaderHint)))
-        }
-        return await forward(request, to: status.leader)
-    }
-
-    private func forward(_ request: ClientRequest, to leader: NodeID) async -> ClientAnswer {
-        do {
-            let timeout = TimeAmount.milliseconds(Int64(config.commitTimeoutMilliseconds + 500))
-            let response = try await transport.forward(request.forwardPayload, to: leader, timeout: timeout)
-            return ClientAnswer(forwardedStatus: response.status, body: response.payload)
-        } catch let failure as WriteFailure {
-            return ClientAnswer(APIError.from(failure))
-        } catch {
-            return ClientAnswer(APIError.from(.forwardFailed(leader: leader, reason: "\(error)")))
-        }
-    }
-
-    /// The leader's side of a forwarded request.
-    private func executeForwarded(_ request: ForwardRequest, from peer: NodeID) async -> ForwardResponse {
-        let answer: ClientAnswer
-        if let clientRequest = ClientRequest(forwardPayload: request.payload) {
-            let status = raft.basicStatus
-            if status.role == .leader {
-                answer = await execute(clientRequest)
-            } else {
-                answer = ClientAnswer(APIError.from(.notLeader(leaderHint: status.leader)))
-            }
-        } else {
-            answer = ClientAnswer(APIError.badRequest("forwarded request is not valid"))
-        }
-        return ForwardResponse(requestID: request.requestID, status: UInt16(answer.status), payload: answer.body)
-    }
-
     /// Leader only: proposes the request's command and answers once it is applied.
-    private func execute(_ request: ClientRequest) async -> ClientAnswer {
+    func execute(_ request: ClientRequest) async -> Attempt {
+        switch request {
+        case .createJob, .cancelJob:
+            break
+        default:
+            return .answered(await executeOnce(request))
+        }
+        let outcome = await proposeJobCommand(request)
+        switch outcome {
+        case .success(let outcome):
+            return .answered(Self.answer(for: outcome))
+        case .failure(let failure):
+            // Never proposed (a transfer is under way), or replaced by another leader's entry
+            // at its index: either way not applied, and the request carries an idempotency key,
+            // so trying again cannot apply it twice.
+            switch failure {
+            case .transferInProgress, .lostInLeaderChange, .notLeader:
+                return .notPlaced(ClientAnswer(APIError.from(failure)))
+            default:
+                return .answered(ClientAnswer(APIError.from(failure)))
+            }
+        }
+    }
+
+    private func proposeJobCommand(_ request: ClientRequest) async -> Result<CommandOutcome, WriteFailure> {
         let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
         let command: StateCommand
         switch request {
@@ -169,6 +151,23 @@ public final class BerthNode: Sendable {
                     idempotencyKey: key, requestHash: hash))
         case .cancelJob(let id, let key, let hash):
             command = .cancelJob(.init(id: id, atMs: nowMs, idempotencyKey: key, requestHash: hash))
+        default:
+            preconditionFailure("not a job command: \(request)")
+        }
+        do {
+            return .success(try await raft.propose(command).get())
+        } catch let failure as WriteFailure {
+            return .failure(failure)
+        } catch {
+            return .failure(.leadershipLost)
+        }
+    }
+
+    /// The requests that are not job commands: answered once, never retried by the node.
+    private func executeOnce(_ request: ClientRequest) async -> ClientAnswer {
+        switch request {
+        case .createJob, .cancelJob:
+            preconditionFailure("job commands go through execute(_:)")
         case .transferLeadership(let target):
             return await transferLeadership(to: target)
         case .addMember(let id, let peer, let http, let incarnation):
@@ -182,14 +181,6 @@ public final class BerthNode: Sendable {
             } catch {
                 return ClientAnswer(APIError.from(error as? WriteFailure ?? .leadershipLost))
             }
-        }
-        do {
-            let outcome = try await raft.propose(command).get()
-            return Self.answer(for: outcome)
-        } catch let failure as WriteFailure {
-            return ClientAnswer(APIError.from(failure))
-        } catch {
-            return ClientAnswer(APIError.from(.leadershipLost))
         }
     }
 
@@ -268,7 +259,7 @@ public final class BerthNode: Sendable {
             guard status.leader != .none else {
                 throw APIError.from(.notLeader(leaderHint: raft.lastKnownLeaderHint))
             }
-            let answer = await forward(.readIndex, to: status.leader)
+            let answer = await forward(.readIndex, to: status.leader).answer
             guard answer.status == 200,
                 let object = try? JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any],
                 let value = object["read_index"] as? NSNumber

@@ -135,8 +135,14 @@ extension RaftLoop: ReadyOwner {
                     metadata: ["reason": "\(node.status.lastRefusal ?? "?")", "total": "\(status.refusedMessages)"])
                 metrics.refusedMessages.increment(by: status.refusedMessages - lastStatus.refusedMessages)
             }
+            let moved =
+                status.role != lastStatus.role || status.leader != lastStatus.leader || status.term != lastStatus.term
             lastStatus = status
             publishedStatus.withLockedValue { $0 = status }
+            if moved, !statusWaiters.isEmpty {
+                for waiter in statusWaiters { waiter.succeed() }
+                statusWaiters = []
+            }
             metrics.term.record(Int64(status.term))
             metrics.commitIndex.record(Int64(status.commit))
             metrics.appliedIndex.record(Int64(status.applied))

@@ -155,6 +155,8 @@ final class RaftLoop: @unchecked Sendable {
             }
             for (_, promise) in self.readsAwaitingIndex { promise.fail(WriteFailure.shuttingDown) }
             self.readsAwaitingIndex = [:]
+            for waiter in self.statusWaiters { waiter.succeed() }
+            self.statusWaiters = []
             for read in self.readsAwaitingApply { read.promise.fail(WriteFailure.shuttingDown) }
             self.readsAwaitingApply = []
             // After any write in flight: the writer queue owns the file until then.
@@ -186,6 +188,30 @@ final class RaftLoop: @unchecked Sendable {
             self.node.step(message)
             self.scheduleDrain()
         }
+    }
+
+    /// Waiters for the next change of role, leader or term (`statusChange`).
+    var statusWaiters: [EventLoopPromise<Void>] = []
+
+    /// Completes once the published role, leader or term differs from `status`, or at
+    /// `deadline` (never fails).
+    func statusChange(from status: BasicStatus, until deadline: NIODeadline) async {
+        let future: EventLoopFuture<Void> = eventLoop.flatSubmit {
+            let current = self.lastStatus
+            if current.role != status.role || current.leader != status.leader || current.term != status.term
+                || self.stopped
+            {
+                return self.eventLoop.makeSucceededVoidFuture()
+            }
+            let promise = self.eventLoop.makePromise(of: Void.self)
+            self.statusWaiters.append(promise)
+            self.eventLoop.scheduleTask(deadline: deadline) {
+                self.statusWaiters.removeAll { $0 == promise }
+                promise.succeed()
+            }
+            return promise.futureResult
+        }
+        try? await future.get()
     }
 
     /// The last leader this node knew, for the `leader_hint` of a node that lost it.

@@ -74,3 +74,55 @@ struct ByteReader {
         return bytes[position...]
     }
 }
+
+// Strings, optionals, Int64 and Bool for commands and outcomes, on top of the fixed-width fields.
+
+extension ByteWriter {
+    mutating func write(_ value: Int64) {
+        write(UInt64(bitPattern: value))
+    }
+
+    mutating func write(_ value: String) {
+        let utf8 = value.utf8
+        write(UInt32(utf8.count))
+        write(utf8)
+    }
+
+    mutating func write(optional value: String?) {
+        guard let value else {
+            write(UInt8(0))
+            return
+        }
+        write(UInt8(1))
+        write(value)
+    }
+}
+
+extension ByteReader {
+    mutating func readBool() -> Bool? {
+        switch readUInt8() {
+        case 0: return false
+        case 1: return true
+        default: return nil
+        }
+    }
+
+    mutating func readInt64() -> Int64? {
+        readUInt64().map { Int64(bitPattern: $0) }
+    }
+
+    /// A UTF-8 string; nil when it runs past the end or is not valid UTF-8.
+    mutating func readString() -> String? {
+        guard let length = readUInt32(), let bytes = readBytes(Int(length)) else { return nil }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    /// `.some(nil)` for an absent string, nil for bad bytes.
+    mutating func readOptionalString() -> String?? {
+        switch readUInt8() {
+        case 0: return .some(nil)
+        case 1: return readString().map { .some($0) }
+        default: return nil
+        }
+    }
+}

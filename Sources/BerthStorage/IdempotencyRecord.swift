@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// One row of `idempotency_keys`: the first answer given to a client write that carried an
@@ -11,13 +12,13 @@ public struct IdempotencyRecord: Codable, Equatable, Sendable, FetchableRecord, 
     public var createdAtMs: Int64
     /// The HTTP status of the first answer.
     public var statusCode: Int
-    /// The first answer: a JSON-encoded `CommandOutcome`.
-    public var response: [UInt8]
+    /// The first answer: a JSON-encoded `CommandOutcome`, stored as a blob.
+    public var response: Data
     /// The fingerprint of the request that first used the key (its bits as a signed integer,
     /// as SQLite stores them); 0 when unknown.
     public var requestHash: Int64
 
-    public init(key: String, createdAtMs: Int64, statusCode: Int, response: [UInt8], requestHash: UInt64 = 0) {
+    public init(key: String, createdAtMs: Int64, statusCode: Int, response: Data, requestHash: UInt64 = 0) {
         self.key = key
         self.createdAtMs = createdAtMs
         self.statusCode = statusCode

@@ -73,24 +73,33 @@ extension StateStore {
         }
         let oldestKeptMs = nowMs - IdempotencyRecord.windowMs
         // Forget keys older than the window, by the command's own clock: deterministic.
-        try db.execute(
-            sql: "DELETE FROM idempotency_keys WHERE created_at_ms < ?", arguments: [oldestKeptMs])
-        if let first = try IdempotencyRecord.fetchOne(db, key: key) {
-            let firstHash = UInt64(bitPattern: first.requestHash)
+        try db.cachedStatement(sql: "DELETE FROM idempotency_keys WHERE created_at_ms < ?")
+            .execute(arguments: [oldestKeptMs])
+        // Every write carries a key (its client's or one its node made up), so this path runs
+        // for every write on every node: cached statements, and the answer as a blob.
+        if let row = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT response, request_hash FROM idempotency_keys WHERE key = ?"),
+            arguments: [key])
+        {
+            let firstHash = UInt64(bitPattern: row["request_hash"] as Int64)
             if firstHash != 0, command.requestHash != 0, firstHash != command.requestHash {
                 return .applied(index: index, outcome: .rejected(.idempotencyKeyReused(key: key)))
             }
-            let outcome = try JSONDecoder().decode(CommandOutcome.self, from: Data(first.response))
+            let response: Data = row["response"]
+            guard let outcome = CommandOutcome(encoded: Array(response)) else {
+                throw StateStoreError.corruptIdempotencyRecord(key: key)
+            }
             return .replayed(index: index, outcome: outcome)
         }
         let outcome = try perform(command, in: db)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let response = Array(try encoder.encode(outcome))
-        try IdempotencyRecord(
-            key: key, createdAtMs: nowMs, statusCode: outcome.httpStatus, response: response,
-            requestHash: command.requestHash
-        ).insert(db)
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO idempotency_keys (key, created_at_ms, status_code, response, request_hash)
+                VALUES (?, ?, ?, ?, ?)
+                """
+        ).execute(arguments: [
+            key, nowMs, outcome.httpStatus, Data(outcome.encoded()), Int64(bitPattern: command.requestHash),
+        ])
         return .applied(index: index, outcome: outcome)
     }
 

@@ -12,6 +12,8 @@ public enum StateStoreError: Error, Equatable, Sendable, CustomStringConvertible
     case invalidPageToken(String)
     /// Snapshot bytes that are not a Berth state database.
     case invalidSnapshot(reason: String)
+    /// The stored first answer of an idempotency key does not decode.
+    case corruptIdempotencyRecord(key: String)
 
     /// A stable, machine-readable code.
     public var code: String {
@@ -21,6 +23,7 @@ public enum StateStoreError: Error, Equatable, Sendable, CustomStringConvertible
         case .applyGap: return "STATE_APPLY_GAP"
         case .invalidPageToken: return "INVALID_PAGE_TOKEN"
         case .invalidSnapshot: return "STATE_SNAPSHOT_INVALID"
+        case .corruptIdempotencyRecord: return "STATE_IDEMPOTENCY_CORRUPT"
         }
     }
 
@@ -35,6 +38,7 @@ public enum StateStoreError: Error, Equatable, Sendable, CustomStringConvertible
                 "entry \(index) applied after \(lastApplied): entries must be applied in order without gaps"
         case .invalidPageToken: return "page_token is not valid"
         case .invalidSnapshot(let reason): return "snapshot is not a valid state database: \(reason)"
+        case .corruptIdempotencyRecord(let key): return "the stored answer for Idempotency-Key \(key) does not decode"
         }
     }
 

@@ -18,6 +18,29 @@ import Testing
         #expect(cluster.transferAborts[1, default: []].isEmpty)
     }
 
+    @Test("thesis §3.10: a lost TimeoutNow is sent again at the next heartbeat, so a caught-up target still takes over")
+    func lostTimeoutNowResent() throws {
+        let cluster = TestCluster(voters: [1, 2, 3])
+        cluster.elect(1)
+        try cluster[1].propose("x")
+        cluster.settle()
+        var dropped = 0
+        cluster.intercept = { message in
+            if case .timeoutNow = message.body, dropped == 0 {
+                dropped += 1
+                return false
+            }
+            return true
+        }
+        try cluster[1].transferLeadership(to: 3)
+        cluster.settle()
+        #expect(dropped == 1)
+        #expect(cluster[3].status.role != .leader)
+        cluster.tick(2, only: [1])
+        #expect(cluster[3].status.role == .leader)
+        #expect(cluster.transferAborts[1, default: []].isEmpty)
+    }
+
     @Test("thesis §3.10: a lagging target is caught up first")
     func laggingTargetCaughtUp() throws {
         let cluster = TestCluster(voters: [1, 2, 3])

@@ -1,5 +1,6 @@
 import BerthRaft
 import Foundation
+import NIOConcurrencyHelpers
 import Testing
 
 #if canImport(Glibc)
@@ -101,6 +102,67 @@ extension ProcessClusterTests {
                 _ = try await cluster.createAcknowledgedJob(via: elsewhere, command: "echo not-drained")
                 let otherReady = try await HTTPCall.get("\(cluster.url(elsewhere))/health/ready")
                 #expect(otherReady.status == 200, "\(otherReady)")
+            }
+        }
+
+        @Test("twenty transfers under load: no write fails, through the leader or the followers")
+        func transfersUnderLoad() async throws {
+            try await withServerCluster { cluster in
+                _ = try await cluster.waitForLeader()
+                let failures = NIOLockedValueBox<[String]>([])
+                let acknowledged = NIOLockedValueBox(0)
+                let stop = NIOLockedValueBox(false)
+                let writers = Task {
+                    await withTaskGroup(of: Void.self) { group in
+                        for worker in 0..<6 {
+                            group.addTask {
+                                var number = 0
+                                while !stop.withLockedValue({ $0 }) {
+                                    let via = cluster.ids[(worker + number) % cluster.ids.count]
+                                    number += 1
+                                    // One try each, no client retry: every answer must be 201.
+                                    let answer = try? await cluster.createJob(
+                                        via: via, command: "echo transfer-\(worker)-\(number)",
+                                        idempotencyKey: "t-\(worker)-\(number)")
+                                    if answer?.status == 201 {
+                                        acknowledged.withLockedValue { $0 += 1 }
+                                    } else {
+                                        failures.withLockedValue {
+                                            $0.append("via \(via): \(String(describing: answer))")
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                defer { writers.cancel() }
+                try await Task.sleep(for: .milliseconds(300))
+                var completed = 0
+                for round in 0..<20 {
+                    let leader = try await cluster.waitForLeader()
+                    let target = cluster.ids.filter { $0 != leader.id }[round % 2]
+                    let moved = try await HTTPCall.post(
+                        "\(cluster.url(leader.id))/api/cluster/transfer-leadership", json: "{\"target\":\(target)}")
+                    if moved.status == 200 {
+                        completed += 1
+                    } else {
+                        // Under load a target may lag for a whole election timeout: that abort is
+                        // legitimate. One that had every entry is the bug this test guards against.
+                        let details = (moved.object?["error"] as? [String: Any])?["details"] as? [String: String] ?? [:]
+                        #expect(moved.errorCode == "TRANSFER_ABORTED", "transfer \(round): \(moved)")
+                        #expect(
+                            details["target_match_index"] != details["leader_last_index"],
+                            "transfer \(round) aborted although the target had every entry: \(moved)")
+                    }
+                    try await Task.sleep(for: .milliseconds(150))
+                }
+                #expect(completed >= 18, "only \(completed) of 20 transfers completed")
+                stop.withLockedValue { $0 = true }
+                await writers.value
+                let failed = failures.withLockedValue { $0 }
+                #expect(failed.isEmpty, "\(failed.count) failed writes, first: \(failed.prefix(3))")
+                #expect(acknowledged.withLockedValue { $0 } > 100)
             }
         }
     }

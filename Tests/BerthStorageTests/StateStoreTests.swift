@@ -445,3 +445,29 @@ import Testing
         try StateStore.inMemory().syncToDisk()
     }
 }
+
+@Suite struct CommandOutcomeEncodingTests {
+    @Test("every outcome survives its stored binary form; the older JSON form still reads; bad bytes are nil")
+    func roundTrip() throws {
+        let job = JobRecord(
+            id: "j", command: "echo é", image: nil, status: .running, createdAtMs: -5, updatedAtMs: 9,
+            executedBy: "n2", output: nil, error: "x")
+        let outcomes: [CommandOutcome] = [
+            .jobCreated(job: job), .jobCancelled(job: job), .jobUpdated(job: job), .noop,
+            .memberRecorded(member: MemberRecord(nodeID: .max, peerAddress: "a:1", httpAddress: "b:2")),
+            .rejected(.jobNotFound(id: "a")), .rejected(.jobAlreadyExists(id: "b")),
+            .rejected(.jobAlreadyTerminal(id: "c", status: .cancelled)),
+            .rejected(.illegalTransition(id: "d", from: .pending, to: .completed)), .rejected(.malformedCommand),
+            .rejected(.idempotencyKeyReused(key: "k")),
+        ]
+        for outcome in outcomes {
+            let bytes = outcome.encoded()
+            #expect(CommandOutcome(encoded: bytes) == outcome)
+            #expect(CommandOutcome(encoded: bytes + [0]) == nil)
+            #expect(CommandOutcome(encoded: Array(bytes.dropLast())) == nil || bytes.count == 2)
+            #expect(CommandOutcome(encoded: Array(try JSONEncoder().encode(outcome))) == outcome)
+        }
+        #expect(CommandOutcome(encoded: []) == nil)
+        #expect(CommandOutcome(encoded: [0xC1, 99]) == nil)
+    }
+}
