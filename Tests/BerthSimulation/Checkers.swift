@@ -189,6 +189,18 @@ final class Checkers {
         }
     }
 
+    /// `node` skipped `entry` because its state store already held it: it must be the entry
+    /// committed there.
+    func nodeSkipped(_ node: NodeID, _ entry: Entry) {
+        guard let known = committed[entry.index] else { return }
+        if known.term != entry.term || (known.payload != nil && known.payload != entry.payload) {
+            fail(
+                .stateMachineSafety,
+                "n\(node) was handed index \(entry.index) term \(entry.term), which its store holds as term "
+                    + "\(known.term)")
+        }
+    }
+
     /// `node` replaced its state machine with a snapshot at `index` (entry term `term`) while
     /// its durable term was `nodeTerm`.
     func nodeRestoredSnapshot(_ node: NodeID, index: LogIndex, term: Term, digest: UInt64, nodeTerm: Term) {

@@ -25,10 +25,19 @@ public struct FaultProfile: Equatable, Sendable {
     /// A node may lose its disk and come back empty under a new incarnation, to be re-admitted
     /// (`ConfigChange.rejoin`, then `.promote`). At most one voter at a time is without its disk.
     public var diskLoss: Bool
+    /// Crashes are power losses: the write in flight leaves any prefix of its records durable
+    /// (snapshot, hard state, entries in order), commit-only writes since the last fsync may be
+    /// lost, and the state store rolls back to any transaction since its last sync.
+    public var tornWrites: Bool
+    /// Compaction writes snapshots without data, as the server does (the state store is the
+    /// snapshot); a leader that must send one sends a copy of its current state, which may be
+    /// newer than the snapshot, and the follower skips the applies it already holds.
+    public var dataLessSnapshots: Bool
 
     public init(
         messageLoss: Bool, duplication: Bool, delays: Bool, partitions: Bool, crashes: Bool, pauses: Bool,
-        slowDisk: Bool, clockSkew: Bool, leadershipTransfers: Bool, membershipChanges: Bool, diskLoss: Bool = false
+        slowDisk: Bool, clockSkew: Bool, leadershipTransfers: Bool, membershipChanges: Bool, diskLoss: Bool = false,
+        tornWrites: Bool = false, dataLessSnapshots: Bool = false
     ) {
         self.messageLoss = messageLoss
         self.duplication = duplication
@@ -41,12 +50,15 @@ public struct FaultProfile: Equatable, Sendable {
         self.leadershipTransfers = leadershipTransfers
         self.membershipChanges = membershipChanges
         self.diskLoss = diskLoss
+        self.tornWrites = tornWrites
+        self.dataLessSnapshots = dataLessSnapshots
     }
 
     /// Everything may go wrong.
     public static let all = FaultProfile(
         messageLoss: true, duplication: true, delays: true, partitions: true, crashes: true, pauses: true,
-        slowDisk: true, clockSkew: true, leadershipTransfers: true, membershipChanges: true, diskLoss: true)
+        slowDisk: true, clockSkew: true, leadershipTransfers: true, membershipChanges: true, diskLoss: true,
+        tornWrites: true, dataLessSnapshots: true)
 
     /// A healthy cluster: only the workload runs.
     public static let none = FaultProfile(

@@ -6,7 +6,8 @@ import BerthRaft
 /// Besides the list it keeps `digest`, a hash chained over every applied entry (index, term,
 /// payload), so two nodes at the same applied index agree on the whole history exactly when
 /// their digests agree — that is how the checkers compare nodes that skipped part of the log by
-/// installing a snapshot. Its serialized form is the snapshot data.
+/// installing a snapshot. Its serialized form is the snapshot data, self-contained (membership
+/// included): a copy sent for a data-less snapshot may be newer than the snapshot's index.
 struct OpStateMachine: Equatable {
     /// What applying one entry did.
     enum Effect: Equatable {
@@ -42,22 +43,47 @@ struct OpStateMachine: Equatable {
         self.configuration = configuration
     }
 
-    /// The state captured in `snapshot`, or nil when its data does not decode.
+    /// The state captured in `snapshot`, or nil when its data does not decode or is older than
+    /// the snapshot (a copy may be newer: the leader's state when it sent a data-less snapshot).
     init?(snapshot: Snapshot) {
-        self.init(configuration: snapshot.metadata.configuration)
-        if snapshot.metadata.index == 0 && snapshot.data.isEmpty { return }
-        var reader = ByteReader(snapshot.data)
-        guard let index = reader.word(), let term = reader.word(), let digest = reader.word(),
-            let duplicates = reader.word(), let count = reader.word(), count <= UInt64(snapshot.data.count / 8)
+        if snapshot.metadata.index == 0 && snapshot.data.isEmpty {
+            self.init(configuration: snapshot.metadata.configuration)
+            return
+        }
+        guard let machine = OpStateMachine(data: snapshot.data) else { return nil }
+        guard
+            machine.appliedIndex > snapshot.metadata.index
+                || (machine.appliedIndex == snapshot.metadata.index && machine.appliedTerm == snapshot.metadata.term)
         else { return nil }
-        guard index == snapshot.metadata.index, term == snapshot.metadata.term else { return nil }
+        self = machine
+    }
+
+    /// The state serialized in `data` (`encoded()`), or nil when it does not decode.
+    init?(data: [UInt8]) {
+        var reader = ByteReader(data)
+        guard let index = reader.word(), let term = reader.word(), let digest = reader.word(),
+            let duplicates = reader.word(), let count = reader.word(), count <= UInt64(data.count / 8)
+        else { return nil }
         var ops: [UInt64] = []
         ops.reserveCapacity(Int(count))
         for _ in 0..<count {
             guard let op = reader.word() else { return nil }
             ops.append(op)
         }
-        guard reader.isAtEnd else { return nil }
+        guard let members = reader.word(), members <= UInt64(data.count / 24) else { return nil }
+        var voters: Set<NodeID> = []
+        var learners: Set<NodeID> = []
+        var incarnations: [NodeID: Incarnation] = [:]
+        for _ in 0..<members {
+            guard let id = reader.word(), let role = reader.word(), let incarnation = reader.word(), role <= 1,
+                incarnation != 0
+            else { return nil }
+            if role == 0 { voters.insert(id) } else { learners.insert(id) }
+            incarnations[id] = incarnation
+        }
+        guard reader.isAtEnd, voters.isDisjoint(with: learners) else { return nil }
+        self.init(
+            configuration: Configuration(voters: voters, learners: learners, incarnations: incarnations))
         appliedIndex = index
         appliedTerm = term
         self.digest = digest
@@ -98,6 +124,12 @@ struct OpStateMachine: Equatable {
     func encoded() -> [UInt8] {
         var words: [UInt64] = [appliedIndex, appliedTerm, digest, UInt64(duplicatesSkipped), UInt64(ops.count)]
         words.append(contentsOf: ops)
+        words.append(UInt64(configuration.members.count))
+        for member in configuration.members.sorted() {
+            words += [
+                member, configuration.voters.contains(member) ? 0 : 1, configuration.incarnation(of: member) ?? 1,
+            ]
+        }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(words.count * 8)
         for word in words { ClientOp.append(word, to: &bytes) }

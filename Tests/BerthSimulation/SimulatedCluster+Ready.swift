@@ -38,6 +38,9 @@ extension SimulatedCluster {
         guard let write = node.pendingWrite, let pipeline = node.pipeline else { return }
         node.pendingWrite = nil
         guard persist(write.ready, on: node) else { return }
+        // The fsync made everything written before it durable too.
+        node.syncedCommit = node.storage.hardState.commit
+        node.unsyncedCommits = []
         pipeline.writeCompleted()
         afterReadys(node)
     }
@@ -59,7 +62,32 @@ extension SimulatedCluster {
         node.lastSentBatch = (messages.count, messages.first)
         guard violation == nil else { return }
         if checkers.checksPromises { checkPromises(of: messages, from: node) }
-        for message in messages { send(message, from: node) }
+        for message in messages {
+            if case .installSnapshot(let snapshot) = message.body, snapshot.data.isEmpty, snapshot.metadata.index > 0 {
+                send(withCopy(message, snapshot, from: node), from: node)
+            } else {
+                send(message, from: node)
+            }
+        }
+    }
+
+    /// A snapshot without data goes out with a copy of the sender's state store as it is now
+    /// (the server's peer link asks for one when it sends), which may be newer than the
+    /// snapshot's index; the follower skips the applies it already holds.
+    private func withCopy(_ message: Message, _ snapshot: Snapshot, from node: SimulatedNode) -> Message {
+        guard node.stateMachine.appliedIndex >= snapshot.metadata.index else {
+            checkers.fail(
+                .durability,
+                "n\(node.id)'s state store is at \(node.stateMachine.appliedIndex), behind the snapshot at "
+                    + "\(snapshot.metadata.index) it must send")
+            return message
+        }
+        var copy = snapshot
+        copy.data = node.stateMachine.encoded()
+        if node.stateMachine.appliedIndex > snapshot.metadata.index { stats.newerSnapshotCopies += 1 }
+        var sent = message
+        sent.body = .installSnapshot(copy)
+        return sent
     }
 
     /// `ReadyOwner.write`: starts the write; only an fsync takes time.
@@ -79,17 +107,25 @@ extension SimulatedCluster {
             return .pending
         }
         _ = persist(ready, on: node)
+        if let hardState = ready.hardState { node.unsyncedCommits.append(hardState.commit) }
         return .done
     }
 
     /// `ReadyOwner.apply`: the snapshot, the committed entries, the reads, the aborted transfer.
     func ownerApplies(_ ready: Ready, on node: SimulatedNode) {
         guard violation == nil else { return }
+        let storeBefore = node.stateMachine.appliedIndex
         if let snapshot = ready.snapshot {
             guard restore(snapshot, on: node) else { return }
+            node.coreApplied = snapshot.metadata.index
         }
         for entry in ready.committedEntries {
             guard apply(entry, on: node) else { return }
+            node.coreApplied = entry.index
+        }
+        // One transaction of the state store per Ready, as the server applies them.
+        if options.tornWrites && (ready.snapshot != nil || node.stateMachine.appliedIndex != storeBefore) {
+            node.storeTransactions.append(node.stateMachine)
         }
         for state in ready.readStates {
             guard let read = node.pendingReads.removeValue(forKey: state.id) else {
@@ -219,14 +255,15 @@ extension SimulatedCluster {
 
     // MARK: - Applying
 
-    /// Replaces the state machine with the leader's snapshot.
+    /// Replaces the state store with the leader's snapshot (a copy of its state that may be
+    /// newer than the snapshot's index; it replaces the store even when the store was newer
+    /// still, as the server's restore does).
     private func restore(_ snapshot: Snapshot, on node: SimulatedNode) -> Bool {
         let index = snapshot.metadata.index
-        guard index > node.stateMachine.appliedIndex else {
+        guard index > node.coreApplied else {
             checkers.fail(
                 .stateMachineSafety,
-                "n\(node.id) was asked to restore snapshot \(index) over applied index "
-                    + "\(node.stateMachine.appliedIndex)")
+                "n\(node.id) was asked to restore snapshot \(index) over applied index \(node.coreApplied)")
             return false
         }
         guard let machine = OpStateMachine(snapshot: snapshot) else {
@@ -235,7 +272,7 @@ extension SimulatedCluster {
         }
         node.stateMachine = machine
         checkers.nodeRestoredSnapshot(
-            node.id, index: index, term: snapshot.metadata.term, digest: machine.digest,
+            node.id, index: machine.appliedIndex, term: machine.appliedTerm, digest: machine.digest,
             nodeTerm: node.storage.hardState.term)
         stats.snapshotsInstalled += 1
         record(.snapshotInstalled(node: node.id, index: index, term: snapshot.metadata.term))
@@ -248,8 +285,16 @@ extension SimulatedCluster {
         return violation == nil
     }
 
-    /// Applies one committed entry, which must be the next one and on this node's disk.
+    /// Applies one committed entry, which must be the next one and on this node's disk — or
+    /// skips it when the store already holds it (a newer copy, or a store that survived a
+    /// crash ahead of the log).
     private func apply(_ entry: Entry, on node: SimulatedNode) -> Bool {
+        if entry.index <= node.stateMachine.appliedIndex {
+            checkers.nodeSkipped(node.id, entry)
+            stats.appliesSkipped += 1
+            answerProposal(at: entry, on: node)
+            return violation == nil
+        }
         guard entry.index == node.stateMachine.appliedIndex + 1 else {
             checkers.fail(
                 .stateMachineSafety,
@@ -280,6 +325,13 @@ extension SimulatedCluster {
         case .applied, .noOp, .configuration:
             break
         }
+        answerProposal(at: entry, on: node)
+        return violation == nil
+    }
+
+    /// Tells the client waiting on `entry`'s index, if any: acknowledged when the entry is the
+    /// one its proposal put there, lost (outcome unknown) when another took its place.
+    private func answerProposal(at entry: Entry, on node: SimulatedNode) {
         if let proposal = node.waitingProposals.removeValue(forKey: entry.index), let op = proposal.op {
             if entry.term == proposal.ticket.term {
                 guard entry.payload == .command(ClientOp.encode(op)) else {
@@ -287,7 +339,7 @@ extension SimulatedCluster {
                         .logMatching,
                         "n\(node.id) promised op \(op) at index \(entry.index) term \(entry.term) "
                             + "but applied \(entry.payload) there")
-                    return false
+                    return
                 }
                 checkers.operationAcknowledged(op, node: node.id, index: entry.index, stateMachine: node.stateMachine)
                 stats.acknowledged += 1
@@ -297,7 +349,6 @@ extension SimulatedCluster {
                 lose(proposal, at: node, announce: true)
             }
         }
-        return violation == nil
     }
 
     /// Serves reads whose index the state machine has reached.
@@ -318,16 +369,87 @@ extension SimulatedCluster {
         node.confirmedReads = waiting
     }
 
-    /// Snapshots the state machine once it is `snapshotEveryEntries` past the last snapshot.
+    /// Compacts the log once the core's applied index is `snapshotEveryEntries` past the last
+    /// snapshot, as the server does: the state store is synced first (so no crash can roll it
+    /// back behind the snapshot), then the snapshot is written — without data when the store
+    /// is the snapshot (`dataLessSnapshots`), else with the store's state — and the log is
+    /// rewritten from it with the hard state (an fsync).
     private func compactIfDue(_ node: SimulatedNode) {
-        let applied = node.stateMachine.appliedIndex
-        guard applied >= node.snapshotIndex + options.snapshotEveryEntries, applied <= node.storage.lastIndex
+        let index = node.coreApplied
+        guard index >= node.snapshotIndex + options.snapshotEveryEntries, index <= node.storage.lastIndex,
+            let raft = node.raft
         else { return }
+        let data: [UInt8]
+        if options.dataLessSnapshots {
+            data = []
+        } else {
+            guard node.stateMachine.appliedIndex == index else { return }
+            data = node.stateMachine.encoded()
+        }
+        node.storeSynced = node.stateMachine
+        node.storeTransactions = []
         node.storage.compact(
-            snapshotAt: applied, configuration: node.stateMachine.configuration, data: node.stateMachine.encoded(),
+            snapshotAt: index, configuration: raft.status.configuration, data: data,
             retainEntries: options.retainEntries)
+        node.syncedCommit = node.storage.hardState.commit
+        node.unsyncedCommits = []
         stats.compactions += 1
-        record(.compacted(node: node.id, index: applied))
+        record(.compacted(node: node.id, index: index))
+    }
+
+    // MARK: - Power loss
+
+    /// A crash that is a power loss: of what was written since the log's last fsync — the
+    /// commit-only writes, then the records of the write in flight (snapshot, hard state,
+    /// entries in order, as the WAL writes them) — any prefix is durable; and the state store
+    /// rolls back to any transaction since its last sync.
+    func losePower(on node: SimulatedNode) {
+        let write = node.pendingWrite?.ready
+        let snapshotRecords = write?.snapshot.map { $0.metadata.index > node.snapshotIndex ? 1 : 0 } ?? 0
+        let writeRecords = snapshotRecords + (write?.hardState == nil ? 0 : 1) + (write?.entries.count ?? 0)
+        let commitRecords = node.unsyncedCommits.count
+        let kept = rng.int(in: 0...(commitRecords + writeRecords))
+        if kept < commitRecords {
+            var hardState = node.storage.hardState
+            hardState.commit = kept == 0 ? node.syncedCommit : node.unsyncedCommits[kept - 1]
+            node.storage.setHardState(hardState)
+            stats.unsyncedCommitsLost += 1
+        } else if let write, kept > commitRecords {
+            persistPrefix(of: write, records: kept - commitRecords, on: node)
+            if kept - commitRecords < writeRecords { stats.tornWrites += 1 }
+            record(.tornWrite(node: node.id, keptRecords: kept - commitRecords, records: writeRecords))
+        }
+        let states = [node.storeSynced] + node.storeTransactions
+        let survivor = rng.element(of: states)
+        if survivor.appliedIndex < node.stateMachine.appliedIndex {
+            stats.storeRollbacks += 1
+            record(
+                .storeRolledBack(
+                    node: node.id, from: node.stateMachine.appliedIndex, to: survivor.appliedIndex))
+        }
+        node.stateMachine = survivor
+    }
+
+    /// Persists the first `records` records of `ready` (snapshot, hard state, entries).
+    private func persistPrefix(of ready: Ready, records: Int, on node: SimulatedNode) {
+        let storage = node.storage
+        var remaining = records
+        if let snapshot = ready.snapshot, snapshot.metadata.index > node.snapshotIndex, remaining > 0 {
+            storage.applySnapshot(snapshot)
+            remaining -= 1
+        }
+        if let hardState = ready.hardState, remaining > 0 {
+            checkers.nodePersistsHardState(node.id, old: storage.hardState, new: hardState)
+            storage.setHardState(hardState)
+            remaining -= 1
+        }
+        let entries = Array(ready.entries.prefix(remaining))
+        guard let first = entries.first, first.index > node.snapshotIndex, first.index <= storage.lastIndex + 1
+        else { return }
+        storage.append(entries)
+        if let previousTerm = try? storage.term(at: first.index - 1) {
+            checkers.nodePersistedEntries(node.id, entries, previousTerm: previousTerm)
+        }
     }
 
     func wait(for proposal: SimulatedNode.WaitingProposal, on node: SimulatedNode) {

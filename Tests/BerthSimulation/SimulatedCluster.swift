@@ -54,6 +54,13 @@ public final class SimulatedCluster {
         /// without incarnations does — so nothing tells the others it forgot its votes and log.
         /// For the simulator's own tests: the checkers must catch what follows.
         var wipeKeepsIncarnation = false
+        /// A crash is a power loss (`FaultProfile.tornWrites`): the write in flight leaves a prefix
+        /// of its records, commit-only writes since the last fsync may be lost, and the state
+        /// store rolls back to any transaction since its last sync.
+        public var tornWrites = false
+        /// Compaction writes snapshots without data, and a snapshot is sent with a copy of the
+        /// sender's current state (`FaultProfile.dataLessSnapshots`), as the server does.
+        public var dataLessSnapshots = false
 
         public init() {}
     }
@@ -416,8 +423,9 @@ public final class SimulatedCluster {
         let reads =
             node.pendingReads.keys.sorted().compactMap { node.pendingReads[$0] } + node.confirmedReads.map(\.read)
             + node.inbox
-        let lost = node.crash()
         checkers.nodeCrashed(id)
+        if options.tornWrites { losePower(on: node) }
+        let lost = node.crash()
         stats.crashes += 1
         if lost?.ready.mustSync == true { stats.unsyncedWritesLost += 1 }
         record(
@@ -449,22 +457,52 @@ public final class SimulatedCluster {
     /// hard state and log.
     public func restart(_ id: NodeID) {
         guard let node = node(id), !node.isUp else { return }
+        let storage = node.storage
         let snapshot: Snapshot
         do {
-            snapshot = try node.storage.snapshot()
+            snapshot = try storage.snapshot()
         } catch {
             checkers.fail(.readyContract, "n\(id)'s disk has no snapshot: \(error)")
             return
         }
-        guard let machine = OpStateMachine(snapshot: snapshot) else {
-            checkers.fail(.readyContract, "n\(id)'s snapshot at \(snapshot.metadata.index) does not decode")
-            return
+        // Recovery, as the server's: entries a commit index covered may have been in a torn
+        // tail (never fsynced, so never acknowledged); the commit index is only a hint.
+        if storage.hardState.commit > storage.lastIndex {
+            var hardState = storage.hardState
+            hardState.commit = storage.lastIndex
+            storage.setHardState(hardState)
         }
-        node.stateMachine = machine
+        // The state store survived; it is restored from the snapshot only when it is behind it
+        // (a crash between installing a leader's snapshot and restoring it). A snapshot without
+        // data is this store's own compaction, which synced it first: it cannot be behind one.
+        var store = node.stateMachine
+        if store.appliedIndex < snapshot.metadata.index {
+            guard !snapshot.data.isEmpty else {
+                checkers.fail(
+                    .durability,
+                    "n\(id)'s state store came back at index \(store.appliedIndex), behind its log's snapshot at "
+                        + "\(snapshot.metadata.index), which holds no data: applied entries are lost")
+                return
+            }
+            guard let machine = OpStateMachine(snapshot: snapshot) else {
+                checkers.fail(.readyContract, "n\(id)'s snapshot at \(snapshot.metadata.index) does not decode")
+                return
+            }
+            store = machine
+        }
+        node.stateMachine = store
+        node.storeSynced = store
+        node.storeTransactions = []
+        node.syncedCommit = storage.hardState.commit
+        node.unsyncedCommits = []
         checkers.nodeRestoredSnapshot(
-            id, index: snapshot.metadata.index, term: snapshot.metadata.term, digest: machine.digest,
-            nodeTerm: node.storage.hardState.term)
-        start(node, appliedIndex: snapshot.metadata.index)
+            id, index: store.appliedIndex, term: store.appliedTerm, digest: store.digest,
+            nodeTerm: storage.hardState.term)
+        // The core starts where the store is, but never past the log's end: a newer copy's
+        // entries reach the log later, and the owner skips them then.
+        let appliedIndex = max(min(store.appliedIndex, storage.lastIndex), snapshot.metadata.index)
+        start(node, appliedIndex: appliedIndex)
+        node.coreApplied = appliedIndex
         node.nextTickAt = now + 1 + rng.time(in: 0...(node.tickPeriod - 1))
         stats.restarts += 1
         record(

@@ -43,8 +43,21 @@ final class SimulatedNode {
     private var owner: SimulatedOwner?
     /// The disk. Survives crashes; written only by completed writes and compaction.
     private(set) var storage: MemoryStorage
-    /// The applied state; rebuilt from the snapshot on restart.
+    /// The state store (the server's SQLite database): the applied state. It survives a
+    /// crash; a power loss may roll it back to any transaction since its last sync, but never
+    /// behind the log's snapshot, because compaction syncs it first.
     var stateMachine: OpStateMachine
+    /// The store as of its last sync, and after each transaction since, oldest first (kept
+    /// only when crashes are power losses, `Options.tornWrites`).
+    var storeSynced: OpStateMachine
+    var storeTransactions: [OpStateMachine] = []
+    /// The core's applied index: the highest index it handed out (or covered by a snapshot)
+    /// that the owner applied or skipped. The store may be ahead of it (a newer copy).
+    var coreApplied: LogIndex = 0
+    /// The commit index as of the log's last fsync, and the commit-only writes since, which
+    /// were written without one and may be lost to a power loss.
+    var syncedCommit: LogIndex = 0
+    var unsyncedCommits: [LogIndex] = []
     var pendingWrite: PendingWrite?
     /// Bumped by every crash; messages addressed to an earlier life are dropped.
     private(set) var life = 0
@@ -83,6 +96,7 @@ final class SimulatedNode {
         storage.append(initialLog)
         storage.setHardState(HardState(term: initialLog.last?.term ?? 0, vote: .none, commit: storage.lastIndex))
         stateMachine = OpStateMachine(configuration: nothing)
+        storeSynced = stateMachine
         self.nextTickAt = nextTickAt
         self.tickPeriod = tickPeriod
     }
@@ -134,6 +148,8 @@ final class SimulatedNode {
         let nothing = Configuration(voters: [])
         storage = MemoryStorage(configuration: nothing)
         stateMachine = OpStateMachine(configuration: nothing)
+        storeSynced = stateMachine
+        storeTransactions = []
         incarnation = newIncarnation
     }
 }

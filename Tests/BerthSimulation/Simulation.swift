@@ -62,6 +62,8 @@ public struct Simulation: Sendable {
         options.maxApplyBytesPerReady = rng.element(of: [64, 4 << 20])
         options.sendsBeforePersisting = sendsBeforePersisting
         options.checksPromises = checksPromises
+        options.tornWrites = faults.tornWrites && rng.chance(0.5)
+        options.dataLessSnapshots = faults.dataLessSnapshots && rng.chance(0.7)
         let cluster = SimulatedCluster(nodeCount: nodeCount, seed: rng.next(), options: options)
         cluster.onEvent = onEvent
         var injector = FaultInjector(profile: faults, healthyDelay: options.networkDelay, rng: rng.split())

@@ -25,6 +25,10 @@ public struct SimulationEvent: Sendable, CustomStringConvertible {
         case steppedDown(node: NodeID, term: Term)
         /// `node` crashed; the Ready it was persisting (entries, hard state, messages) was lost.
         case crashed(node: NodeID, lostEntries: Int, lostHardState: Bool, lostMessages: Int)
+        /// A power loss left the first `keptRecords` of the `records` of `node`'s write durable.
+        case tornWrite(node: NodeID, keptRecords: Int, records: Int)
+        /// A power loss rolled `node`'s state store back from index `from` to `to`.
+        case storeRolledBack(node: NodeID, from: LogIndex, to: LogIndex)
         /// `node` lost its disk; it comes back empty under `incarnation`.
         case diskLost(node: NodeID, incarnation: Incarnation)
         /// `node` restarted from its durable storage.
@@ -94,6 +98,10 @@ extension SimulationEvent.Kind: CustomStringConvertible {
             if lostEntries == 0 && !lostHardState && lostMessages == 0 { return "n\(node) crashed" }
             return "n\(node) crashed mid-write: lost \(lostEntries) unsynced entries"
                 + (lostHardState ? " and its hard state" : "") + ", \(lostMessages) unsent messages"
+        case .tornWrite(let node, let kept, let records):
+            return "n\(node)'s write in flight: \(kept) of \(records) records durable"
+        case .storeRolledBack(let node, let from, let to):
+            return "n\(node)'s state store rolled back from index \(from) to \(to)"
         case .diskLost(let node, let incarnation):
             return "n\(node) lost its disk; it comes back empty as incarnation \(incarnation)"
         case .restarted(let node, let term, let snapshotIndex, let lastIndex):

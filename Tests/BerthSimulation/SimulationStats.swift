@@ -10,6 +10,12 @@ public struct SimulationStats: Equatable, Sendable {
     public var rejoins = 0
     /// Crashes that hit a node while it was writing a Ready, losing that write.
     public var unsyncedWritesLost = 0
+    /// Power losses that left part of the write in flight durable (a torn write).
+    public var tornWrites = 0
+    /// Power losses that lost commit-only writes made since the log's last fsync.
+    public var unsyncedCommitsLost = 0
+    /// Power losses that rolled a state store back to an earlier transaction.
+    public var storeRollbacks = 0
     public var restarts = 0
     public var pauses = 0
     /// Partitions and one-way link cuts switched on.
@@ -33,6 +39,10 @@ public struct SimulationStats: Equatable, Sendable {
     public var snapshotsInstalled = 0
     /// Snapshots nodes took of their own state machine.
     public var compactions = 0
+    /// Data-less snapshots sent with a copy of the sender's state newer than the snapshot.
+    public var newerSnapshotCopies = 0
+    /// Committed entries a node skipped because its state store already held them.
+    public var appliesSkipped = 0
     public var transfersRequested = 0
     /// Transfers whose target became leader.
     public var transfersCompleted = 0
@@ -51,6 +61,9 @@ public struct SimulationStats: Equatable, Sendable {
         disksLost += other.disksLost
         rejoins += other.rejoins
         unsyncedWritesLost += other.unsyncedWritesLost
+        tornWrites += other.tornWrites
+        unsyncedCommitsLost += other.unsyncedCommitsLost
+        storeRollbacks += other.storeRollbacks
         restarts += other.restarts
         pauses += other.pauses
         partitions += other.partitions
@@ -67,6 +80,8 @@ public struct SimulationStats: Equatable, Sendable {
         readsFailed += other.readsFailed
         snapshotsInstalled += other.snapshotsInstalled
         compactions += other.compactions
+        newerSnapshotCopies += other.newerSnapshotCopies
+        appliesSkipped += other.appliesSkipped
         transfersRequested += other.transfersRequested
         transfersCompleted += other.transfersCompleted
         transfersAborted += other.transfersAborted
@@ -79,12 +94,15 @@ public struct SimulationStats: Equatable, Sendable {
         """
         elections \(elections), crashes \(crashes) (\(unsyncedWritesLost) mid-write, \(disksLost) losing the disk), \
         restarts \(restarts), pauses \(pauses), partitions \(partitions)
+        power losses: \(tornWrites) torn writes, \(unsyncedCommitsLost) unsynced commits lost, \
+        \(storeRollbacks) state stores rolled back
         messages \(messagesSent) sent, \(messagesLost) lost, \(messagesDuplicated) duplicated, \
         \(messagesDropped) dropped at cut links or dead nodes
         proposals \(proposals), acknowledged \(acknowledged), lost \(proposalsLost), \
         duplicates skipped \(duplicatesSkipped)
         reads \(readsIssued) issued, \(readsServed) served, \(readsFailed) failed
-        snapshots \(snapshotsInstalled) installed, \(compactions) compactions
+        snapshots \(snapshotsInstalled) installed (\(newerSnapshotCopies) newer copies sent), \(compactions) compactions, \
+        \(appliesSkipped) applies skipped
         transfers \(transfersRequested) requested, \(transfersCompleted) completed, \(transfersAborted) aborted; \
         membership changes \(configChanges)
         """
