@@ -207,7 +207,15 @@ public final class RaftNode {
             broadcastAppend()
         }
         var ready = Ready()
-        let hardState = currentHardState
+        var hardState = currentHardState
+        if log.unstable.snapshot == nil, let first = log.unstable.entries.first?.index,
+            first <= log.storage.lastIndex, hardState.commit >= first
+        {
+            // The hard state is persisted before the entries, so a power loss may keep it
+            // alone: its commit must not cover stable entries that this Ready's entries
+            // replace, or a restart would apply them. The next Ready carries the rest.
+            hardState.commit = first - 1
+        }
         if hardState != lastHardState {
             ready.hardState = hardState
             lastHardState = hardState
