@@ -33,11 +33,20 @@ public struct FaultProfile: Equatable, Sendable {
     /// snapshot); a leader that must send one sends a copy of its current state, which may be
     /// newer than the snapshot, and the follower skips the applies it already holds.
     public var dataLessSnapshots: Bool
+    /// Followers forward client writes to the leader over the network (lost with the link:
+    /// the client hears the outcome is unknown) instead of refusing them.
+    public var forwarding: Bool
+    /// Followers serve linearizable reads with a read index asked of the leader over the network.
+    public var followerReads: Bool
+    /// Some clients write without an idempotency key: the node that takes such a write gives it
+    /// an internal key, and a client that retries it after an unknown outcome sends a new write.
+    public var keylessClients: Bool
 
     public init(
         messageLoss: Bool, duplication: Bool, delays: Bool, partitions: Bool, crashes: Bool, pauses: Bool,
         slowDisk: Bool, clockSkew: Bool, leadershipTransfers: Bool, membershipChanges: Bool, diskLoss: Bool = false,
-        tornWrites: Bool = false, dataLessSnapshots: Bool = false
+        tornWrites: Bool = false, dataLessSnapshots: Bool = false, forwarding: Bool = false,
+        followerReads: Bool = false, keylessClients: Bool = false
     ) {
         self.messageLoss = messageLoss
         self.duplication = duplication
@@ -52,13 +61,16 @@ public struct FaultProfile: Equatable, Sendable {
         self.diskLoss = diskLoss
         self.tornWrites = tornWrites
         self.dataLessSnapshots = dataLessSnapshots
+        self.forwarding = forwarding
+        self.followerReads = followerReads
+        self.keylessClients = keylessClients
     }
 
     /// Everything may go wrong.
     public static let all = FaultProfile(
         messageLoss: true, duplication: true, delays: true, partitions: true, crashes: true, pauses: true,
         slowDisk: true, clockSkew: true, leadershipTransfers: true, membershipChanges: true, diskLoss: true,
-        tornWrites: true, dataLessSnapshots: true)
+        tornWrites: true, dataLessSnapshots: true, forwarding: true, followerReads: true, keylessClients: true)
 
     /// A healthy cluster: only the workload runs.
     public static let none = FaultProfile(

@@ -12,7 +12,14 @@ extension SimulatedCluster {
     }
 
     func deliver(_ flight: SimulatedNetwork.InFlight) {
-        let message = flight.message
+        let message: Message
+        switch flight.payload {
+        case .raft(let raftMessage):
+            message = raftMessage
+        case .request(let from, let to, let request):
+            deliver(request, from: from, to: to, flight)
+            return
+        }
         guard let target = node(message.to) else { return }
         let cut = network.isBlocked(from: message.from, to: message.to)
         var delivered = false

@@ -128,20 +128,24 @@ extension SimulatedCluster {
             node.storeTransactions.append(node.stateMachine)
         }
         for state in ready.readStates {
-            guard let read = node.pendingReads.removeValue(forKey: state.id) else {
+            if let read = node.pendingReads.removeValue(forKey: state.id) {
+                node.confirmedReads.append((state, read))
+            } else if let origin = node.readIndexRequests.removeValue(forKey: state.id) {
+                sendRequest(.readIndexAnswer(id: origin.id, index: state.index), from: node, to: origin.node)
+            } else {
                 checkers.fail(.readyContract, "n\(node.id) confirmed read \(state.id), which it was not asked for")
                 return
             }
-            node.confirmedReads.append((state, read))
         }
         for readID in ready.failedReads {
-            guard let read = node.pendingReads.removeValue(forKey: readID) else {
+            if let read = node.pendingReads.removeValue(forKey: readID) {
+                failRead(read, on: node)
+            } else if let origin = node.readIndexRequests.removeValue(forKey: readID) {
+                sendRequest(.readIndexAnswer(id: origin.id, index: nil), from: node, to: origin.node)
+            } else {
                 checkers.fail(.readyContract, "n\(node.id) failed read \(readID), which it was not asked for")
                 return
             }
-            stats.readsFailed += 1
-            outcomes.append(.readFailed(client: read.client, read: readID, node: node.id))
-            record(.readFailed(client: read.client, read: readID, node: node.id))
         }
         serveReads(on: node)
         if let abort = ready.transferAborted {
@@ -342,31 +346,16 @@ extension SimulatedCluster {
                     return
                 }
                 checkers.operationAcknowledged(op, node: node.id, index: entry.index, stateMachine: node.stateMachine)
-                stats.acknowledged += 1
-                outcomes.append(.acknowledged(client: proposal.client, op: op, node: node.id, index: entry.index))
-                record(.acknowledged(client: proposal.client, op: op, node: node.id, index: entry.index))
+                if let origin = proposal.forwardedFrom {
+                    let answer = NodeRequest.forwardAnswer(id: origin.id, outcome: .applied(index: entry.index))
+                    sendRequest(answer, from: node, to: origin.node)
+                } else {
+                    acknowledge(op, client: proposal.client, at: entry.index, on: node)
+                }
             } else {
                 lose(proposal, at: node, announce: true)
             }
         }
-    }
-
-    /// Serves reads whose index the state machine has reached.
-    private func serveReads(on node: SimulatedNode) {
-        guard !node.confirmedReads.isEmpty else { return }
-        let applied = node.stateMachine.appliedIndex
-        var waiting: [(state: ReadState, read: SimulatedNode.PendingRead)] = []
-        for (state, read) in node.confirmedReads {
-            guard state.index <= applied else {
-                waiting.append((state, read))
-                continue
-            }
-            checkers.readServed(read, node: node.id, stateMachine: node.stateMachine)
-            stats.readsServed += 1
-            outcomes.append(.readServed(client: read.client, read: read.id, node: node.id, applied: applied))
-            record(.readServed(client: read.client, read: read.id, node: node.id, index: state.index, applied: applied))
-        }
-        node.confirmedReads = waiting
     }
 
     /// Compacts the log once the core's applied index is `snapshotEveryEntries` past the last
@@ -461,7 +450,11 @@ extension SimulatedCluster {
     func lose(_ proposal: SimulatedNode.WaitingProposal, at node: SimulatedNode, announce: Bool) {
         guard let op = proposal.op else { return }
         stats.proposalsLost += 1
-        outcomes.append(.proposalLost(client: proposal.client, op: op, node: node.id))
+        if let origin = proposal.forwardedFrom {
+            sendRequest(.forwardAnswer(id: origin.id, outcome: .unknown), from: node, to: origin.node)
+        } else {
+            outcomes.append(.proposalLost(client: proposal.client, op: op, node: node.id))
+        }
         if announce {
             record(.proposalLost(client: proposal.client, op: op, node: node.id, ticket: proposal.ticket))
         }

@@ -61,6 +61,15 @@ public final class SimulatedCluster {
         /// Compaction writes snapshots without data, and a snapshot is sent with a copy of the
         /// sender's current state (`FaultProfile.dataLessSnapshots`), as the server does.
         public var dataLessSnapshots = false
+        /// A follower forwards a client's write to the leader over the simulated network
+        /// (`submit`), as the server does; otherwise it refuses with the leader's id.
+        public var forwarding = true
+        /// A follower serves a linearizable read by asking the leader for a read index over the
+        /// simulated network, then waiting until it has applied it; otherwise it refuses.
+        public var followerReads = true
+        /// How long a follower waits for the leader's answer to a forward or a read-index
+        /// request before telling its client the outcome is unknown (or the read failed).
+        public var requestTimeout: UInt64 = 150
 
         public init() {}
     }
@@ -84,6 +93,11 @@ public final class SimulatedCluster {
         /// The node lost track of the operation (another entry took its index, the node crashed
         /// or skipped the index by installing a snapshot); it may or may not have committed.
         case proposalLost(client: Int, op: UInt64, node: NodeID)
+        /// The node forwarded the write and never heard back (the link dropped the forward or
+        /// its answer, or the leader crashed): it may or may not have committed.
+        case outcomeUnknown(client: Int, op: UInt64, node: NodeID)
+        /// The leader refused the forwarded write: it was not proposed.
+        case writeFailed(client: Int, op: UInt64, node: NodeID, reason: RaftError)
         /// The read was served from a state machine at `applied`.
         case readServed(client: Int, read: UInt64, node: NodeID, applied: LogIndex)
         /// The read could not be confirmed.
@@ -111,7 +125,12 @@ public final class SimulatedCluster {
     var rng: SplitMix64
     private var trace: EventTrace
     var outcomes: [ClientOutcome] = []
-    private var nextReadID: UInt64 = 1
+    var nextReadID: UInt64 = 1
+    /// Counters for the ids nodes make up: internal keys for keyless writes, forwards, and
+    /// the read-index requests a leader takes from followers.
+    var nextInternalKey: UInt64 = 0
+    var nextForwardID: UInt64 = 0
+    var nextRemoteReadID: UInt64 = 0
     /// The target of the last leadership transfer requested, to count completed transfers.
     var transferTarget: NodeID = .none
     /// The index of the newest configuration entry any node has applied.
@@ -163,8 +182,9 @@ public final class SimulatedCluster {
         now += 1
         checkers.now = now
         guard violation == nil else { return }
-        for node in nodes where node.isUp && !node.isPaused(at: now) && !node.inbox.isEmpty {
-            drainInbox(of: node)
+        for node in nodes where node.isUp && !node.isPaused(at: now) {
+            if !node.inbox.isEmpty { drainInbox(of: node) }
+            if !node.forwards.isEmpty || !node.remoteReads.isEmpty { expireRequests(on: node) }
         }
         for node in nodes where node.isUp && !node.isPaused(at: now) {
             if let write = node.pendingWrite, write.dueAt <= now { completeWrite(on: node) }
@@ -293,85 +313,7 @@ public final class SimulatedCluster {
         return digest
     }
 
-    // MARK: - Clients
-
-    /// Proposes client operation `op` at node `id`. The node answers later through
-    /// `takeOutcomes()`, once it applies the ticket's index.
-    @discardableResult
-    public func propose(op: UInt64, at id: NodeID, client: Int = 0) -> Result<ProposalTicket, ClientError> {
-        guard let node = node(id) else { return .failure(.unknownNode(id)) }
-        guard let raft = node.raft, !node.isPaused(at: now) else { return .failure(.unavailable(id)) }
-        do {
-            let ticket = try raft.propose(ClientOp.encode(op))
-            node.mayHaveReady = true
-            stats.proposals += 1
-            node.lastRefusal = nil
-            wait(for: SimulatedNode.WaitingProposal(client: client, op: op, ticket: ticket), on: node)
-            record(.proposed(client: client, op: op, node: id, ticket: ticket))
-            return .success(ticket)
-        } catch {
-            // Refusals repeat while clients retry; only a new reason is worth a line in the
-            // trace, and "not the leader" is routine while clients look for the leader.
-            let reason = "\(error)"
-            let isRoutine = if case .notLeader = error { true } else { false }
-            if !isRoutine && node.lastRefusal != reason {
-                node.lastRefusal = reason
-                record(.proposalRefused(client: client, op: op, node: id, reason: reason))
-            }
-            return .failure(.refused(error))
-        }
-    }
-
-    /// Proposes `op` at the current leader.
-    @discardableResult
-    public func propose(op: UInt64, client: Int = 0) -> Result<ProposalTicket, ClientError> {
-        guard let leader else { return .failure(.noLeader) }
-        return propose(op: op, at: leader, client: client)
-    }
-
-    /// Asks node `id` for a linearizable read; returns the read id. The answer comes through
-    /// `takeOutcomes()`. A frozen node finds the request in its inbox when it wakes up (and
-    /// may still believe it leads — the case ReadIndex's quorum round exists for).
-    public func read(at id: NodeID, client: Int = 0) -> Result<UInt64, ClientError> {
-        guard let node = node(id) else { return .failure(.unknownNode(id)) }
-        guard node.isUp else { return .failure(.unavailable(id)) }
-        let read = SimulatedNode.PendingRead(
-            client: client, id: nextReadID, issuedAt: now, acknowledgedBefore: checkers.acknowledged.count)
-        if node.isPaused(at: now) {
-            node.inbox.append(read)
-        } else if let error = startRead(read, on: node) {
-            return .failure(.refused(error))
-        }
-        nextReadID += 1
-        stats.readsIssued += 1
-        record(.readIssued(client: client, read: read.id, node: id))
-        return .success(read.id)
-    }
-
-    /// Hands `read` to the node's core; returns why it refused, if it did.
-    private func startRead(_ read: SimulatedNode.PendingRead, on node: SimulatedNode) -> RaftError? {
-        guard let raft = node.raft else { return .notLeader(leaderHint: .none) }
-        do {
-            try raft.readIndex(id: read.id)
-        } catch {
-            return error
-        }
-        node.mayHaveReady = true
-        node.pendingReads[read.id] = read
-        return nil
-    }
-
-    /// A node that just woke up answers the reads that arrived while it was frozen, before
-    /// anything else reaches it.
-    private func drainInbox(of node: SimulatedNode) {
-        let reads = node.inbox
-        node.inbox = []
-        for read in reads where startRead(read, on: node) != nil {
-            stats.readsFailed += 1
-            outcomes.append(.readFailed(client: read.client, read: read.id, node: node.id))
-            record(.readFailed(client: read.client, read: read.id, node: node.id))
-        }
-    }
+    // MARK: - Leadership and membership
 
     /// Asks the current leader to hand leadership to `target`.
     @discardableResult
@@ -422,7 +364,8 @@ public final class SimulatedCluster {
         let waiting = node.waitingProposals.keys.sorted().compactMap { node.waitingProposals[$0] }
         let reads =
             node.pendingReads.keys.sorted().compactMap { node.pendingReads[$0] } + node.confirmedReads.map(\.read)
-            + node.inbox
+            + node.inbox + node.remoteReads.keys.sorted().compactMap { node.remoteReads[$0]?.read }
+        let forwards = node.forwards.keys.sorted().compactMap { node.forwards[$0] }
         checkers.nodeCrashed(id)
         if options.tornWrites { losePower(on: node) }
         let lost = node.crash()
@@ -432,7 +375,12 @@ public final class SimulatedCluster {
             .crashed(
                 node: id, lostEntries: lost?.ready.entries.count ?? 0, lostHardState: lost?.ready.hardState != nil,
                 lostMessages: lost.map { $0.messagesSentFirst ? 0 : $0.ready.messages.count } ?? 0))
-        for proposal in waiting { lose(proposal, at: node, announce: false) }
+        for proposal in waiting where proposal.forwardedFrom == nil { lose(proposal, at: node, announce: false) }
+        // The client's connection to the node drops: it cannot know what became of its write.
+        for forward in forwards {
+            stats.outcomesUnknown += 1
+            outcomes.append(.outcomeUnknown(client: forward.client, op: forward.op, node: id))
+        }
         for read in reads {
             stats.readsFailed += 1
             outcomes.append(.readFailed(client: read.client, read: read.id, node: id))

@@ -11,7 +11,13 @@ public final class SimulatedNetwork {
     /// between: a crash drops everything in flight to the crashed node, and a restarted sender
     /// is not asked about snapshots its previous life sent.
     struct InFlight {
-        var message: Message
+        /// What travels.
+        enum Payload {
+            case raft(Message)
+            case request(from: NodeID, to: NodeID, NodeRequest)
+        }
+
+        var payload: Payload
         var senderLife: Int
         var targetLife: Int
         /// A copy made by the duplication fault (transports report snapshots once, for the original).
@@ -92,7 +98,8 @@ public final class SimulatedNetwork {
     /// Puts `message` on the wire at `now`.
     func send(_ message: Message, now: UInt64, senderLife: Int, targetLife: Int) {
         sentCount += 1
-        var flight = InFlight(message: message, senderLife: senderLife, targetLife: targetLife, isDuplicate: false)
+        var flight = InFlight(
+            payload: .raft(message), senderLife: senderLife, targetLife: targetLife, isDuplicate: false)
         if rng.chance(lossProbability) {
             lostCount += 1
             guard case .installSnapshot = message.body else { return }
@@ -107,6 +114,23 @@ public final class SimulatedNetwork {
             copy.isDuplicate = true
             enqueue(copy, at: now + travelTime(of: message))
         }
+    }
+
+    /// Puts a node-to-node client request on the wire at `now`. It may be lost or delayed (a
+    /// connection that drops), never duplicated: the server's peer links are TCP, and its
+    /// forwards are never re-sent.
+    func send(
+        _ request: NodeRequest, from: NodeID, to: NodeID, now: UInt64, senderLife: Int, targetLife: Int
+    ) {
+        sentCount += 1
+        if rng.chance(lossProbability) {
+            lostCount += 1
+            return
+        }
+        let flight = InFlight(
+            payload: .request(from: from, to: to, request), senderLife: senderLife, targetLife: targetLife,
+            isDuplicate: false)
+        enqueue(flight, at: now + rng.time(in: delay))
     }
 
     /// Takes the messages due at `now`, in the order they were queued.

@@ -22,6 +22,21 @@ final class SimulatedNode {
         /// The client operation, or nil for a membership change (nobody waits on those).
         var op: UInt64?
         var ticket: ProposalTicket
+        /// The follower that forwarded it, and its id for the forward; the answer goes there.
+        var forwardedFrom: ForwardOrigin? = nil
+    }
+
+    /// Where a forwarded write came from.
+    struct ForwardOrigin: Equatable {
+        var node: NodeID
+        var id: UInt64
+    }
+
+    /// A write this node forwarded to the leader, waiting for the answer until `deadline`.
+    struct PendingForward {
+        var client: Int
+        var op: UInt64
+        var deadline: UInt64
     }
 
     /// A linearizable read this node accepted.
@@ -75,6 +90,12 @@ final class SimulatedNode {
     var inbox: [PendingRead] = []
     /// Reads with a ReadState, waiting for the state machine to reach its index.
     var confirmedReads: [(state: ReadState, read: PendingRead)] = []
+    /// Writes forwarded to the leader, by forward id.
+    var forwards: [UInt64: PendingForward] = [:]
+    /// Reads that asked the leader for a read index, by read id, until `deadline`.
+    var remoteReads: [UInt64: (read: PendingRead, deadline: UInt64)] = [:]
+    /// Read-index requests from followers, by the id this node's core knows them by.
+    var readIndexRequests: [UInt64: ForwardOrigin] = [:]
     /// The reason of the last proposal this node refused, to trace each reason once.
     var lastRefusal: String?
     /// Something happened to the core since it last said it had no `Ready` (asking costs
@@ -137,6 +158,9 @@ final class SimulatedNode {
         pendingReads = [:]
         confirmedReads = []
         inbox = []
+        forwards = [:]
+        remoteReads = [:]
+        readIndexRequests = [:]
         observedRole = .follower
         return lost
     }

@@ -64,6 +64,9 @@ public struct Simulation: Sendable {
         options.checksPromises = checksPromises
         options.tornWrites = faults.tornWrites && rng.chance(0.5)
         options.dataLessSnapshots = faults.dataLessSnapshots && rng.chance(0.7)
+        options.forwarding = faults.forwarding && rng.chance(0.7)
+        options.followerReads = faults.followerReads && rng.chance(0.7)
+        let keylessClients = faults.keylessClients && rng.chance(0.5)
         let cluster = SimulatedCluster(nodeCount: nodeCount, seed: rng.next(), options: options)
         cluster.onEvent = onEvent
         var injector = FaultInjector(profile: faults, healthyDelay: options.networkDelay, rng: rng.split())
@@ -71,8 +74,10 @@ public struct Simulation: Sendable {
         var rejoin = RejoinDriver()
         var clientSettings = Client.Settings()
         clientSettings.operations = settings.operationsPerClient
-        var clients = (1...max(1, settings.clients)).map {
-            Client(id: $0, settings: clientSettings, target: rng.element(of: cluster.nodeIDs), rng: rng.split())
+        var clients = (1...max(1, settings.clients)).map { id in
+            var settings = clientSettings
+            settings.keyless = keylessClients && rng.chance(0.5)
+            return Client(id: id, settings: settings, target: rng.element(of: cluster.nodeIDs), rng: rng.split())
         }
         var nextOp: UInt64 = 1
 
@@ -85,7 +90,7 @@ public struct Simulation: Sendable {
             cluster.step()
             for outcome in cluster.takeOutcomes() {
                 let client = outcome.client
-                if clients.indices.contains(client - 1) { clients[client - 1].handle(outcome, now: cluster.now) }
+                if clients.indices.contains(client - 1) { clients[client - 1].handle(outcome, in: cluster) }
             }
         }
 
@@ -136,7 +141,7 @@ public struct Simulation: Sendable {
         _ cluster: SimulatedCluster, _ clients: [Client], _ membership: MembershipDriver, _ rejoin: RejoinDriver
     ) -> String? {
         for client in clients {
-            if let op = client.pendingOp { return "client \(client.id) still waits for op \(op)" }
+            if let write = client.waitingFor { return "client \(client.id) still waits for \(write)" }
         }
         if !membership.isIdle { return "membership change \(membership.goal) unfinished" }
         if let reason = rejoin.unfinishedWork(cluster) { return reason }
@@ -191,8 +196,8 @@ extension SimulatedCluster.ClientOutcome {
     /// The client the answer is for.
     var client: Int {
         switch self {
-        case .acknowledged(let client, _, _, _), .proposalLost(let client, _, _), .readServed(let client, _, _, _),
-            .readFailed(let client, _, _):
+        case .acknowledged(let client, _, _, _), .proposalLost(let client, _, _), .outcomeUnknown(let client, _, _),
+            .writeFailed(let client, _, _, _), .readServed(let client, _, _, _), .readFailed(let client, _, _):
             return client
         }
     }

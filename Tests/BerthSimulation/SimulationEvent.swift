@@ -45,6 +45,10 @@ public struct SimulationEvent: Sendable, CustomStringConvertible {
         case networkQuality(lossPercent: Int, duplicatePercent: Int, minDelay: UInt64, maxDelay: UInt64)
         /// `client` proposed operation `op` at `node`, which put it at `ticket`.
         case proposed(client: Int, op: UInt64, node: NodeID, ticket: ProposalTicket)
+        /// `node` forwarded `client`'s operation `op` to `leader`.
+        case forwarded(client: Int, op: UInt64, node: NodeID, leader: NodeID)
+        /// `node` never heard back about the forward of `client`'s operation `op`.
+        case outcomeUnknown(client: Int, op: UInt64, node: NodeID)
         /// `node` refused `client`'s operation `op`.
         case proposalRefused(client: Int, op: UInt64, node: NodeID, reason: String)
         /// `node` applied `client`'s operation `op` at `index` and told the client.
@@ -120,6 +124,10 @@ extension SimulationEvent.Kind: CustomStringConvertible {
             return "network: \(loss)% loss, \(duplicate)% duplicates, delay \(minDelay)–\(maxDelay)"
         case .proposed(let client, let op, let node, let ticket):
             return "client \(client) proposed op \(op) at n\(node) → index \(ticket.index) term \(ticket.term)"
+        case .forwarded(let client, let op, let node, let leader):
+            return "n\(node) forwarded client \(client) op \(op) to n\(leader)"
+        case .outcomeUnknown(let client, let op, let node):
+            return "n\(node) never heard back about client \(client) op \(op): outcome unknown"
         case .proposalRefused(let client, let op, let node, let reason):
             return "n\(node) refused client \(client) op \(op): \(reason)"
         case .acknowledged(let client, let op, let node, let index):

@@ -32,7 +32,16 @@ public struct SimulationStats: Equatable, Sendable {
     public var proposalsLost = 0
     /// Retries that committed twice and were skipped by the state machine.
     public var duplicatesSkipped = 0
+    /// Client writes at a follower forwarded to the leader, and what became of them.
+    public var forwards = 0
+    public var forwardsRefused = 0
+    /// Writes whose client was told the outcome is unknown (a forward or its answer lost).
+    public var outcomesUnknown = 0
+    /// Writes sent without an idempotency key (each got an internal key from its node).
+    public var keylessWrites = 0
     public var readsIssued = 0
+    /// Reads a follower served through the leader's read index.
+    public var followerReads = 0
     public var readsServed = 0
     public var readsFailed = 0
     /// Leader snapshots installed by followers.
@@ -75,7 +84,12 @@ public struct SimulationStats: Equatable, Sendable {
         acknowledged += other.acknowledged
         proposalsLost += other.proposalsLost
         duplicatesSkipped += other.duplicatesSkipped
+        forwards += other.forwards
+        forwardsRefused += other.forwardsRefused
+        outcomesUnknown += other.outcomesUnknown
+        keylessWrites += other.keylessWrites
         readsIssued += other.readsIssued
+        followerReads += other.followerReads
         readsServed += other.readsServed
         readsFailed += other.readsFailed
         snapshotsInstalled += other.snapshotsInstalled
@@ -99,8 +113,9 @@ public struct SimulationStats: Equatable, Sendable {
         messages \(messagesSent) sent, \(messagesLost) lost, \(messagesDuplicated) duplicated, \
         \(messagesDropped) dropped at cut links or dead nodes
         proposals \(proposals), acknowledged \(acknowledged), lost \(proposalsLost), \
-        duplicates skipped \(duplicatesSkipped)
-        reads \(readsIssued) issued, \(readsServed) served, \(readsFailed) failed
+        duplicates skipped \(duplicatesSkipped); \(keylessWrites) keyless writes
+        forwards \(forwards) (\(forwardsRefused) refused by the leader), \(outcomesUnknown) outcomes unknown
+        reads \(readsIssued) issued (\(followerReads) at followers), \(readsServed) served, \(readsFailed) failed
         snapshots \(snapshotsInstalled) installed (\(newerSnapshotCopies) newer copies sent), \(compactions) compactions, \
         \(appliesSkipped) applies skipped
         transfers \(transfersRequested) requested, \(transfersCompleted) completed, \(transfersAborted) aborted; \
