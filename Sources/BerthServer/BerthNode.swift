@@ -144,11 +144,11 @@ public final class BerthNode: Sendable {
         let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
         let command: StateCommand
         switch request {
-        case .createJob(let text, let image, let key, let hash):
+        case .createJob(let jobID, let text, let image, let key, let hash):
             command = .createJob(
                 .init(
-                    id: JobID.make(nowMs: nowMs), command: text, image: image, createdAtMs: nowMs,
-                    idempotencyKey: key, requestHash: hash))
+                    id: jobID, command: text, image: image, createdAtMs: nowMs, idempotencyKey: key,
+                    requestHash: hash))
         case .cancelJob(let id, let key, let hash):
             command = .cancelJob(.init(id: id, atMs: nowMs, idempotencyKey: key, requestHash: hash))
         default:

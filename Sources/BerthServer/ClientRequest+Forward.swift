@@ -25,8 +25,9 @@ extension ClientRequest {
         var buffer = ByteBufferAllocator().buffer(capacity: 256)
         buffer.writeInteger(Self.forwardFormat)
         switch self {
-        case .createJob(let command, let image, let key, let hash):
+        case .createJob(let jobID, let command, let image, let key, let hash):
             buffer.writeInteger(Kind.createJob.rawValue)
+            buffer.writeForwardText(jobID)
             buffer.writeForwardText(command)
             buffer.writeForwardText(optional: image)
             buffer.writeForwardText(optional: key)
@@ -79,11 +80,11 @@ extension ClientRequest {
     private static func decodeFields(_ kind: Kind, from buffer: inout ByteBuffer) -> ClientRequest? {
         switch kind {
         case .createJob:
-            guard let command = buffer.readForwardText(), let image = buffer.readOptionalForwardText(),
-                let key = buffer.readOptionalForwardText(),
+            guard let jobID = buffer.readForwardText(), let command = buffer.readForwardText(),
+                let image = buffer.readOptionalForwardText(), let key = buffer.readOptionalForwardText(),
                 let hash = buffer.readInteger(endianness: .big, as: UInt64.self)
             else { return nil }
-            return .createJob(command: command, image: image, idempotencyKey: key, requestHash: hash)
+            return .createJob(jobID: jobID, command: command, image: image, idempotencyKey: key, requestHash: hash)
         case .cancelJob:
             guard let id = buffer.readForwardText(), let key = buffer.readOptionalForwardText(),
                 let hash = buffer.readInteger(endianness: .big, as: UInt64.self)

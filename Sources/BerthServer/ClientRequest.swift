@@ -4,10 +4,13 @@ import BerthStorage
 /// protocol (in a `forward` frame, `ClientRequest+Forward.swift`) and returns the leader's
 /// answer unchanged.
 enum ClientRequest: Codable, Equatable, Sendable {
-    /// `POST /api/jobs`. The key is the client's `Idempotency-Key` or one the node that took the
-    /// request made up (`RequestFingerprint.internalKey`); `requestHash` binds it to the request.
-    case createJob(command: String, image: String?, idempotencyKey: String?, requestHash: UInt64)
-    /// `DELETE /api/jobs/:id`.
+    /// `POST /api/jobs`. The node that took the request names the job (`jobID`, a UUIDv7): a
+    /// retry of the same create finds the job by that name and answers as the first time, so
+    /// the node's own retries never create twice, key or not. `idempotencyKey` is the client's
+    /// `Idempotency-Key`; `requestHash` binds it to the request.
+    case createJob(jobID: String, command: String, image: String?, idempotencyKey: String?, requestHash: UInt64)
+    /// `DELETE /api/jobs/:id`. The key is the client's `Idempotency-Key` or one the node that
+    /// took the request made up (`RequestFingerprint.internalKey`).
     case cancelJob(id: String, idempotencyKey: String?, requestHash: UInt64)
     /// `POST /api/cluster/transfer-leadership`.
     case transferLeadership(target: UInt64)

@@ -24,11 +24,14 @@ struct JobRoutes {
             guard body.command.utf8.count <= Self.maxCommandBytes else {
                 throw APIError.badRequest("command is over \(Self.maxCommandBytes) bytes", field: "command")
             }
-            let key = try idempotencyKey(request) ?? RequestFingerprint.internalKey()
+            let key = try idempotencyKey(request)
             let hash = RequestFingerprint.of(method: "POST", path: "/api/jobs", body: bytes.readableBytesView)
+            let jobID = JobID.make(nowMs: Int64(Date().timeIntervalSince1970 * 1000))
             return JSONResponse.make(
                 await node.submit(
-                    .createJob(command: body.command, image: body.image, idempotencyKey: key, requestHash: hash)))
+                    .createJob(
+                        jobID: jobID, command: body.command, image: body.image, idempotencyKey: key,
+                        requestHash: hash)))
         }
         router.get("/api/jobs") { request, _ in try await list(request) }
         router.get("/api/jobs/:id") { request, context in

@@ -117,6 +117,13 @@ extension StateStore {
                 id: create.id, command: create.command, image: create.image, status: .pending,
                 createdAtMs: create.createdAtMs, updatedAtMs: create.createdAtMs)
             guard try Self.insertNew(job, in: db) else {
+                // The node that took the request named the job, so a second create of the same
+                // name with the same command is that node retrying: answer as the first time.
+                if let existing = try Self.job(create.id, in: db), existing.command == create.command,
+                    existing.image == create.image
+                {
+                    return .jobCreated(job: existing)
+                }
                 return .rejected(.jobAlreadyExists(id: create.id))
             }
             return .jobCreated(job: job)

@@ -45,8 +45,12 @@ struct AnswerEncodingTests {
     @Test("forwarded requests round-trip through the forward payload; truncated, padded or bad bytes are refused")
     func forwardPayload() throws {
         let requests: [ClientRequest] = [
-            .createJob(command: "echo é😀", image: "python:3.12-alpine", idempotencyKey: "k-1", requestHash: .max),
-            .createJob(command: "ls", image: nil, idempotencyKey: nil, requestHash: 1),
+            .createJob(
+                jobID: "01934f1a-2b3c-7fff-8000-000000000001", command: "echo é😀", image: "python:3.12-alpine",
+                idempotencyKey: "k-1", requestHash: .max),
+            .createJob(
+                jobID: "01934f1a-2b3c-7fff-8000-000000000001", command: "ls", image: nil, idempotencyKey: nil,
+                requestHash: 1),
             .cancelJob(id: "01934f1a-2b3c-7fff-8000-000000000000", idempotencyKey: nil, requestHash: 0),
             .cancelJob(id: "x", idempotencyKey: "key", requestHash: 0x0102_0304_0506_0708),
             .transferLeadership(target: 3),

@@ -61,7 +61,9 @@ struct ForwardOutcomeTests {
         _ = try await eventually("the link to the stand-in leader", within: 5) {
             await transport.isConnected(1) ? true : nil
         }
-        let request = ClientRequest.createJob(command: "echo", image: nil, idempotencyKey: "k", requestHash: 1)
+        let request = ClientRequest.createJob(
+            jobID: "01934f1a-2b3c-7fff-8000-000000000001", command: "echo", image: nil, idempotencyKey: "k",
+            requestHash: 1)
         var failure: WriteFailure?
         do {
             _ = try await transport.forward(request.forwardPayload, to: 1, timeout: .seconds(5))
@@ -149,7 +151,9 @@ struct ForwardOutcomeTests {
         }
         transport.send(appends)
         try await Task.sleep(for: .milliseconds(300))
-        let request = ClientRequest.createJob(command: "echo", image: nil, idempotencyKey: "k", requestHash: 1)
+        let request = ClientRequest.createJob(
+            jobID: "01934f1a-2b3c-7fff-8000-000000000001", command: "echo", image: nil, idempotencyKey: "k",
+            requestHash: 1)
         let forwarded = Task { try await transport.forward(request.forwardPayload, to: 1, timeout: .seconds(10)) }
         try await Task.sleep(for: .milliseconds(200))
         try await stalled.withLockedValue { $0 }?.close()

@@ -172,15 +172,27 @@ import Testing
                 == .replayed(index: 5, outcome: answer.outcome!))
     }
 
+    @Test("a create retried under the name its node gave it answers as the first one and creates nothing")
+    func createRetriedByName() throws {
+        let state = try StateStore.inMemory()
+        let first = try state.apply(index: 1, term: 1, command: create("a"))
+        let retry = try state.apply(index: 2, term: 2, command: create("a"))
+        #expect(retry.outcome == first.outcome)
+        #expect(try state.listJobs(JobQuery()).totalCount == 1)
+    }
+
     @Test(
         "cancel, start and finish follow the job lifecycle; refusals carry stable codes and statuses")
     func jobLifecycle() throws {
         let state = try StateStore.inMemory()
         _ = try state.apply(index: 1, term: 1, command: create("a"))
         _ = try state.apply(index: 2, term: 1, command: create("b"))
+        // The same name with another command is another job: refused.
         #expect(
-            try state.apply(index: 3, term: 1, command: create("a")).outcome
-                == .rejected(.jobAlreadyExists(id: "a")))
+            try state.apply(
+                index: 3, term: 1,
+                command: .createJob(.init(id: "a", command: "something else", createdAtMs: Self.t0))
+            ).outcome == .rejected(.jobAlreadyExists(id: "a")))
         let started = try state.apply(
             index: 4, term: 1, command: .startJob(.init(id: "a", executedBy: "node-2", atMs: Self.t0 + 5))
         )
