@@ -252,18 +252,11 @@ final class Checkers {
         }
     }
 
-    // MARK: - 6. Linearizable reads
+    // MARK: - 6. Linearizability
 
-    /// `node` served `read` from `stateMachine`: it must reflect every operation acknowledged
-    /// before the read was issued.
-    func readServed(_ read: SimulatedNode.PendingRead, node: NodeID, stateMachine: OpStateMachine) {
-        for ack in acknowledged.prefix(read.acknowledgedBefore) where !stateMachine.contains(ack.op) {
-            fail(
-                .linearizableRead,
-                "n\(node) served read \(read.id) (issued t=\(read.issuedAt)) at applied index "
-                    + "\(stateMachine.appliedIndex), missing op \(ack.op) acknowledged at t=\(ack.time) "
-                    + "(index \(ack.index))")
-            return
-        }
+    /// The client history, judged once the run is over: it must be linearizable given the
+    /// sequence of operations the nodes hold (`Linearizability`).
+    func checkLinearizable(_ history: History, sequence: [UInt64]) {
+        if let problem = Linearizability.check(history, sequence: sequence) { fail(.linearizability, problem) }
     }
 }

@@ -33,6 +33,8 @@ struct OpStateMachine: Equatable {
     private var seen: Set<UInt64> = []
     /// Chained hash of every entry applied so far.
     private(set) var digest: UInt64 = 0
+    /// Chained hash of `ops` in order: what a read returns, besides `ops.count`.
+    private(set) var opsDigest: UInt64 = 0
     /// Membership as of `appliedIndex`, carried into snapshots this node takes.
     private(set) var configuration: Configuration
     /// Retries that committed again and were skipped.
@@ -89,6 +91,7 @@ struct OpStateMachine: Equatable {
         self.digest = digest
         duplicatesSkipped = Int(duplicates)
         self.ops = ops
+        opsDigest = ops.reduce(0, mixDigest)
         seen = Set(ops)
         guard seen.count == ops.count else { return nil }
     }
@@ -116,6 +119,7 @@ struct OpStateMachine: Equatable {
                 return .duplicate(op: op)
             }
             ops.append(op)
+            opsDigest = mixDigest(opsDigest, op)
             return .applied(op: op)
         }
     }

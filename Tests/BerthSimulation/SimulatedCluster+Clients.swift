@@ -36,10 +36,13 @@ extension SimulatedCluster {
             nextInternalKey += 1
             op = Self.internalKeyBit | nextInternalKey
         }
+        history.invokeWrite(op, client: client, node: id, time: now)
         let status = raft.basicStatus
         guard status.role != .leader, options.forwarding, status.leader != .none, status.leader != id else {
             let result = propose(op: op, at: id, client: client).map { _ in op }
-            if case .keyless = write, case .success = result { stats.keylessWrites += 1 }
+            if case .keyless = write {
+                if case .success = result { stats.keylessWrites += 1 } else { history.writeFailed(op) }
+            }
             return result
         }
         if case .keyless = write { stats.keylessWrites += 1 }
@@ -58,6 +61,7 @@ extension SimulatedCluster {
     public func propose(op: UInt64, at id: NodeID, client: Int = 0) -> Result<ProposalTicket, ClientError> {
         guard let node = node(id) else { return .failure(.unknownNode(id)) }
         guard let raft = node.raft, !node.isPaused(at: now) else { return .failure(.unavailable(id)) }
+        history.invokeWrite(op, client: client, node: id, time: now)
         do {
             let ticket = try raft.propose(ClientOp.encode(op))
             accepted(op, client: client, ticket: ticket, on: node, forwardedFrom: nil)
@@ -105,13 +109,13 @@ extension SimulatedCluster {
     public func read(at id: NodeID, client: Int = 0) -> Result<UInt64, ClientError> {
         guard let node = node(id) else { return .failure(.unknownNode(id)) }
         guard node.isUp else { return .failure(.unavailable(id)) }
-        let read = SimulatedNode.PendingRead(
-            client: client, id: nextReadID, issuedAt: now, acknowledgedBefore: checkers.acknowledged.count)
+        let read = SimulatedNode.PendingRead(client: client, id: nextReadID, issuedAt: now)
         if node.isPaused(at: now) {
             node.inbox.append(read)
         } else if let error = startRead(read, on: node) {
             return .failure(.refused(error))
         }
+        history.invokeRead(read.id, client: client, node: id, time: now)
         nextReadID += 1
         stats.readsIssued += 1
         record(.readIssued(client: client, read: read.id, node: id))
@@ -151,6 +155,7 @@ extension SimulatedCluster {
 
     func failRead(_ read: SimulatedNode.PendingRead, on node: SimulatedNode) {
         stats.readsFailed += 1
+        history.readFailed(read.id)
         outcomes.append(.readFailed(client: read.client, read: read.id, node: node.id))
         record(.readFailed(client: read.client, read: read.id, node: node.id))
     }
@@ -166,7 +171,8 @@ extension SimulatedCluster {
                 waiting.append((state, read))
                 continue
             }
-            checkers.readServed(read, node: node.id, stateMachine: node.stateMachine)
+            history.readReturned(
+                read.id, length: node.stateMachine.ops.count, digest: node.stateMachine.opsDigest, time: now)
             stats.readsServed += 1
             outcomes.append(
                 .readServed(client: read.client, read: read.id, node: node.id, applied: node.stateMachine.appliedIndex))
@@ -206,6 +212,7 @@ extension SimulatedCluster {
                 acknowledge(forward.op, client: forward.client, at: index, on: node)
             case .refused(let error):
                 stats.forwardsRefused += 1
+                if forward.op & Self.internalKeyBit != 0 { history.writeFailed(forward.op) }
                 outcomes.append(.writeFailed(client: forward.client, op: forward.op, node: node.id, reason: error))
             case .unknown:
                 stats.outcomesUnknown += 1
@@ -270,6 +277,7 @@ extension SimulatedCluster {
     /// `op`, applied at `index`, is acknowledged to its client by `node`.
     func acknowledge(_ op: UInt64, client: Int, at index: LogIndex, on node: SimulatedNode) {
         stats.acknowledged += 1
+        history.writeAcknowledged(op, time: now)
         outcomes.append(.acknowledged(client: client, op: op, node: node.id, index: index))
         record(.acknowledged(client: client, op: op, node: node.id, index: index))
     }

@@ -119,6 +119,9 @@ public final class SimulatedCluster {
     /// far as anyone knows. (A new leader's own view can lag it until it applies its log.)
     public internal(set) var committedConfiguration: Configuration
 
+    /// Every client write and read, invoked and answered: the history the linearizability check
+    /// judges (`checkConverged`).
+    public let history = History()
     let network: SimulatedNetwork
     let checkers = Checkers()
     let nodes: [SimulatedNode]
@@ -383,6 +386,7 @@ public final class SimulatedCluster {
         }
         for read in reads {
             stats.readsFailed += 1
+            history.readFailed(read.id)
             outcomes.append(.readFailed(client: read.client, read: read.id, node: id))
         }
     }
@@ -510,9 +514,15 @@ public final class SimulatedCluster {
     }
 
     /// Checks, after the cluster has converged, that every running node holds every
-    /// acknowledged operation exactly once.
+    /// acknowledged operation exactly once, and that the client history is linearizable given
+    /// the sequence of operations the nodes hold (`Linearizability`).
     public func checkConverged() {
-        checkers.checkFinal(nodes.filter(\.isUp).map { ($0.id, $0.stateMachine) })
+        let machines = nodes.filter(\.isUp).map { ($0.id, $0.stateMachine) }
+        checkers.checkFinal(machines)
+        if violation == nil {
+            let sequence = machines.map(\.1.ops).max { $0.count < $1.count } ?? []
+            checkers.checkLinearizable(history, sequence: sequence)
+        }
         announceViolation()
     }
 

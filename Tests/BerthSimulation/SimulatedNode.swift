@@ -44,9 +44,6 @@ final class SimulatedNode {
         var client: Int
         var id: UInt64
         var issuedAt: UInt64
-        /// How many operations had been acknowledged when the read was issued: the read must
-        /// see all of them.
-        var acknowledgedBefore: Int
     }
 
     let id: NodeID

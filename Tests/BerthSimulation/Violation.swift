@@ -14,8 +14,9 @@ public struct Violation: Error, Equatable, Sendable, CustomStringConvertible {
         case stateMachineSafety = "state machine safety"
         /// An acknowledged operation is applied exactly once and never lost.
         case durability = "durability"
-        /// A read reflects every operation acknowledged before it was issued (thesis §6.4).
-        case linearizableRead = "linearizable read"
+        /// The client history — writes, including those of unknown outcome, and reads, with
+        /// their real-time order — has a linearization (Herlihy & Wing; thesis §6.4).
+        case linearizability = "linearizability"
         /// After the faults stop, the cluster elects a leader and finishes all work in bounded time.
         case liveness = "liveness"
         /// The core handed out a `Ready` that cannot be carried out as documented.

@@ -119,20 +119,82 @@ final class CheckerTests: XCTestCase {
         XCTAssertEqual(checkers.violation?.invariant, .durability)
     }
 
-    // MARK: - Linearizable reads (thesis §6.4)
+    // MARK: - Linearizability (Wing–Gong–Lowe over the client history)
 
-    func testReadMissingAnEarlierAcknowledgedWriteIsNotLinearizable() {
-        let checkers = Checkers()
-        var machine = OpStateMachine(configuration: Configuration(voters: [1]))
-        _ = machine.apply(entry(1, term: 1, op: 9))
-        checkers.operationAcknowledged(9, node: 1, index: 1, stateMachine: machine)
-        let stale = OpStateMachine(configuration: Configuration(voters: [1]))
-        let readBefore = SimulatedNode.PendingRead(client: 1, id: 1, issuedAt: 0, acknowledgedBefore: 0)
-        checkers.readServed(readBefore, node: 2, stateMachine: stale)
-        XCTAssertNil(checkers.violation, "a read issued before the ack may miss it")
-        let readAfter = SimulatedNode.PendingRead(client: 1, id: 2, issuedAt: 5, acknowledgedBefore: 1)
-        checkers.readServed(readAfter, node: 2, stateMachine: stale)
-        XCTAssertEqual(checkers.violation?.invariant, .linearizableRead)
+    /// The digest a read of `ops` returns.
+    private func digest(_ ops: [UInt64]) -> UInt64 { ops.reduce(0, mixDigest) }
+
+    func testStaleReadIsNotLinearizable() {
+        // Client 1's write of op 1 is acknowledged; client 2 then reads and sees nothing.
+        let stale = History()
+        stale.invokeWrite(1, client: 1, time: 1)
+        stale.writeAcknowledged(1, time: 5)
+        stale.invokeRead(1, client: 2, time: 6)
+        stale.readReturned(1, length: 0, digest: digest([]), time: 8)
+        let problem = Linearizability.check(stale, sequence: [1])
+        XCTAssertNotNil(problem)
+        XCTAssertTrue(problem?.contains("client 2's read 1") == true, problem ?? "")
+
+        // The same read invoked before the acknowledgement may miss the write.
+        let concurrent = History()
+        concurrent.invokeWrite(1, client: 1, time: 1)
+        concurrent.invokeRead(1, client: 2, time: 2)
+        concurrent.writeAcknowledged(1, time: 5)
+        concurrent.readReturned(1, length: 0, digest: digest([]), time: 8)
+        XCTAssertNil(Linearizability.check(concurrent, sequence: [1]))
+    }
+
+    func testReadReadAnomalyIsNotLinearizable() {
+        // A write of unknown outcome; read A sees it, then read B — invoked after A returned —
+        // does not: the state went back in time.
+        let anomaly = History()
+        anomaly.invokeWrite(7, client: 1, time: 1)
+        anomaly.invokeRead(1, client: 2, time: 2)
+        anomaly.readReturned(1, length: 1, digest: digest([7]), time: 3)
+        anomaly.invokeRead(2, client: 3, time: 4)
+        anomaly.readReturned(2, length: 0, digest: digest([]), time: 5)
+        XCTAssertNotNil(Linearizability.check(anomaly, sequence: [7]))
+
+        // Two reads that overlap may disagree about a write in flight.
+        let overlapping = History()
+        overlapping.invokeWrite(7, client: 1, time: 1)
+        overlapping.invokeRead(1, client: 2, time: 2)
+        overlapping.invokeRead(2, client: 3, time: 2)
+        overlapping.readReturned(1, length: 1, digest: digest([7]), time: 3)
+        overlapping.readReturned(2, length: 0, digest: digest([]), time: 4)
+        XCTAssertNil(Linearizability.check(overlapping, sequence: [7]))
+    }
+
+    func testReadOfADifferentSequenceIsNotLinearizable() {
+        // Two writes, both acknowledged before the read; the read sees them in the other order.
+        let history = History()
+        history.invokeWrite(1, client: 1, time: 1)
+        history.invokeWrite(2, client: 2, time: 1)
+        history.writeAcknowledged(1, time: 3)
+        history.writeAcknowledged(2, time: 3)
+        history.invokeRead(1, client: 3, time: 4)
+        history.readReturned(1, length: 2, digest: digest([2, 1]), time: 5)
+        XCTAssertNotNil(Linearizability.check(history, sequence: [1, 2]))
+        XCTAssertNil(Linearizability.check(history, sequence: [2, 1]))
+    }
+
+    func testKeylessRetriesAreDistinctOperations() {
+        // A keyless write of unknown outcome (internal key 10) and its client's retry (key 11),
+        // acknowledged: both may take effect, or only the retry.
+        let history = History()
+        history.invokeWrite(10, client: 1, time: 1)
+        history.invokeWrite(11, client: 1, time: 20)
+        history.writeAcknowledged(11, time: 30)
+        history.invokeRead(1, client: 2, time: 31)
+        history.readReturned(1, length: 2, digest: digest([10, 11]), time: 32)
+        XCTAssertNil(Linearizability.check(history, sequence: [10, 11]))
+        // The retry cannot have taken effect before its client sent it.
+        XCTAssertNotNil(Linearizability.check(history, sequence: [11, 10]))
+        // An operation no client wrote, or a refused one, must never be applied.
+        XCTAssertNotNil(Linearizability.check(history, sequence: [10, 11, 12]))
+        history.invokeWrite(13, client: 3, time: 40)
+        history.writeFailed(13)
+        XCTAssertNotNil(Linearizability.check(history, sequence: [10, 11, 13]))
     }
 
     // MARK: - Disk loss
