@@ -184,6 +184,12 @@ struct FaultInjector {
             let wasUp = cluster.isUp(node)
             cluster.wipe(node)
             if wasUp { restarts.append((node, cluster.now + rng.time(in: 20...600))) }
+            // Often another node is away meanwhile: it misses the re-admission, and must later
+            // follow the re-admitted node if it leads.
+            if rng.chance(0.5) {
+                let away = rng.element(of: ids.filter { $0 != node })
+                cluster.partition([[away], ids.filter { $0 != away }])
+            }
         }
     }
 

@@ -11,12 +11,23 @@ import BerthRaft
 /// proposes whatever is missing, so a change lost to a crash or a leader change is proposed
 /// again. Refusals (another change in progress, leader not ready, learner not caught up) just
 /// mean "try again later".
+///
+/// With `handsOverLeadership`, once a re-admitted node is a voter again it is often asked to
+/// lead (a leadership transfer, as an operator might ask for): a follower whose membership
+/// predates the re-admission must then still follow it.
 struct RejoinDriver {
     /// Time units between attempts.
     let retryInterval: UInt64 = 30
     private var nextAttemptAt: UInt64 = 0
     /// Nodes re-admitted as learners and not promoted yet.
     private(set) var rejoining: Set<NodeID> = []
+    private let handsOverLeadership: Bool
+    private var rng: SplitMix64
+
+    init(handsOverLeadership: Bool = false, rng: SplitMix64 = SplitMix64(seed: 0)) {
+        self.handsOverLeadership = handsOverLeadership
+        self.rng = rng
+    }
 
     /// Proposes the next change toward the goal, if one is due.
     mutating func act(on cluster: SimulatedCluster) {
@@ -37,6 +48,9 @@ struct RejoinDriver {
                     return
                 }
                 rejoining.remove(id)
+                if handsOverLeadership, configuration.voters.contains(id), rng.chance(0.5) {
+                    cluster.transferLeadership(to: id)
+                }
             }
         }
     }

@@ -71,7 +71,7 @@ public struct Simulation: Sendable {
         cluster.onEvent = onEvent
         var injector = FaultInjector(profile: faults, healthyDelay: options.networkDelay, rng: rng.split())
         var membership = MembershipDriver()
-        var rejoin = RejoinDriver()
+        var rejoin = RejoinDriver(handsOverLeadership: faults.leadershipTransfers, rng: rng.split())
         var clientSettings = Client.Settings()
         clientSettings.operations = settings.operationsPerClient
         var clients = (1...max(1, settings.clients)).map { id in
