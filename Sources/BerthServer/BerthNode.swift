@@ -37,7 +37,8 @@ public final class BerthNode: Sendable {
                 hello: policy.hello(
                     httpAddress: config.httpListen.description, incarnation: raft.incarnation,
                     hasLog: raft.startedWithLog),
-                maxFrameBytes: config.maxFrameBytes, snapshotChunkBytes: config.snapshotChunkBytes),
+                maxFrameBytes: config.maxFrameBytes, snapshotChunkBytes: config.snapshotChunkBytes,
+                incomingSnapshotDirectory: raft.log.layout.incomingSnapshotDirectory),
             peers: config.peers, group: MultiThreadedEventLoopGroup.singleton, logger: logger)
     }
 
@@ -49,7 +50,7 @@ public final class BerthNode: Sendable {
                 deliver: { raft.receive($0) },
                 snapshotFinished: { raft.reportSnapshot(to: $0, succeeded: $1) },
                 linkLost: { raft.reportUnreachable($0) },
-                copyState: { try raft.state.snapshotData().data },
+                copyState: { try SnapshotFileSource(path: try raft.state.snapshotFile().path) },
                 executeForwarded: { [weak self] request, peer in
                     guard let self else {
                         return ForwardResponse(requestID: request.requestID, status: 503, payload: [])

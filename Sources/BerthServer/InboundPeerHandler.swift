@@ -62,19 +62,22 @@ final class InboundPeerHandler: ChannelInboundHandler {
             }
             // The assembler lives in the transport, per peer, so a stream broken with its
             // connection resumes on the next one from the acknowledged offset.
-            let outcome = transport.receiveSnapshotChunk(chunk, from: peer)
-            context.writeAndFlush(wrapOutboundOut(.snapshotChunkAck(outcome.ack)), promise: nil)
-            switch outcome {
-            case .completed(let wire, _):
+            let received: PeerTransport.ReceivedChunk
+            do {
+                received = try transport.receiveSnapshotChunk(chunk, from: peer)
+            } catch {
+                return reject(context, "cannot store a snapshot chunk: \(error)")
+            }
+            context.writeAndFlush(wrapOutboundOut(.snapshotChunkAck(received.outcome.ack)), promise: nil)
+            if case .ignored(let reason, _) = received.outcome {
+                logger.debug("snapshot chunk ignored", metadata: ["peer": "\(peer)", "reason": "\(reason)"])
+            }
+            if let wire = received.completed {
                 if let problem = wire.senseProblem { return refuseNonsense(context, problem) }
                 guard let message = Message(wire, incarnation: peerIncarnation) else {
                     return reject(context, "snapshot the core cannot hold")
                 }
                 transport.deliver(message)
-            case .ignored(let reason, _):
-                logger.debug("snapshot chunk ignored", metadata: ["peer": "\(peer)", "reason": "\(reason)"])
-            case .accepted:
-                break
             }
         case .forward(let request):
             let channel = context.channel

@@ -80,13 +80,14 @@ final class PeerLink: @unchecked Sendable {
                 self.loop.execute {
                     self.preparingSnapshot = false
                     switch result {
-                    case .success(let data):
+                    case .success(let source):
                         self.logger.info(
-                            "sending snapshot", metadata: ["peer": "\(self.peer)", "bytes": "\(data.count)"])
-                        let filled = Snapshot(metadata: install.metadata, data: data)
-                        self.startSnapshot(
-                            Message(
-                                from: message.from, to: message.to, term: message.term, body: .installSnapshot(filled)))
+                            "sending snapshot", metadata: ["peer": "\(self.peer)", "bytes": "\(source.byteCount)"])
+                        self.snapshot = SnapshotSender(
+                            from: message.from, to: message.to, term: message.term,
+                            metadata: WireSnapshot(install).metadata, source: source,
+                            chunkBytes: self.settings.snapshotChunkBytes)
+                        self.pumpSnapshot()
                     case .failure(let error):
                         self.logger.error("cannot copy the state for a snapshot", metadata: ["error": "\(error)"])
                         self.transport?.snapshotFinished(to: self.peer, succeeded: false)
@@ -193,8 +194,15 @@ final class PeerLink: @unchecked Sendable {
 
     private func pumpSnapshot() {
         guard case .ready(let channel) = state, var sender = snapshot else { return }
-        while let chunk = sender.nextChunk() {
-            channel.write(PeerFrame.snapshotChunk(chunk), promise: nil)
+        do {
+            while let chunk = try sender.nextChunk() {
+                channel.write(PeerFrame.snapshotChunk(chunk), promise: nil)
+            }
+        } catch {
+            logger.error("cannot read the snapshot being sent", metadata: ["peer": "\(peer)", "error": "\(error)"])
+            snapshot = nil
+            transport?.snapshotFinished(to: peer, succeeded: false)
+            return
         }
         snapshot = sender
         channel.flush()

@@ -1,4 +1,5 @@
 import BerthRaft
+import BerthStorage
 import BerthWire
 import Dispatch
 import Logging
@@ -16,6 +17,9 @@ final class PeerTransport: Sendable {
         var hello: Hello
         var maxFrameBytes: Int
         var snapshotChunkBytes: Int
+        /// Where snapshots from peers are received (`StorageLayout.incomingSnapshotDirectory`);
+        /// nil keeps them in memory (tests of the transport alone).
+        var incomingSnapshotDirectory: String? = nil
         /// Frames a connected link holds while its socket is not writable; more are dropped.
         var maxQueuedFrames = 1024
         var minBackoffMilliseconds: Int64 = 20
@@ -30,8 +34,9 @@ final class PeerTransport: Sendable {
     private let httpAddresses: NIOLockedValueBox<[NodeID: String]>
     private let listener: NIOLockedValueBox<(any Channel)?>
     private let handlers: NIOLockedValueBox<Handlers>
-    /// Snapshot streams being received, one per sending peer.
+    /// Snapshot streams being received, one per sending peer, and the files they go to.
     private let assemblers = NIOLockedValueBox<[NodeID: SnapshotAssembler]>([:])
+    private let incoming = NIOLockedValueBox<[NodeID: IncomingSnapshot]>([:])
     /// Whether this node's log holds anything, as its hellos say.
     private let hasLog: NIOLockedValueBox<Bool>
     /// The last hello heard from each peer (either direction): its incarnation and log state.
@@ -41,8 +46,9 @@ final class PeerTransport: Sendable {
         var deliver: @Sendable (Message) -> Void = { _ in }
         var snapshotFinished: @Sendable (NodeID, Bool) -> Void = { _, _ in }
         var linkLost: @Sendable (NodeID) -> Void = { _ in }
-        /// A consistent copy of the state database, for a snapshot the log holds without data.
-        var copyState: @Sendable () throws -> [UInt8] = { throw WriteFailure.shuttingDown }
+        /// A consistent copy of the state database, for a snapshot the log holds without data:
+        /// read a chunk at a time while it is sent.
+        var copyState: @Sendable () throws -> any SnapshotSource = { throw WriteFailure.shuttingDown }
         var executeForwarded: @Sendable (ForwardRequest, NodeID) async -> ForwardResponse = { request, _ in
             ForwardResponse(requestID: request.requestID, status: 503, payload: [])
         }
@@ -104,6 +110,9 @@ final class PeerTransport: Sendable {
 
     func removePeer(_ id: NodeID) {
         links.withLockedValue { $0.removeValue(forKey: id) }?.close()
+        // A snapshot it was sending will never finish.
+        incoming.withLockedValue { $0.removeValue(forKey: id) }?.discard()
+        _ = assemblers.withLockedValue { $0.removeValue(forKey: id) }
     }
 
     private let acceptAny = NIOLockedValueBox(false)
@@ -200,13 +209,45 @@ final class PeerTransport: Sendable {
         httpAddresses.withLockedValue { $0[id] = address }
     }
 
-    func receiveSnapshotChunk(_ chunk: SnapshotChunk, from peer: NodeID) -> SnapshotAssembler.Outcome {
-        assemblers.withLockedValue { assemblers in
-            var assembler = assemblers[peer] ?? SnapshotAssembler()
-            let outcome = assembler.receive(chunk)
-            // Kept after completion too: it re-acknowledges a finished stream whose last ack was lost.
-            assemblers[peer] = assembler
-            return outcome
+    /// What a received chunk did: an ack to send back, and a whole snapshot (with a token for
+    /// the file it is in) to step into the core when this chunk completed one.
+    struct ReceivedChunk {
+        var outcome: SnapshotAssembler.Outcome
+        var completed: WireMessage?
+    }
+
+    /// Takes one chunk: the assembler says which bytes are new, and they go straight to the
+    /// peer's file, so memory holds one chunk, whatever the snapshot's size.
+    func receiveSnapshotChunk(_ chunk: SnapshotChunk, from peer: NodeID) throws -> ReceivedChunk {
+        let outcome = assemblers.withLockedValue { assemblers -> SnapshotAssembler.Outcome in
+            // Updated in place: a copy taken out of the dictionary would copy its state too.
+            assemblers[peer, default: SnapshotAssembler()].receive(chunk)
+        }
+        switch outcome {
+        case .ignored:
+            return ReceivedChunk(outcome: outcome, completed: nil)
+        case .accepted(let store, _):
+            try file(for: peer).store(store)
+            return ReceivedChunk(outcome: outcome, completed: nil)
+        case .completed(let snapshot, let store, _):
+            let file = try file(for: peer)
+            try file.store(store)
+            let path = try file.complete(index: snapshot.metadata.index, term: snapshot.metadata.term)
+            // An empty snapshot travels as one with no data, which the sense check refuses.
+            let data = snapshot.totalBytes == 0 ? [] : ReceivedSnapshotToken.encode(path: path)
+            return ReceivedChunk(outcome: outcome, completed: snapshot.message(data: data))
+        }
+    }
+
+    private func file(for peer: NodeID) throws -> IncomingSnapshot {
+        guard let directory = settings.incomingSnapshotDirectory else {
+            throw WriteFailure.shuttingDown
+        }
+        return incoming.withLockedValue { files in
+            if let file = files[peer] { return file }
+            let file = IncomingSnapshot(directory: directory, peer: peer)
+            files[peer] = file
+            return file
         }
     }
 
@@ -220,7 +261,7 @@ final class PeerTransport: Sendable {
     }
 
     /// Copies the state on a background queue (it takes as long as the database is big).
-    func copyState(_ completion: @escaping @Sendable (Result<[UInt8], any Error>) -> Void) {
+    func copyState(_ completion: @escaping @Sendable (Result<any SnapshotSource, any Error>) -> Void) {
         let copy = handlers.withLockedValue { $0 }.copyState
         DispatchQueue.global().async { completion(Result { try copy() }) }
     }

@@ -21,9 +21,15 @@ extension RaftLoop: ReadyOwner {
 
     func write(_ ready: Ready) -> ReadyWrite {
         metrics.readies.increment()
+        var durable = ready
+        if let snapshot = ready.snapshot, ReceivedSnapshotToken.path(in: snapshot.data) != nil {
+            // Received into a file: the log keeps the snapshot without data (like a compaction,
+            // the state database is the snapshot once restored; until then the file is).
+            durable.snapshot?.data = []
+        }
         let prepared: DurableLogStorage.PreparedWrite
         do {
-            prepared = try log.prepare(ready)
+            prepared = try log.prepare(durable)
         } catch {
             stopOnStorageFailure(error)
         }
@@ -74,7 +80,14 @@ extension RaftLoop: ReadyOwner {
         if ready.snapshot != nil { membershipChanged = true }
         do {
             if let snapshot = ready.snapshot {
-                let restored = try state.restore(from: snapshot.data)
+                let restored: AppliedPosition
+                if let file = ReceivedSnapshotToken.path(in: snapshot.data) {
+                    // Restored and fsynced: the file has served its purpose.
+                    restored = try state.restore(fromFile: file)
+                    try? FileManager.default.removeItem(atPath: file)
+                } else {
+                    restored = try state.restore(from: snapshot.data)
+                }
                 lastSnapshotIndex = snapshot.metadata.index
                 logger.info("installed snapshot from leader", metadata: ["index": "\(restored.index)"])
                 metrics.snapshotsInstalled.increment()

@@ -83,7 +83,9 @@ final class RaftLoop: @unchecked Sendable {
         startedWithLog = log.lastIndex > 0
         reportedHasLog = startedWithLog
         state = try StateStore(layout: log.layout)
-        try state.restoreIfBehind(try log.snapshot())
+        try state.restoreIfBehind(try log.snapshot(), incomingDirectory: log.layout.incomingSnapshotDirectory)
+        // Received snapshots are restored, or were never persisted: nothing there is needed.
+        IncomingSnapshot.removeLeftovers(in: log.layout.incomingSnapshotDirectory)
         var raftConfig = RaftConfig(id: config.nodeID, randomSeed: UInt64.random(in: 0...UInt64.max))
         raftConfig.incarnation = incarnation
         raftConfig.electionTicks = config.electionTicks

@@ -17,8 +17,19 @@ extension StateStore {
     /// A consistent copy of the whole database and the applied index it holds. Taken with the
     /// writer connection (`VACUUM INTO` a temporary file), so no apply lands halfway.
     public func snapshotData() throws(StateStoreError) -> StateSnapshot {
-        let temporary = temporaryPath("snapshot")
+        let (temporary, applied) = try snapshotFile()
         defer { removeDatabaseFiles(temporary) }
+        guard let data = FileManager.default.contents(atPath: temporary) else {
+            throw .io(operation: "read", path: temporary, reason: "VACUUM INTO left no file")
+        }
+        return StateSnapshot(data: Array(data), applied: applied)
+    }
+
+    /// A consistent copy of the whole database in a file beside it (the caller removes it), and
+    /// the applied position the copy holds: what a leader streams to a follower, a chunk at a
+    /// time, without reading it into memory.
+    public func snapshotFile() throws(StateStoreError) -> (path: String, applied: AppliedPosition) {
+        let temporary = temporaryPath("snapshot")
         let applied = try Self.wrap {
             // On a reader: in WAL mode the copy is one consistent state while the Raft loop goes
             // on applying, instead of holding the writer for the whole copy. The applied position
@@ -26,12 +37,11 @@ extension StateStore {
             try writer.unsafeRead { db in
                 try db.execute(sql: "VACUUM INTO ?", arguments: [temporary])
             }
-            return try DatabaseQueue(path: temporary).read { try Self.appliedPosition(in: $0) }
+            let copy = try DatabaseQueue(path: temporary)
+            defer { try? copy.close() }
+            return try copy.read { try Self.appliedPosition(in: $0) }
         }
-        guard let data = FileManager.default.contents(atPath: temporary) else {
-            throw .io(operation: "read", path: temporary, reason: "VACUUM INTO left no file")
-        }
-        return StateSnapshot(data: Array(data), applied: applied)
+        return (temporary, applied)
     }
 
     /// Makes every apply committed so far durable, although the database runs with
@@ -57,16 +67,25 @@ extension StateStore {
     /// and readers see one or the other. The schema is then migrated to this build's version.
     @discardableResult
     public func restore(from data: [UInt8]) throws(StateStoreError) -> AppliedPosition {
-        guard data.count >= 100, Array(data.prefix(Self.sqliteMagic.count)) == Self.sqliteMagic else {
-            throw .invalidSnapshot(reason: "not an SQLite database (\(data.count) bytes)")
-        }
         let temporary = temporaryPath("restore")
         defer { removeDatabaseFiles(temporary) }
         guard FileManager.default.createFile(atPath: temporary, contents: Data(data)) else {
             throw .io(operation: "create", path: temporary, reason: "could not write the snapshot")
         }
+        return try restore(fromFile: temporary)
+    }
+
+    /// `restore(from:)` from a database file (a snapshot received into a file), which is read in
+    /// place and left where it is. The restored state is fsynced before this returns, so the
+    /// file can be removed afterwards.
+    @discardableResult
+    public func restore(fromFile file: String) throws(StateStoreError) -> AppliedPosition {
+        let head = FileHandle(forReadingAtPath: file).flatMap { try? $0.read(upToCount: Self.sqliteMagic.count) }
+        guard let head, Array(head) == Self.sqliteMagic else {
+            throw .invalidSnapshot(reason: "\(file) is not an SQLite database")
+        }
         try Self.wrap {
-            let source = try DatabaseQueue(path: temporary)
+            let source = try DatabaseQueue(path: file)
             defer { try? source.close() }
             let check = try source.read { try String.fetchOne($0, sql: "PRAGMA quick_check") }
             guard check == "ok" else {
@@ -83,6 +102,7 @@ extension StateStore {
             try source.backup(to: writer)
             try Self.migrator.migrate(writer)
         }
+        try syncToDisk()
         return try lastApplied()
     }
 
@@ -91,17 +111,34 @@ extension StateStore {
     /// startup, before creating the `RaftNode` with `appliedIndex = lastApplied().index`.
     /// Returns whether it restored.
     @discardableResult
-    public func restoreIfBehind(_ snapshot: Snapshot) throws(StateStoreError) -> Bool {
+    public func restoreIfBehind(_ snapshot: Snapshot, incomingDirectory: String? = nil) throws(StateStoreError) -> Bool
+    {
         let applied = try lastApplied()
         guard snapshot.metadata.index > applied.index else { return false }
+        if snapshot.data.isEmpty, let incomingDirectory {
+            // A snapshot received into a file, persisted in the log, not yet restored (a crash
+            // in between): the file is still there.
+            let received = IncomingSnapshot.path(
+                in: incomingDirectory, index: snapshot.metadata.index, term: snapshot.metadata.term)
+            if FileManager.default.fileExists(atPath: received) {
+                let restored = try restore(fromFile: received)
+                guard restored.index >= snapshot.metadata.index else {
+                    throw .invalidSnapshot(
+                        reason:
+                            "\(received) holds last_applied \(restored.index) but the Raft snapshot is at \(snapshot.metadata.index)"
+                    )
+                }
+                return true
+            }
+        }
         guard !snapshot.data.isEmpty else {
             // The log was compacted against this database (a snapshot without a copy), which
             // has since lost what it had made durable: nothing here can rebuild the state.
             throw .invalidSnapshot(
                 reason:
                     "the state database is at \(applied.index) but the raft log was compacted at "
-                    + "\(snapshot.metadata.index) against it; wipe the data directory so the node "
-                    + "rejoins from the leader's snapshot")
+                    + "\(snapshot.metadata.index) against it; remove the data directory and start the node "
+                    + "again: it rejoins under a new incarnation and receives the leader's state")
         }
         let restored = try restore(from: snapshot.data)
         // A snapshot copy may be newer than its metadata (copied when it was sent); never older.

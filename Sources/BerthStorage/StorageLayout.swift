@@ -9,6 +9,7 @@
 ///       <index>-<term>.snap  the Raft snapshot the WAL's last marker names (16 hex digits each)
 ///   state/
 ///     berth.sqlite           the replicated state machine (plus -wal and -shm while open)
+///     incoming/              snapshots received from the leader (`IncomingSnapshot`)
 /// ```
 public struct StorageLayout: Equatable, Sendable {
     /// The node's data directory (`--data-dir`).
@@ -34,6 +35,8 @@ public struct StorageLayout: Equatable, Sendable {
     public var stateDirectory: String { dataDirectory + "/state" }
     /// The state machine's SQLite database.
     public var stateDatabasePath: String { stateDirectory + "/berth.sqlite" }
+    /// Snapshots being received from the leader, or received and not yet restored.
+    public var incomingSnapshotDirectory: String { stateDirectory + "/incoming" }
 
     /// The snapshot file for (`index`, `term`).
     func snapshotPath(index: UInt64, term: UInt64) -> String {

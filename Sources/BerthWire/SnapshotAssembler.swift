@@ -1,9 +1,13 @@
 /// Puts `SnapshotChunk`s back into one Raft InstallSnapshot (docs/wire-protocol.md §6). Pure: it
-/// returns what to do — step a message into the core, send an ack — and its owner does it.
+/// returns what to do — store these bytes at this offset, step the snapshot into the core, send
+/// an ack — and its owner does it.
 ///
-/// One assembler per peer connection's receiving side, kept across reconnections so a transfer
-/// resumes where it broke. Chunks are taken strictly in order; anything else is answered with an
-/// ack naming the offset wanted, so the sender can put it right.
+/// It holds no snapshot data itself, only how far the stream got: the owner writes each chunk's
+/// new bytes where it keeps the snapshot (a file, for a server), so memory is bounded by the
+/// chunks in flight, not by the snapshot's size. One assembler per sending peer, kept across
+/// reconnections so a transfer resumes where it broke. Chunks are taken strictly in order;
+/// anything else is answered with an ack naming the offset wanted, so the sender can put it
+/// right.
 public struct SnapshotAssembler: Equatable, Sendable {
     /// The default bound on a snapshot's total size, in bytes: 4 GiB.
     public static let defaultMaxSnapshotBytes: UInt64 = 4 << 30
@@ -32,8 +36,8 @@ public struct SnapshotAssembler: Equatable, Sendable {
     private struct Partial: Equatable, Sendable {
         /// Which snapshot.
         var stream: StreamID
-        /// Its data received so far: the bytes `[0, data.count)`.
-        var data: [UInt8]
+        /// How many of its bytes the owner has stored: the bytes `[0, received)`.
+        var received: UInt64
     }
 
     /// The snapshot being put together, if any.
@@ -48,23 +52,24 @@ public struct SnapshotAssembler: Equatable, Sendable {
     /// The snapshot index being assembled, or nil when none is in progress.
     public var snapshotIndexInProgress: UInt64? { partial?.stream.metadata.index }
 
-    /// Bytes held of the snapshot in progress: the offset the next chunk must start at.
-    public var bytesReceived: UInt64 { UInt64(partial?.data.count ?? 0) }
+    /// Bytes stored of the snapshot in progress: the offset the next chunk must start at.
+    public var bytesReceived: UInt64 { partial?.received ?? 0 }
 
     /// What a chunk did, and what to send back.
     public enum Outcome: Equatable, Sendable {
-        /// The chunk extended the snapshot; send `ack`.
-        case accepted(ack: SnapshotChunkAck)
-        /// The chunk completed the snapshot: step `message` (an InstallSnapshot) into the Raft core,
-        /// and send `ack` (its `nextOffset` is the total size) so the sender stops.
-        case completed(message: WireMessage, ack: SnapshotChunkAck)
+        /// The chunk extended the snapshot: store `store`, then send `ack`.
+        case accepted(store: SnapshotBytes, ack: SnapshotChunkAck)
+        /// The chunk completed the snapshot: store `store`, make the whole durable, step
+        /// `snapshot` into the Raft core with the stored data, and send `ack` (its `nextOffset`
+        /// is the total size) so the sender stops.
+        case completed(snapshot: AssembledSnapshot, store: SnapshotBytes, ack: SnapshotChunkAck)
         /// The chunk was not used, for `reason`; send `ack` so the sender resumes where it names.
         case ignored(reason: ChunkRejection, ack: SnapshotChunkAck)
 
         /// The ack to send back, whatever happened.
         public var ack: SnapshotChunkAck {
             switch self {
-            case .accepted(let ack), .completed(_, let ack), .ignored(_, let ack): return ack
+            case .accepted(_, let ack), .completed(_, _, let ack), .ignored(_, let ack): return ack
             }
         }
     }
@@ -104,10 +109,10 @@ public struct SnapshotAssembler: Equatable, Sendable {
             // Offset 0 starts a transfer, even of the snapshot last completed: the sender starts
             // from 0 only when it wants the snapshot delivered (again), and a repeat is harmless
             // to the core, while ignoring it could leave the leader waiting forever.
-            partial = Partial(stream: stream, data: [])
+            partial = Partial(stream: stream, received: 0)
         }
 
-        let expected = UInt64(partial!.data.count)
+        let expected = partial!.received
         guard chunk.offset <= expected else {
             return .ignored(
                 reason: .gap(offset: chunk.offset, expected: expected),
@@ -122,15 +127,16 @@ public struct SnapshotAssembler: Equatable, Sendable {
                 ack: ack(for: chunk, nextOffset: expected)
             )
         }
-        partial!.data.append(contentsOf: chunk.data[Int(expected - chunk.offset)...])
+        let store = SnapshotBytes(
+            startsSnapshot: expected == 0, offset: expected, bytes: chunk.data[Int(expected - chunk.offset)...])
+        partial!.received = end
 
-        guard chunk.isLast else { return .accepted(ack: ack(for: chunk, nextOffset: end)) }
-        let snapshot = WireSnapshot(metadata: stream.metadata, data: partial!.data)
-        assert(snapshot.data.count == Int(chunk.totalBytes), "the last chunk ends at the total size")
+        guard chunk.isLast else { return .accepted(store: store, ack: ack(for: chunk, nextOffset: end)) }
         partial = nil
         completed = stream
-        let message = WireMessage(from: chunk.from, to: chunk.to, term: chunk.term, body: .installSnapshot(snapshot))
-        return .completed(message: message, ack: ack(for: chunk, nextOffset: chunk.totalBytes))
+        let snapshot = AssembledSnapshot(
+            from: chunk.from, to: chunk.to, term: chunk.term, metadata: stream.metadata, totalBytes: chunk.totalBytes)
+        return .completed(snapshot: snapshot, store: store, ack: ack(for: chunk, nextOffset: chunk.totalBytes))
     }
 
     /// Drops any partial snapshot (for example when the node restores one by other means).
@@ -142,7 +148,7 @@ public struct SnapshotAssembler: Equatable, Sendable {
     /// The offset wanted next if `stream` is the one in progress.
     private func expectedOffset(for stream: StreamID) -> UInt64? {
         guard let partial, partial.stream == stream else { return nil }
-        return UInt64(partial.data.count)
+        return partial.received
     }
 
     private func ack(for chunk: SnapshotChunk, nextOffset: UInt64) -> SnapshotChunkAck {
@@ -153,6 +159,47 @@ public struct SnapshotAssembler: Equatable, Sendable {
             snapshotIndex: chunk.metadata.index,
             nextOffset: nextOffset
         )
+    }
+}
+
+/// Bytes of a snapshot for the assembler's owner to store.
+public struct SnapshotBytes: Equatable, Sendable {
+    /// These are the first bytes of a snapshot: drop whatever partial snapshot was stored from
+    /// this peer and start over.
+    public var startsSnapshot: Bool
+    /// Where in the snapshot's data they go.
+    public var offset: UInt64
+    public var bytes: ArraySlice<UInt8>
+
+    public init(startsSnapshot: Bool, offset: UInt64, bytes: ArraySlice<UInt8>) {
+        self.startsSnapshot = startsSnapshot
+        self.offset = offset
+        self.bytes = bytes
+    }
+}
+
+/// A snapshot whose bytes have all been stored: what the InstallSnapshot message carries but its
+/// data, which the owner holds.
+public struct AssembledSnapshot: Equatable, Sendable {
+    public var from: UInt64
+    public var to: UInt64
+    public var term: UInt64
+    public var metadata: WireSnapshotMetadata
+    /// Length of the stored data.
+    public var totalBytes: UInt64
+
+    public init(from: UInt64, to: UInt64, term: UInt64, metadata: WireSnapshotMetadata, totalBytes: UInt64) {
+        self.from = from
+        self.to = to
+        self.term = term
+        self.metadata = metadata
+        self.totalBytes = totalBytes
+    }
+
+    /// The InstallSnapshot message, with `data` standing for the stored bytes.
+    public func message(data: [UInt8]) -> WireMessage {
+        WireMessage(
+            from: from, to: to, term: term, body: .installSnapshot(WireSnapshot(metadata: metadata, data: data)))
     }
 }
 

@@ -2,10 +2,10 @@
 /// so a transfer survives a broken connection (docs/wire-protocol.md §6). Pure: it neither sends
 /// nor waits; its owner puts the chunks it returns on the wire and feeds it the acks that come back.
 ///
-/// The usual loop: `while let chunk = sender.nextChunk() { send(chunk) }`; on every ack,
+/// The usual loop: `while let chunk = try sender.nextChunk() { send(chunk) }`; on every ack,
 /// `sender.receive(ack)` and loop again; on a new connection, `sender.rewind()` and loop again;
 /// stop when `isFinished`, then wait for the follower's Raft answer (an appendEntriesResponse).
-public struct SnapshotSender: Equatable, Sendable {
+public struct SnapshotSender: Sendable {
     /// The default chunk size: 1 MiB of snapshot data per frame.
     public static let defaultChunkBytes = 1 << 20
     /// The default window: chunks sent but not yet acknowledged.
@@ -17,8 +17,9 @@ public struct SnapshotSender: Equatable, Sendable {
     public let to: UInt64
     /// The leader's term when the core asked for the InstallSnapshot.
     public let term: UInt64
-    /// What is being sent.
-    public let snapshot: WireSnapshot
+    /// What is being sent: the snapshot's metadata, and where its bytes are read from.
+    public let metadata: WireSnapshotMetadata
+    public let source: any SnapshotSource
     /// WireSnapshot data per chunk, in bytes.
     public let chunkBytes: Int
     /// At most this many chunks' worth of bytes are in flight beyond the acknowledged offset.
@@ -41,7 +42,8 @@ public struct SnapshotSender: Equatable, Sendable {
         from: UInt64,
         to: UInt64,
         term: UInt64,
-        snapshot: WireSnapshot,
+        metadata: WireSnapshotMetadata,
+        source: any SnapshotSource,
         chunkBytes: Int = SnapshotSender.defaultChunkBytes,
         maxUnacknowledgedChunks: Int = SnapshotSender.defaultMaxUnacknowledgedChunks
     ) {
@@ -50,7 +52,8 @@ public struct SnapshotSender: Equatable, Sendable {
         self.from = from
         self.to = to
         self.term = term
-        self.snapshot = snapshot
+        self.metadata = metadata
+        self.source = source
         self.chunkBytes = chunkBytes
         self.maxUnacknowledgedChunks = maxUnacknowledgedChunks
     }
@@ -66,22 +69,23 @@ public struct SnapshotSender: Equatable, Sendable {
             from: message.from,
             to: message.to,
             term: message.term,
-            snapshot: snapshot,
+            metadata: snapshot.metadata,
+            source: snapshot.data,
             chunkBytes: chunkBytes,
             maxUnacknowledgedChunks: maxUnacknowledgedChunks
         )
     }
 
     /// Length of the snapshot's data, in bytes.
-    public var totalBytes: UInt64 { UInt64(snapshot.data.count) }
+    public var totalBytes: UInt64 { source.byteCount }
 
     /// The next chunk to send, or nil when everything is sent or the window is full (wait for an
-    /// ack). Advances `nextOffset`.
-    public mutating func nextChunk() -> SnapshotChunk? {
+    /// ack). Advances `nextOffset`. Throws what reading the source threw.
+    public mutating func nextChunk() throws -> SnapshotChunk? {
         guard !isFinished, !sentLast else { return nil }
         let (window, overflow) = UInt64(chunkBytes).multipliedReportingOverflow(by: UInt64(maxUnacknowledgedChunks))
         guard overflow || nextOffset - acknowledgedOffset < window else { return nil }
-        let chunk = self.chunk(at: nextOffset)
+        let chunk = try self.chunk(at: nextOffset)
         nextOffset += UInt64(chunk.data.count)
         sentLast = chunk.isLast
         return chunk
@@ -89,20 +93,20 @@ public struct SnapshotSender: Equatable, Sendable {
 
     /// The chunk that starts at `offset` (≤ `totalBytes`), whatever has been sent. An empty
     /// snapshot is one empty chunk with `isLast` set.
-    public func chunk(at offset: UInt64) -> SnapshotChunk {
+    public func chunk(at offset: UInt64) throws -> SnapshotChunk {
         precondition(
             offset <= totalBytes, "offset \(offset) is past the snapshot's \(totalBytes) bytes")
-        let start = Int(offset)
-        let end = min(snapshot.data.count, start + chunkBytes)
+        let count = Int(min(UInt64(chunkBytes), totalBytes - offset))
+        let data = try source.bytes(at: offset, count: count)
         return SnapshotChunk(
             from: from,
             to: to,
             term: term,
-            metadata: snapshot.metadata,
+            metadata: metadata,
             totalBytes: totalBytes,
             offset: offset,
-            data: Array(snapshot.data[start..<end]),
-            isLast: end == snapshot.data.count
+            data: data,
+            isLast: offset + UInt64(count) == totalBytes
         )
     }
 
@@ -124,7 +128,7 @@ public struct SnapshotSender: Equatable, Sendable {
     /// ahead of what was sent.
     @discardableResult
     public mutating func receive(_ ack: SnapshotChunkAck) -> AckOutcome {
-        guard ack.from == to, ack.to == from, ack.term == term, ack.snapshotIndex == snapshot.metadata.index,
+        guard ack.from == to, ack.to == from, ack.term == term, ack.snapshotIndex == metadata.index,
             ack.nextOffset <= totalBytes, !isFinished
         else { return .ignored }
         // An ack of the whole snapshot is only sent once the receiver has assembled it (for an
@@ -155,5 +159,22 @@ public struct SnapshotSender: Equatable, Sendable {
         guard !isFinished else { return }
         nextOffset = acknowledgedOffset
         sentLast = false
+    }
+}
+
+/// Where a `SnapshotSender` reads a snapshot's bytes: memory, or (for a server) the file the
+/// state was copied to, read a chunk at a time so a large snapshot never sits in memory whole.
+public protocol SnapshotSource: Sendable {
+    /// Length of the data, in bytes.
+    var byteCount: UInt64 { get }
+    /// `count` bytes from `offset` (both within the data).
+    func bytes(at offset: UInt64, count: Int) throws -> [UInt8]
+}
+
+extension Array: SnapshotSource where Element == UInt8 {
+    public var byteCount: UInt64 { UInt64(count) }
+
+    public func bytes(at offset: UInt64, count: Int) throws -> [UInt8] {
+        Array(self[Int(offset)..<Int(offset) + count])
     }
 }

@@ -438,7 +438,7 @@ import Testing
             try store.restoreIfBehind(reference)
         } throws: { error in
             guard case StateStoreError.invalidSnapshot(let reason) = error else { return false }
-            return reason.contains("wipe the data directory")
+            return reason.contains("remove the data directory")
         }
         // At or past the index, there is nothing to restore.
         _ = try store.apply(index: 1, term: 1, command: .noop)
@@ -481,5 +481,34 @@ import Testing
         }
         #expect(CommandOutcome(encoded: []) == nil)
         #expect(CommandOutcome(encoded: [0xC1, 99]) == nil)
+    }
+}
+
+@Suite struct ReceivedSnapshotRestoreTests {
+    @Test("a snapshot received into a file and persisted without data is restored from the file at startup")
+    func restoreFromReceivedFile() throws {
+        let base = NSTemporaryDirectory() + "berth-received-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let layout = StorageLayout(dataDirectory: base)
+        // The leader's state: a few jobs, copied to a file as it would be sent.
+        let leader = try StateStore(path: base + "-leader.sqlite")
+        defer { try? FileManager.default.removeItem(atPath: base + "-leader.sqlite") }
+        for index: LogIndex in 1...5 {
+            _ = try leader.apply(
+                index: index, term: 1, command: .createJob(.init(id: "j\(index)", command: "c", createdAtMs: 1)))
+        }
+        let copy = try leader.snapshotFile()
+        try FileManager.default.createDirectory(
+            atPath: layout.incomingSnapshotDirectory, withIntermediateDirectories: true)
+        let received = IncomingSnapshot.path(in: layout.incomingSnapshotDirectory, index: 5, term: 1)
+        try FileManager.default.moveItem(atPath: copy.path, toPath: received)
+        // The follower persisted the snapshot without data and stopped before restoring.
+        try FileManager.default.createDirectory(atPath: layout.stateDirectory, withIntermediateDirectories: true)
+        let follower = try StateStore(layout: layout)
+        let persisted = Snapshot(
+            metadata: SnapshotMetadata(index: 5, term: 1, configuration: Configuration(voters: [1])), data: [])
+        #expect(try follower.restoreIfBehind(persisted, incomingDirectory: layout.incomingSnapshotDirectory))
+        #expect(try follower.lastApplied().index == 5)
+        #expect(try follower.job(id: "j3") != nil)
     }
 }
