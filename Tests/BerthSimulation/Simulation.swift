@@ -34,9 +34,9 @@ public struct Simulation: Sendable {
     /// For the simulator's own tests: run with a deliberately broken owner
     /// (`SimulatedCluster.Options.sendsBeforePersisting`).
     var sendsBeforePersisting = false
-    /// For the simulator's own tests: whether the owner checks each message's promises
-    /// (`SimulatedCluster.Options.checksPromises`).
-    var checksPromises = true
+    /// Whether the owner checks each message's promises (`SimulatedCluster.Options.checksPromises`);
+    /// switched off to see what the Raft-level checkers catch on their own.
+    public var checksPromises = true
 
     public init(seed: UInt64, nodeCount: Int, faults: FaultProfile = .all, settings: Settings = Settings()) {
         precondition(nodeCount >= 1)

@@ -12,6 +12,8 @@ import XCTest
 /// - `BERTH_SIM_FIRST_SEED=s` starts at seed s instead of 1 (to split a long run).
 /// - `BERTH_SIM_SEED=s` replays only seed s (both sizes) and prints its failure report;
 ///   with `BERTH_SIM_VERBOSE=1` it prints every event of the run.
+/// - `BERTH_SIM_PROMISE_CHECK=0` switches off the owner's check that every message promises
+///   only what is durable, to see what the Raft-level checkers catch on their own.
 final class SimulationSeedTests: XCTestCase {
     private let environment = ProcessInfo.processInfo.environment
 
@@ -24,7 +26,7 @@ final class SimulationSeedTests: XCTestCase {
         let count = Int(environment["BERTH_SIM_SEEDS"] ?? "") ?? 1_000
         let first = UInt64(environment["BERTH_SIM_FIRST_SEED"] ?? "") ?? 1
         let simulations = (first..<first + UInt64(count)).flatMap { seed in
-            [3, 5].map { Simulation(seed: seed, nodeCount: $0, faults: .all) }
+            [3, 5].map { simulation(seed: seed, nodeCount: $0) }
         }
         let progressEvery = count >= 10_000 ? max(1, simulations.count / 100) : 0
         let started = Date()
@@ -54,11 +56,17 @@ final class SimulationSeedTests: XCTestCase {
         }
     }
 
+    private func simulation(seed: UInt64, nodeCount: Int) -> Simulation {
+        var simulation = Simulation(seed: seed, nodeCount: nodeCount, faults: .all)
+        simulation.checksPromises = environment["BERTH_SIM_PROMISE_CHECK"] != "0"
+        return simulation
+    }
+
     /// Runs one seed in both sizes and reports each failure with its trace.
     private func replay(seed: UInt64) {
         let verbose = environment["BERTH_SIM_VERBOSE"] == "1"
         for nodeCount in [3, 5] {
-            let simulation = Simulation(seed: seed, nodeCount: nodeCount, faults: .all)
+            let simulation = simulation(seed: seed, nodeCount: nodeCount)
             let result = simulation.run(onEvent: verbose ? { print($0) } : nil)
             print("seed \(seed), \(nodeCount) nodes: \(result.passed ? "passed" : "FAILED")\n\(result.stats.summary)")
             if !result.passed { XCTFail(result.report) }
