@@ -271,6 +271,7 @@ def markdown(results):
                              f"{e['leader_after']}: {'NONE' if e['spurious'] == 0 else str(e['spurious']) + ' term change(s)'}")
             lines.append("")
     for key, title in (("berth_kill", "Berth kill -9 of the leader"), ("berth_transfer", "Berth leadership transfer"),
+                       ("berth_transfer_haproxy", "Berth leadership transfer, writes through HAProxy"),
                        ("etcd_kill", "etcd kill -9 of the leader")):
         trials = results.get(key)
         if not trials:
@@ -305,6 +306,8 @@ def main():
     ap.add_argument("--gap-timeout", type=float, default=0.5,
                     help="per-request timeout of the gap client, seconds (then it tries another member)")
     ap.add_argument("--skip-throughput", action="store_true")
+    ap.add_argument("--haproxy-transfer-trials", type=int, default=0,
+                    help="leadership-transfer trials with the writer going through a real HAProxy")
     args = ap.parse_args()
     global WORK
     WORK = args.work
@@ -343,6 +346,15 @@ def main():
                 results["berth_transfer"] = gap.run_transfer_trials(cl, args.transfer_trials, log,
                                                                     http_json=clusters.http_json,
                                                                     request_timeout=args.gap_timeout)
+            if name == "berth" and args.haproxy_transfer_trials > 0:
+                front = clusters.HAProxyFront(args.work, cl)
+                started.append(front)
+                front.start_all_and_wait()
+                log(f"berth: {args.haproxy_transfer_trials} leadership-transfer trials through HAProxy (port {front.port})")
+                results["berth_transfer_haproxy"] = gap.run_transfer_trials(
+                    cl, args.haproxy_transfer_trials, log, http_json=clusters.http_json,
+                    request_timeout=args.gap_timeout, front=front)
+                front.stop()
             if name == "berth" and args.kill_trials > 0:
                 log(f"berth: {args.kill_trials} kill -9 trials")
                 results["berth_kill"] = gap.run_kill_trials(cl, args.kill_trials, log, request_timeout=args.gap_timeout)
@@ -368,7 +380,7 @@ def main():
 
         results["berth_log_counts"] = log_counts(args.work)
         log(f"berth logs: {results['berth_log_counts']}")
-        for key in ("berth_kill", "berth_transfer", "etcd_kill"):
+        for key in ("berth_kill", "berth_transfer", "berth_transfer_haproxy", "etcd_kill"):
             if results.get(key):
                 results[key + "_stats"] = gap_stats(results[key])
                 log(f"{key}: {results[key + '_stats']}")

@@ -292,3 +292,63 @@ class EtcdCluster(Cluster):
 
     def write_ok(self, status):
         return status == 200
+
+
+class HAProxyFront(Cluster):
+    """A real HAProxy in front of a Berth cluster, as deploy/haproxy/haproxy.cfg sets one up:
+    health checks on /health/ready every 100 ms, writes buffered so that a request refused
+    with 503 or a refused connection is retried on another node (they carry an idempotency key
+    or were never placed, so a retry is safe). The gap client writes through it as member 0."""
+    kind = "haproxy"
+
+    def __init__(self, work, berth, binary="haproxy"):
+        super().__init__(work, size=1)
+        self.berth = berth
+        self.binary = binary
+        (self.port,) = free_ports(1)
+        self.ids = [0]
+        self.http_ports = {0: self.port}
+        self.config = os.path.join(work, "haproxy.cfg")
+        servers = "\n".join(
+            f"    server n{j} {HOST}:{berth.http_ports[j]} check" for j in berth.ids)
+        with open(self.config, "w") as f:
+            f.write(f"""global
+    maxconn 2048
+defaults
+    mode http
+    timeout connect 200ms
+    timeout client 30s
+    timeout server 10s
+    retries 3
+    option redispatch
+    option http-buffer-request
+    retry-on conn-failure empty-response 503
+frontend api
+    bind {HOST}:{self.port}
+    default_backend berth
+backend berth
+    balance roundrobin
+    option httpchk GET /health/ready
+    default-server inter 100ms fall 1 rise 1
+{servers}
+""")
+
+    def start(self, i=None):
+        self._spawn(0, [self.binary, "-f", self.config, "-db"])
+
+    def start_all_and_wait(self, timeout=30):
+        self.start()
+        self.wait_for(lambda: http_json(self.port, "GET", "/health/live", timeout=1)[0] == 200, timeout,
+                      "haproxy to answer")
+
+    def wait_ready(self, timeout=30, members=None):
+        self.berth.wait_ready(timeout, members)
+
+    def leader(self):
+        return self.berth.leader()
+
+    def write_request(self, payload):
+        return self.berth.write_request(payload)
+
+    def write_ok(self, status):
+        return self.berth.write_ok(status)

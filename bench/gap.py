@@ -169,14 +169,18 @@ def run_kill_trials(cluster, trials, log, settle=1.0, max_wait=15.0, request_tim
     return results
 
 
-def run_transfer_trials(cluster, trials, log, settle=1.0, http_json=None, request_timeout=0.5):
-    """POST /api/cluster/transfer-leadership `trials` times (Berth only)."""
+def run_transfer_trials(cluster, trials, log, settle=1.0, http_json=None, request_timeout=0.5, front=None):
+    """POST /api/cluster/transfer-leadership `trials` times (Berth only). With `front` (an
+    HAProxyFront), the writer writes through it instead of to the leader directly."""
     results = []
     for n in range(1, trials + 1):
         cluster.wait_ready(timeout=60, members=cluster.ids)
         leader = cluster.leader()
         target = [j for j in cluster.ids if j != leader][n % (len(cluster.ids) - 1)]
-        writer = Writer(cluster, leader, request_timeout=request_timeout, label=f"xfer{n}")
+        if front is not None:
+            writer = Writer(front, 0, request_timeout=request_timeout, label=f"xfer{n}")
+        else:
+            writer = Writer(cluster, leader, request_timeout=request_timeout, label=f"xfer{n}")
         writer.start()
         time.sleep(settle)
         t0 = time.monotonic()

@@ -38,11 +38,6 @@ public func buildRouter(node: BerthNode, metrics: PrometheusCollectorRegistry? =
     return router
 }
 
-/// Seconds an HTTP connection may stay idle before the node closes it.
-let httpIdleTimeoutSeconds = 60
-/// HTTP connections a node holds open at most.
-let maxHTTPConnections = 4096
-
 /// `POST /debug/fsync-delay` body.
 struct FsyncDelayBody: Decodable {
     var milliseconds: Int
@@ -59,12 +54,13 @@ public func runServer(config: ServerConfig, logger: Logger) async throws {
     let node = try BerthNode(config: config, logger: logger)
     let app = Application(
         router: buildRouter(node: node, metrics: registry),
-        // An idle client connection is closed after a minute; past 4,096 open connections new
-        // ones wait in the listen backlog: neither a slow nor a greedy client holds the node.
-        server: .http1(configuration: .init(idleTimeout: .seconds(Int64(httpIdleTimeoutSeconds)))),
+        // An idle client connection is closed (after a minute by default); past the cap on open
+        // connections new ones wait in the listen backlog: neither a slow nor a greedy client
+        // holds the node.
+        server: .http1(configuration: .init(idleTimeout: .seconds(Int64(config.httpIdleTimeoutSeconds)))),
         configuration: .init(
             address: .hostname(config.httpListen.host, port: config.httpListen.port), serverName: "berth",
-            availableConnectionsDelegate: MaximumAvailableConnections(maxHTTPConnections)),
+            availableConnectionsDelegate: MaximumAvailableConnections(config.httpMaxConnections)),
         logger: logger)
     let group = ServiceGroup(
         configuration: .init(

@@ -32,6 +32,10 @@ public struct ServerConfig: Equatable, Sendable {
     public var commitTimeoutMilliseconds: Int = 5000
     /// Proposals beyond this many uncommitted entries answer 429.
     public var maxPendingProposals: Int = 256
+    /// An idle HTTP connection is closed after this many seconds.
+    public var httpIdleTimeoutSeconds: Int = 60
+    /// At most this many HTTP connections are open at once; more wait in the listen backlog.
+    public var httpMaxConnections: Int = 4096
 
     /// Resolves flags over environment over file over defaults, and validates the result.
     public static func resolve(
@@ -70,6 +74,8 @@ public struct ServerConfig: Equatable, Sendable {
         if let value = merged.snapshotThresholdEntries { config.snapshotThresholdEntries = value }
         if let value = merged.snapshotChunkBytes { config.snapshotChunkBytes = value }
         if let value = merged.snapshotRetainEntries { config.snapshotRetainEntries = value }
+        if let value = merged.httpIdleTimeoutSeconds { config.httpIdleTimeoutSeconds = value }
+        if let value = merged.httpMaxConnections { config.httpMaxConnections = value }
         for (key, value) in [
             ("tick-ms", config.tickMilliseconds), ("election-ticks", config.electionTicks),
             ("heartbeat-ticks", config.heartbeatTicks), ("snapshot-threshold", config.snapshotThresholdEntries),

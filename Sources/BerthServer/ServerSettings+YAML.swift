@@ -65,6 +65,8 @@ extension ServerSettings {
         settings.snapshotThresholdEntries = try integer("snapshot-threshold")
         settings.snapshotChunkBytes = try integer("snapshot-chunk-bytes")
         settings.snapshotRetainEntries = try integer("snapshot-retain-entries")
+        settings.httpIdleTimeoutSeconds = try integer("http-idle-timeout")
+        settings.httpMaxConnections = try integer("http-max-connections")
         if let peers = map["peers"] as? [AnyHashable: Any] {
             settings.peers = peers.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: ",")
         } else {

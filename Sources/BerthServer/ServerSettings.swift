@@ -25,6 +25,10 @@ public struct ServerSettings: Codable, Equatable, Sendable {
     public var snapshotThresholdEntries: Int?
     public var snapshotChunkBytes: Int?
     public var snapshotRetainEntries: Int?
+    /// Seconds an idle HTTP connection is kept (`--http-idle-timeout`), and the most HTTP
+    /// connections held open at once (`--http-max-connections`).
+    public var httpIdleTimeoutSeconds: Int?
+    public var httpMaxConnections: Int?
 
     enum CodingKeys: String, CodingKey {
         case nodeID = "node-id"
@@ -40,13 +44,16 @@ public struct ServerSettings: Codable, Equatable, Sendable {
         case snapshotThresholdEntries = "snapshot-threshold"
         case snapshotChunkBytes = "snapshot-chunk-bytes"
         case snapshotRetainEntries = "snapshot-retain-entries"
+        case httpIdleTimeoutSeconds = "http-idle-timeout"
+        case httpMaxConnections = "http-max-connections"
     }
 
     public init(
         nodeID: UInt64? = nil, dataDir: String? = nil, peerListen: String? = nil, httpListen: String? = nil,
         peers: String? = nil, clusterID: String? = nil, join: String? = nil, tickMilliseconds: Int? = nil,
         electionTicks: Int? = nil, heartbeatTicks: Int? = nil, snapshotThresholdEntries: Int? = nil,
-        snapshotChunkBytes: Int? = nil, snapshotRetainEntries: Int? = nil
+        snapshotChunkBytes: Int? = nil, snapshotRetainEntries: Int? = nil, httpIdleTimeoutSeconds: Int? = nil,
+        httpMaxConnections: Int? = nil
     ) {
         self.nodeID = nodeID
         self.dataDir = dataDir
@@ -61,6 +68,8 @@ public struct ServerSettings: Codable, Equatable, Sendable {
         self.snapshotThresholdEntries = snapshotThresholdEntries
         self.snapshotChunkBytes = snapshotChunkBytes
         self.snapshotRetainEntries = snapshotRetainEntries
+        self.httpIdleTimeoutSeconds = httpIdleTimeoutSeconds
+        self.httpMaxConnections = httpMaxConnections
     }
 
     /// The settings named by `BERTH_<NAME>` variables (`BERTH_NODE_ID`, `BERTH_PEERS`, …).
@@ -83,6 +92,7 @@ public struct ServerSettings: Codable, Equatable, Sendable {
             ("BERTH_HEARTBEAT_TICKS", \.heartbeatTicks), ("BERTH_SNAPSHOT_THRESHOLD", \.snapshotThresholdEntries),
             ("BERTH_SNAPSHOT_CHUNK_BYTES", \.snapshotChunkBytes),
             ("BERTH_SNAPSHOT_RETAIN_ENTRIES", \.snapshotRetainEntries),
+            ("BERTH_HTTP_IDLE_TIMEOUT", \.httpIdleTimeoutSeconds), ("BERTH_HTTP_MAX_CONNECTIONS", \.httpMaxConnections),
         ] {
             guard let raw = environment[key] else { continue }
             guard let value = Int(raw), value > 0 else {
@@ -103,7 +113,9 @@ public struct ServerSettings: Codable, Equatable, Sendable {
             electionTicks: electionTicks ?? lower.electionTicks, heartbeatTicks: heartbeatTicks ?? lower.heartbeatTicks,
             snapshotThresholdEntries: snapshotThresholdEntries ?? lower.snapshotThresholdEntries,
             snapshotChunkBytes: snapshotChunkBytes ?? lower.snapshotChunkBytes,
-            snapshotRetainEntries: snapshotRetainEntries ?? lower.snapshotRetainEntries)
+            snapshotRetainEntries: snapshotRetainEntries ?? lower.snapshotRetainEntries,
+            httpIdleTimeoutSeconds: httpIdleTimeoutSeconds ?? lower.httpIdleTimeoutSeconds,
+            httpMaxConnections: httpMaxConnections ?? lower.httpMaxConnections)
     }
 }
 

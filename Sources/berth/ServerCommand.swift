@@ -30,6 +30,10 @@ struct ServerCommand: AsyncParsableCommand {
     var snapshotChunkBytes: Int?
     @Option(name: .customLong("snapshot-retain-entries"), help: "Entries kept behind a snapshot (default 1024).")
     var snapshotRetainEntries: Int?
+    @Option(name: .customLong("http-idle-timeout"), help: "Seconds an idle HTTP connection is kept (default 60).")
+    var httpIdleTimeout: Int?
+    @Option(name: .customLong("http-max-connections"), help: "Most HTTP connections open at once (default 4096).")
+    var httpMaxConnections: Int?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -44,7 +48,8 @@ struct ServerCommand: AsyncParsableCommand {
             nodeID: nodeID, dataDir: dataDir, peerListen: peerListen, httpListen: httpListen, peers: peers,
             clusterID: clusterID, join: join, tickMilliseconds: tickMilliseconds, electionTicks: electionTicks,
             heartbeatTicks: heartbeatTicks, snapshotThresholdEntries: snapshotThreshold,
-            snapshotChunkBytes: snapshotChunkBytes, snapshotRetainEntries: snapshotRetainEntries)
+            snapshotChunkBytes: snapshotChunkBytes, snapshotRetainEntries: snapshotRetainEntries,
+            httpIdleTimeoutSeconds: httpIdleTimeout, httpMaxConnections: httpMaxConnections)
         let resolved: ServerConfig
         do {
             let file = try config.map { path throws(ConfigError) in try ServerSettings.load(path: path) }

@@ -102,5 +102,45 @@ extension ProcessClusterTests {
                 _ = try await HTTPCall.post("\(cluster.url(slow))/debug/fsync-delay", json: "{\"milliseconds\":0}")
             }
         }
+
+        @Test("a peer connection that never says hello is closed within the hello deadline")
+        func silentPeerConnectionClosed() async throws {
+            try await withServerCluster(size: 1) { cluster in
+                let startedAt = Date()
+                let outcome = try await RawPeerConnection.exchange(
+                    port: cluster.member(1).peerPort, sending: [], wait: .seconds(6))
+                #expect(outcome.closedByNode, "the silent connection stayed open")
+                #expect(secondsSince(startedAt) < 4, "closed after \(secondsSince(startedAt)) s")
+                #expect(cluster.logCount(1, "no hello within the timeout") >= 1)
+            }
+        }
+
+        @Test("an idle HTTP connection is closed; past the connection cap a new client waits until one closes")
+        func httpIdleTimeoutAndCap() async throws {
+            try await withServerCluster(
+                size: 1, extraArguments: ["--http-idle-timeout", "1", "--http-max-connections", "2"]
+            ) { cluster in
+                let port = cluster.member(1).httpPort
+                let request = "GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n"
+                // An idle keep-alive connection is closed by the node after about a second.
+                let startedAt = Date()
+                let head = ByteBuffer(string: request)
+                let idle = try await RawPeerConnection.exchange(port: port, sending: [head], wait: .seconds(5))
+                #expect(idle.closedByNode, "the idle connection stayed open")
+                #expect(secondsSince(startedAt) < 3, "closed after \(secondsSince(startedAt)) s")
+                // Two held connections fill the cap: a third client gets no answer until one goes.
+                async let first = RawPeerConnection.exchange(
+                    port: port, sending: [ByteBuffer(string: request)], wait: .milliseconds(2500))
+                async let second = RawPeerConnection.exchange(
+                    port: port, sending: [ByteBuffer(string: request)], wait: .milliseconds(2500))
+                try await Task.sleep(for: .milliseconds(300))
+                let blockedAt = Date()
+                let third = try await Self.rawExchange(port: port, head: request, until: "\r\n\r\n", wait: .seconds(6))
+                let waited = secondsSince(blockedAt)
+                _ = try await (first, second)
+                #expect(third.hasPrefix("HTTP/1.1 200"), "\(third.prefix(100))")
+                #expect(waited > 0.5, "the third connection was served at once (\(waited) s) although two were open")
+            }
+        }
     }
 }
