@@ -66,9 +66,14 @@ public final class ReadyPipeline {
             handled += 1
             let ready = node.ready()
             let current = node.basicStatus
+            // A leader whose term and vote are those of the previous Ready — durable by now, one
+            // write being in flight at a time — promises nothing unwritten by what it sends: its
+            // own new entries count toward a majority only after `advance()` (thesis §10.2.1).
+            // That includes a candidate's first Ready as leader: its term and its own vote were
+            // made durable by the Ready that started the campaign.
             let sendFirst =
                 sendsEverythingBeforeWrite
-                || (ready.snapshot == nil && previous.role == .leader && current.role == .leader
+                || (ready.snapshot == nil && current.role == .leader
                     && current.term == previous.term && current.vote == previous.vote)
             previous = current
             if sendFirst && !ready.messages.isEmpty { owner.send(ready.messages) }

@@ -106,6 +106,32 @@ import Testing
         #expect(!pipeline.isWriting)
     }
 
+    @Test(
+        "thesis §10.2.1: a newly elected leader's first appends leave before its own write (its term and vote are durable)"
+    )
+    func newLeaderSendsFirst() {
+        let (node, pipeline, owner) = single()
+        owner.writesComplete = true
+        node.campaign()
+        pipeline.run()
+        owner.writesComplete = false
+        owner.events = []
+        for voter: NodeID in [2, 3] {
+            node.step(
+                Message(
+                    from: voter, to: 1, term: node.status.term,
+                    body: .requestVoteResponse(RequestVoteResponse(granted: true, preVote: false))))
+        }
+        pipeline.run()
+        #expect(node.status.role == .leader)
+        guard case .send(let messages)? = owner.events.first else {
+            Issue.record("the new leader wrote before sending: \(owner.events)")
+            return
+        }
+        #expect(messages.contains { if case .appendEntries = $0.body { true } else { false } })
+        #expect(owner.events.dropFirst().first == .write)
+    }
+
     @Test("a leader whose write hangs keeps heartbeating; what is proposed meanwhile waits for the next Ready")
     func leaderHeartbeatsDuringSlowWrite() throws {
         let (node, pipeline, owner) = single()
