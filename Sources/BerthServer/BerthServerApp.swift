@@ -31,6 +31,15 @@ public func buildRouter(node: BerthNode, metrics: PrometheusCollectorRegistry? =
             node.hooks.fsyncDelayMilliseconds = body.milliseconds
             return JSONResponse.make(.ok, ["fsync_delay_ms": body.milliseconds])
         }
+        // Test-only: block the Raft loop's thread once (a loop that cannot keep up with its peers).
+        router.post("/debug/stall-raft-loop") { request, _ in
+            let body = try await decodeJSONBody(FsyncDelayBody.self, from: request)
+            guard (0...60_000).contains(body.milliseconds) else {
+                throw APIError.badRequest("milliseconds must be 0–60000", field: "milliseconds")
+            }
+            node.raft.stallForTesting(milliseconds: body.milliseconds)
+            return JSONResponse.make(.ok, ["stalled_ms": body.milliseconds])
+        }
     }
     HealthRoutes(node: node).register(on: router)
     ClusterRoutes(node: node).register(on: router)
@@ -38,7 +47,7 @@ public func buildRouter(node: BerthNode, metrics: PrometheusCollectorRegistry? =
     return router
 }
 
-/// `POST /debug/fsync-delay` body.
+/// `POST /debug/fsync-delay` and `POST /debug/stall-raft-loop` body.
 struct FsyncDelayBody: Decodable {
     var milliseconds: Int
 }

@@ -1,6 +1,7 @@
 import BerthRaft
 import BerthStorage
 import Dispatch
+import Foundation
 import Logging
 import Metrics
 import NIOConcurrencyHelpers
@@ -190,6 +191,13 @@ final class RaftLoop: @unchecked Sendable {
             self.node.step(message)
             self.scheduleDrain()
         }
+    }
+
+    /// Test hook (`POST /debug/stall-raft-loop`): the loop's thread sleeps, as if one Ready took
+    /// that long, while peers keep sending.
+    func stallForTesting(milliseconds: Int) {
+        guard hooks.enabled else { return }
+        eventLoop.execute { usleep(UInt32(milliseconds) * 1000) }
     }
 
     /// Waiters for the next change of role, leader or term (`statusChange`).
