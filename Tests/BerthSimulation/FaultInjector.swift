@@ -22,6 +22,10 @@ struct FaultInjector {
         case crash
         /// Crash a node while it is writing a Ready, so that write is lost.
         case crashWhileWriting
+        /// Wait (a while) for a node writing entries over its log's tail — a new leader's over a
+        /// follower's uncommitted ones — and crash it then: with power losses, the write a torn
+        /// prefix hurts most.
+        case crashWhileRewriting
         /// Crash the leader.
         case crashLeader
         /// A storm of leader flapping: crash each of the next few newly elected leaders shortly
@@ -56,9 +60,11 @@ struct FaultInjector {
     private var flapping: (remaining: Int, afterTerm: Term)?
     /// The new leader the storm will crash, and when.
     private var doomedLeader: (node: NodeID, term: Term, at: UInt64)?
+    /// Until when to crash the first node seen writing entries over its log's tail.
+    private var rewriteCrashUntil: UInt64?
 
-    /// Picks this seed's faults from those `profile` allows.
-    init(profile: FaultProfile, healthyDelay: ClosedRange<UInt64>, rng: SplitMix64) {
+    /// Picks this seed's faults from those `profile` allows; `powerLoss`: crashes tear writes.
+    init(profile: FaultProfile, healthyDelay: ClosedRange<UInt64>, powerLoss: Bool = false, rng: SplitMix64) {
         var rng = rng
         var weighted: [Action] = []
         func allow(_ enabled: Bool, _ action: Action, weight: Int) {
@@ -73,6 +79,7 @@ struct FaultInjector {
         allow(profile.messageLoss || profile.duplication || profile.delays, .networkQuality, weight: 2)
         allow(profile.crashes, .crash, weight: 2)
         allow(profile.crashes, .crashWhileWriting, weight: 2)
+        allow(profile.crashes && powerLoss, .crashWhileRewriting, weight: 3)
         allow(profile.crashes, .crashLeader, weight: 1)
         allow(profile.crashes, .leaderFlapping, weight: 2)
         allow(profile.pauses, .pause, weight: 2)
@@ -105,6 +112,14 @@ struct FaultInjector {
             for (node, _) in due { cluster.restart(node) }
         }
         continueFlapping(on: cluster)
+        if let until = rewriteCrashUntil {
+            if now > until {
+                rewriteCrashUntil = nil
+            } else if let node = cluster.nodeIDs.first(where: { cluster.isRewritingLog($0) }) {
+                rewriteCrashUntil = nil
+                crash(node, on: cluster)
+            }
+        }
         guard !actions.isEmpty, now >= nextActionAt else { return }
         nextActionAt = now + rng.time(in: interval)
         apply(rng.element(of: actions), on: cluster, membership: &membership)
@@ -114,6 +129,7 @@ struct FaultInjector {
     mutating func healAll(on cluster: SimulatedCluster) {
         flapping = nil
         doomedLeader = nil
+        rewriteCrashUntil = nil
         for (node, _) in restarts { cluster.restart(node) }
         restarts = []
         cluster.resumeAll()
@@ -155,6 +171,8 @@ struct FaultInjector {
             cluster.setNetworkQuality(loss: loss, duplicate: duplicate, delay: healthyDelay.lowerBound...upper)
         case .crash:
             if !running.isEmpty { crash(rng.element(of: running), on: cluster) }
+        case .crashWhileRewriting:
+            rewriteCrashUntil = cluster.now + 300
         case .crashWhileWriting:
             let writing = running.filter { cluster.isWriting($0) }
             if !writing.isEmpty { crash(rng.element(of: writing), on: cluster) }

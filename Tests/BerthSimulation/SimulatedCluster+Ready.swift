@@ -322,10 +322,13 @@ extension SimulatedCluster {
             configurationAppliedAt = entry.index
             let configuration = node.stateMachine.configuration
             committedConfiguration = configuration
-            record(
-                .configurationApplied(
-                    index: entry.index, voters: configuration.voters.sorted(),
-                    learners: configuration.learners.sorted()))
+            // The membership every disk starts with is not news.
+            if entry.index > initialLogLength {
+                record(
+                    .configurationApplied(
+                        index: entry.index, voters: configuration.voters.sorted(),
+                        learners: configuration.learners.sorted()))
+            }
         case .applied, .noOp, .configuration:
             break
         }
@@ -397,7 +400,11 @@ extension SimulatedCluster {
         let snapshotRecords = write?.snapshot.map { $0.metadata.index > node.snapshotIndex ? 1 : 0 } ?? 0
         let writeRecords = snapshotRecords + (write?.hardState == nil ? 0 : 1) + (write?.entries.count ?? 0)
         let commitRecords = node.unsyncedCommits.count
-        let kept = rng.int(in: 0...(commitRecords + writeRecords))
+        var kept = rng.int(in: 0...(commitRecords + writeRecords))
+        if let write, write.hardState != nil, !write.entries.isEmpty, rng.chance(0.5) {
+            // The most telling prefix: the hard state durable, none of the entries after it.
+            kept = commitRecords + snapshotRecords + 1
+        }
         if kept < commitRecords {
             var hardState = node.storage.hardState
             hardState.commit = kept == 0 ? node.syncedCommit : node.unsyncedCommits[kept - 1]

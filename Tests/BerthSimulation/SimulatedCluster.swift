@@ -260,19 +260,30 @@ public final class SimulatedCluster {
     /// The incarnation node `id` runs (or will run, while down) under.
     public func incarnation(of id: NodeID) -> Incarnation { node(id)?.incarnation ?? .initial }
 
-    /// Whether the committed configuration admits every node as a voter under the incarnation
-    /// it runs under: no learner, no member missing, no member that lost its disk and was not
-    /// re-admitted yet.
+    /// Whether every node is a voter admitted under the incarnation it runs — in the newest
+    /// committed membership and in the one each node has applied (a node that has not applied
+    /// a recent change still counts votes by the one before): no learner, no member missing,
+    /// no member that lost its disk and was not re-admitted yet. Only then may a disk be lost
+    /// without taking a quorum with it.
     public var everyNodeAdmitted: Bool {
-        let configuration = committedConfiguration
-        guard configuration.voters.count == nodeIDs.count, configuration.learners.isEmpty else { return false }
-        return nodeIDs.allSatisfy {
-            configuration.voters.contains($0) && configuration.incarnation(of: $0) == incarnation(of: $0)
+        let admitsEveryNode = { (configuration: Configuration) -> Bool in
+            configuration.voters.count == self.nodeIDs.count && configuration.learners.isEmpty
+                && self.nodeIDs.allSatisfy { configuration.incarnation(of: $0) == self.incarnation(of: $0) }
         }
+        guard admitsEveryNode(committedConfiguration) else { return false }
+        // A running core's membership; a stopped node's as its state store holds it.
+        return nodes.allSatisfy { admitsEveryNode($0.raft?.status.configuration ?? $0.stateMachine.configuration) }
     }
 
     /// Whether node `id` has a Ready being written (a crash now would lose it).
     public func isWriting(_ id: NodeID) -> Bool { node(id)?.pendingWrite != nil }
+
+    /// Whether node `id` is writing entries that replace entries on its disk (a new leader's
+    /// entries over a follower's uncommitted tail): the write a power loss can hurt most.
+    public func isRewritingLog(_ id: NodeID) -> Bool {
+        guard let node = node(id), let first = node.pendingWrite?.ready.entries.first else { return false }
+        return first.index <= node.storage.lastIndex
+    }
 
     /// The client operations node `id` has applied, in order (empty while it is down).
     public func appliedOps(of id: NodeID) -> [UInt64] {

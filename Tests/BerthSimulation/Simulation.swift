@@ -69,7 +69,8 @@ public struct Simulation: Sendable {
         let keylessClients = faults.keylessClients && rng.chance(0.5)
         let cluster = SimulatedCluster(nodeCount: nodeCount, seed: rng.next(), options: options)
         cluster.onEvent = onEvent
-        var injector = FaultInjector(profile: faults, healthyDelay: options.networkDelay, rng: rng.split())
+        var injector = FaultInjector(
+            profile: faults, healthyDelay: options.networkDelay, powerLoss: options.tornWrites, rng: rng.split())
         var membership = MembershipDriver()
         var rejoin = RejoinDriver(handsOverLeadership: faults.leadershipTransfers, rng: rng.split())
         var clientSettings = Client.Settings()
