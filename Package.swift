@@ -24,6 +24,8 @@ let package = Package(
     targets: [
         // The pure Raft core: standard library only, driven by tick()/step(), output through Ready.
         .target(name: "BerthRaft"),
+        // The pure placement domain: node truth, intents, explainable evaluation, launch records; no I/O, no clock.
+        .target(name: "BerthControlPlane"),
         // The peer protocol's frames and messages, and CRC32C: pure, NIOCore's ByteBuffer only.
         .target(
             name: "BerthWire",
@@ -73,6 +75,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "BerthRaftTests", dependencies: ["BerthRaft"]),
+        .testTarget(name: "BerthControlPlaneTests", dependencies: ["BerthControlPlane"]),
         .testTarget(
             name: "BerthWireTests",
             dependencies: [

@@ -1,0 +1,93 @@
+extension FleetView {
+    /// Every node's verdict for `intent` at `atMs` (the leader's clock, or the time a plan was
+    /// made): the nodes that can take it, ranked by `PlacementOrder`, and every other node with
+    /// every reason that applies. Pure: the same view, intent, time and policy always give the
+    /// same explanation.
+    public func evaluate(_ intent: WorkloadIntent, atMs: Int64, policy: PlacementPolicy = .standard) -> Explanation {
+        let requirements = PlacementRequirements(intent)
+        let spread = spread(of: intent.name)
+        var ranked: [PlacementOrder] = []
+        ranked.reserveCapacity(nodes.count)
+        var rejected: [RejectedNode] = []
+        rejected.reserveCapacity(nodes.count)
+        for (position, slot) in slotsByNodeID.enumerated() {
+            switch verdict(slot: slot, requirements, spread: spread, atMs: atMs, policy: policy) {
+            case .ranked(let components):
+                ranked.append(
+                    PlacementOrder(
+                        components: components, freeMemoryMiB: nodes[slot].freeMemoryMiB, position: position,
+                        slot: slot))
+            case .rejected(let reasons):
+                rejected.append(RejectedNode(nodeID: truths[slot].envelope.nodeID, reasons: reasons))
+            }
+        }
+        ranked.sort(by: PlacementOrder.precedes)
+        return Explanation(
+            evaluatedAtMs: atMs,
+            rankedNodes: ranked.map { RankedNode(nodeID: truths[$0.slot].envelope.nodeID, components: $0.components) },
+            rejectedNodes: rejected)
+    }
+
+    /// "Why (not) this node": the verdict for one node, in the same shape as `evaluate`, or nil
+    /// when the node is not known. Agrees with `evaluate` for that node: no part of a node's
+    /// verdict depends on the other nodes.
+    public func explain(_ intent: WorkloadIntent, nodeID: String, atMs: Int64, policy: PlacementPolicy = .standard)
+        -> Explanation?
+    {
+        guard let slot = slot(of: nodeID) else { return nil }
+        let requirements = PlacementRequirements(intent)
+        switch verdict(slot: slot, requirements, spread: spread(of: intent.name), atMs: atMs, policy: policy) {
+        case .ranked(let components):
+            return Explanation(
+                evaluatedAtMs: atMs, rankedNodes: [RankedNode(nodeID: nodeID, components: components)],
+                rejectedNodes: [])
+        case .rejected(let reasons):
+            return Explanation(
+                evaluatedAtMs: atMs, rankedNodes: [], rejectedNodes: [RejectedNode(nodeID: nodeID, reasons: reasons)])
+        }
+    }
+
+    /// The node a launch of `intent` goes to: the first ranked node, or nil when none fits.
+    public func select(_ intent: WorkloadIntent, atMs: Int64, policy: PlacementPolicy = .standard) -> String? {
+        evaluate(intent, atMs: atMs, policy: policy).selectedNodeID
+    }
+
+    private enum Verdict {
+        case ranked(ScoreComponents)
+        case rejected([Rejection])
+    }
+
+    /// One node's verdict. Runs once per node per evaluation: deciding touches only plain
+    /// values (and the node's labels when the intent requires some); evidence is assembled only
+    /// for a rejected node, from strings built when its envelope arrived.
+    private func verdict(
+        slot: Int, _ requirements: PlacementRequirements, spread: WorkloadSpread?, atMs: Int64, policy: PlacementPolicy
+    ) -> Verdict {
+        let node = nodes[slot]
+        let failed = requirements.failedChecks(node, atMs: atMs, policy: policy)
+        guard failed.isEmpty, requirements.labelsMatch(evidence[slot]) else {
+            return .rejected(
+                requirements.rejections(failed, node: node, evidence: evidence[slot], atMs: atMs, policy: policy))
+        }
+        return .ranked(score(node, slot: slot, requirements, spread: spread))
+    }
+
+    private func score(_ node: FleetNode, slot: Int, _ requirements: PlacementRequirements, spread: WorkloadSpread?)
+        -> ScoreComponents
+    {
+        // Both divisors are at least 1 here: the node passed the capacity check with a request of
+        // at least 1, so its allocatable is at least 1.
+        let cpuLeft = (node.freeCPUs - requirements.vcpus) * 1000 / max(1, node.allocatableCPUs)
+        let memoryLeft = (node.freeMemoryMiB - requirements.memoryMiB) * 1000 / max(1, node.allocatableMemoryMiB)
+        var spreadMilli = 1000
+        if let spread, let inGroup = spread.inGroup[node.labelGroup] {
+            spreadMilli = (inGroup - spread.onNode[slot, default: 0]) * 1000 / inGroup
+        }
+        let acceleration = requirements.acceleration(kvmUsable: node.capabilities.kvmUsable)
+        return ScoreComponents(
+            resourceFitMilli: min(cpuLeft, memoryLeft), spreadMilli: spreadMilli,
+            backendPreferenceMilli: acceleration == .tcg
+                ? ScoreComponents.emulatedMilli : ScoreComponents.acceleratedMilli,
+            healthMilli: node.health == .healthy ? ScoreComponents.healthyMilli : ScoreComponents.degradedMilli)
+    }
+}
