@@ -7,17 +7,6 @@ public enum Evidence: Equatable, Hashable, Sendable {
     case list([String])
     /// The node has nothing to show (a label it does not carry).
     case none
-
-    /// The value as a message shows it.
-    var text: String {
-        switch self {
-        case .int(let value): return String(value)
-        case .string(let value): return value
-        case .bool(let value): return value ? "yes" : "no"
-        case .list(let values): return values.isEmpty ? "none" : values.joined(separator: ", ")
-        case .none: return "none"
-        }
-    }
 }
 
 extension Evidence: Codable {

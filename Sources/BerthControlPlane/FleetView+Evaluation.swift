@@ -5,26 +5,34 @@ extension FleetView {
     /// same explanation.
     public func evaluate(_ intent: WorkloadIntent, atMs: Int64, policy: PlacementPolicy = .standard) -> Explanation {
         let requirements = PlacementRequirements(intent)
+        let labels = LabelMatches(requirements, index: labelIndex, slotCount: nodes.count)
         let spread = spread(of: intent.name)
-        var ranked: [PlacementOrder] = []
-        ranked.reserveCapacity(nodes.count)
+        // Candidates in walk (node_id) order; `order` ranks them by index into these.
+        var candidates: [(slot: Int, components: ScoreComponents)] = []
+        candidates.reserveCapacity(nodes.count)
+        var order: [PlacementOrder] = []
+        order.reserveCapacity(nodes.count)
         var rejected: [RejectedNode] = []
         rejected.reserveCapacity(nodes.count)
-        for (position, slot) in slotsByNodeID.enumerated() {
-            switch verdict(slot: slot, requirements, spread: spread, atMs: atMs, policy: policy) {
+        for slot in slotsByNodeID {
+            switch verdict(slot: slot, requirements, labels, spread: spread, atMs: atMs, policy: policy) {
             case .ranked(let components):
-                ranked.append(
+                order.append(
                     PlacementOrder(
-                        components: components, freeMemoryMiB: nodes[slot].freeMemoryMiB, position: position,
-                        slot: slot))
+                        scoreMilli: components.totalMilli, freeMemoryMiB: nodes[slot].freeMemoryMiB,
+                        index: candidates.count))
+                candidates.append((slot, components))
             case .rejected(let reasons):
-                rejected.append(RejectedNode(nodeID: truths[slot].envelope.nodeID, reasons: reasons))
+                rejected.append(RejectedNode(nodeID: idBySlot[slot], reasons: reasons))
             }
         }
-        ranked.sort(by: PlacementOrder.precedes)
+        order.sort()
         return Explanation(
             evaluatedAtMs: atMs,
-            rankedNodes: ranked.map { RankedNode(nodeID: truths[$0.slot].envelope.nodeID, components: $0.components) },
+            rankedNodes: order.map {
+                let candidate = candidates[$0.index]
+                return RankedNode(nodeID: idBySlot[candidate.slot], components: candidate.components)
+            },
             rejectedNodes: rejected)
     }
 
@@ -36,7 +44,8 @@ extension FleetView {
     {
         guard let slot = slot(of: nodeID) else { return nil }
         let requirements = PlacementRequirements(intent)
-        switch verdict(slot: slot, requirements, spread: spread(of: intent.name), atMs: atMs, policy: policy) {
+        let labels = LabelMatches(requirements, index: labelIndex, slotCount: nodes.count, only: slot)
+        switch verdict(slot: slot, requirements, labels, spread: spread(of: intent.name), atMs: atMs, policy: policy) {
         case .ranked(let components):
             return Explanation(
                 evaluatedAtMs: atMs, rankedNodes: [RankedNode(nodeID: nodeID, components: components)],
@@ -58,16 +67,19 @@ extension FleetView {
     }
 
     /// One node's verdict. Runs once per node per evaluation: deciding touches only plain
-    /// values (and the node's labels when the intent requires some); evidence is assembled only
-    /// for a rejected node, from strings built when its envelope arrived.
+    /// values and bits; evidence is assembled only for a rejected node, from strings built when
+    /// its envelope arrived.
     private func verdict(
-        slot: Int, _ requirements: PlacementRequirements, spread: WorkloadSpread?, atMs: Int64, policy: PlacementPolicy
+        slot: Int, _ requirements: PlacementRequirements, _ labels: LabelMatches, spread: WorkloadSpread?, atMs: Int64,
+        policy: PlacementPolicy
     ) -> Verdict {
         let node = nodes[slot]
         let failed = requirements.failedChecks(node, atMs: atMs, policy: policy)
-        guard failed.isEmpty, requirements.labelsMatch(evidence[slot]) else {
+        guard failed.isEmpty, labels.matchesAll(slot: slot) else {
             return .rejected(
-                requirements.rejections(failed, node: node, evidence: evidence[slot], atMs: atMs, policy: policy))
+                requirements.rejections(
+                    failed, node: node, slot: slot, labels: labels, evidence: evidence[slot], atMs: atMs, policy: policy
+                ))
         }
         return .ranked(score(node, slot: slot, requirements, spread: spread))
     }

@@ -10,6 +10,10 @@ public struct FleetView: Sendable {
     private(set) var truths: [NodeTruth] = []
     /// Evidence strings of each slot, built when its truth changes.
     private(set) var evidence: [NodeEvidence] = []
+    /// The node id of each slot (a dense copy: evaluation reads it for every node it reports).
+    private(set) var idBySlot: [String] = []
+    /// `key=value` → the slots whose node carries that label.
+    private(set) var labelIndex: [String: Set<Int>] = [:]
     /// Workload name → active launches on each slot, only read to move counts between label groups.
     private var workloadsOnNode: [[String: Int]] = []
     private var slotByNodeID: [String: Int] = [:]
@@ -30,7 +34,7 @@ public struct FleetView: Sendable {
     public var count: Int { nodes.count }
 
     /// Every node id, ascending.
-    public var nodeIDs: [String] { slotsByNodeID.map { truths[$0].nodeID } }
+    public var nodeIDs: [String] { slotsByNodeID.map { idBySlot[$0] } }
 
     /// The truth held for `nodeID`.
     public func truth(of nodeID: String) -> NodeTruth? {
@@ -85,7 +89,16 @@ public struct FleetView: Sendable {
         let usage = nodes[slot].usage
         nodes[slot] = FleetNode(truth, labelGroup: newGroup)
         nodes[slot].usage = usage
-        if truth.envelope != truths[slot].envelope { evidence[slot] = NodeEvidence(truth.envelope) }
+        if truth.envelope != truths[slot].envelope {
+            let fresh = NodeEvidence(truth.envelope)
+            if !fresh.hasSameLabels(as: evidence[slot]) {
+                unindexLabels(of: slot)
+                evidence[slot] = fresh
+                indexLabels(of: slot)
+            } else {
+                evidence[slot] = fresh
+            }
+        }
         truths[slot] = truth
     }
 
@@ -108,8 +121,10 @@ public struct FleetView: Sendable {
         nodes.append(FleetNode(truth, labelGroup: joinGroup(truth.envelope.labels)))
         truths.append(truth)
         evidence.append(NodeEvidence(truth.envelope))
+        idBySlot.append(truth.nodeID)
         workloadsOnNode.append([:])
         slotByNodeID[truth.nodeID] = slot
+        indexLabels(of: slot)
         let position = lowerBound(of: truth.nodeID)
         slotsByNodeID.insert(slot, at: position)
     }
@@ -120,13 +135,24 @@ public struct FleetView: Sendable {
         var high = slotsByNodeID.count
         while low < high {
             let middle = (low + high) / 2
-            if truths[slotsByNodeID[middle]].nodeID.utf8.lexicographicallyPrecedes(nodeID.utf8) {
+            if idBySlot[slotsByNodeID[middle]].utf8.lexicographicallyPrecedes(nodeID.utf8) {
                 low = middle + 1
             } else {
                 high = middle
             }
         }
         return low
+    }
+
+    private mutating func indexLabels(of slot: Int) {
+        for (_, pair) in evidence[slot].labelPairs { labelIndex[pair, default: []].insert(slot) }
+    }
+
+    private mutating func unindexLabels(of slot: Int) {
+        for (_, pair) in evidence[slot].labelPairs {
+            labelIndex[pair]?.remove(slot)
+            if labelIndex[pair]?.isEmpty == true { labelIndex[pair] = nil }
+        }
     }
 
     private mutating func joinGroup(_ labels: [String: String]) -> Int {

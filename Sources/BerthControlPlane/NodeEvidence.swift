@@ -1,17 +1,29 @@
 /// The strings a rejection of one node can show, built once when its envelope arrives so that
-/// evaluations only share them instead of formatting them for every rejected node.
-struct NodeEvidence: Sendable {
-    /// Label key → `key=value`. Comparing these with an intent's `key=value` decides a label
-    /// check, and the same string is the rejection's evidence.
-    var labelPairs: [String: String]
+/// evaluations only share them instead of formatting them for every rejected node. Immutable
+/// and shared by reference: handing it to a rejected node's evidence costs one retain.
+final class NodeEvidence: Sendable {
+    /// `key=value` of each label, by key in byte order. A node has a few labels (at most 64), and
+    /// a scan comparing short strings is cheaper than hashing the key.
+    let labelPairs: [(key: String, pair: String)]
     /// `kind version` of each installed backend, in envelope order.
-    var backendSummaries: [String]
+    let backendSummaries: [String]
     /// The kind of each entry of `backendSummaries`.
-    var backendKinds: [BackendKind]
+    let backendKinds: [BackendKind]
 
     init(_ envelope: SchedulerEnvelope) {
-        labelPairs = envelope.labels.reduce(into: [:]) { $0[$1.key] = $1.key + "=" + $1.value }
+        labelPairs = envelope.labels.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+            .map { (key: $0.key, pair: $0.key + "=" + $0.value) }
         backendSummaries = envelope.backends.map(\.summary)
         backendKinds = envelope.backends.map(\.kind)
+    }
+
+    /// `key=value` for the node's label `key`, or nil when it has none.
+    func labelPair(_ key: String) -> String? {
+        labelPairs.first { $0.key == key }?.pair
+    }
+
+    /// Whether the labels (and so the label index entries) are the same as `other`'s.
+    func hasSameLabels(as other: NodeEvidence) -> Bool {
+        labelPairs.elementsEqual(other.labelPairs) { $0.pair == $1.pair }
     }
 }

@@ -14,7 +14,7 @@ struct PlacementRequirements: Sendable {
     let runsImage: Bool
     /// Required labels as `(key, "key=value")`, by key ascending, so LABEL_MISMATCH reasons come
     /// out in a fixed order and the pair string is built once per evaluation, not per node.
-    private(set) var labels: [(key: String, pair: String)]
+    let labels: [(key: String, pair: String)]
     /// BACKEND_MISSING's `needed` evidence on a node with (index 1) and without (index 0) usable KVM.
     private let missingBackendEvidence: [Evidence]
 
@@ -96,18 +96,13 @@ struct PlacementRequirements: Sendable {
         return failed
     }
 
-    /// Whether the node carries every required label with the required value.
-    func labelsMatch(_ evidence: NodeEvidence) -> Bool {
-        for (key, pair) in labels where evidence.labelPairs[key] != pair { return false }
-        return true
-    }
-
     // MARK: Explaining what was decided
 
-    /// The rejections for the checks in `failed`, plus one LABEL_MISMATCH per label the node
-    /// lacks, each with its evidence, in `RejectionCode` order.
+    /// The rejections for the checks in `failed`, plus one LABEL_MISMATCH per label `labels`
+    /// says the node lacks, each with its evidence, in `RejectionCode` order.
     func rejections(
-        _ failed: FailedChecks, node: FleetNode, evidence: NodeEvidence, atMs: Int64, policy: PlacementPolicy
+        _ failed: FailedChecks, node: FleetNode, slot: Int, labels matches: LabelMatches?, evidence: NodeEvidence,
+        atMs: Int64, policy: PlacementPolicy
     ) -> [Rejection] {
         var reasons: [Rejection] = []
         reasons.reserveCapacity(failed.count + labels.count)
@@ -145,13 +140,10 @@ struct PlacementRequirements: Sendable {
             let state = node.cordon == .draining ? "draining" : "cordoned"
             reasons.append(Rejection(code: .nodeCordoned, needed: .string("schedulable"), available: .string(state)))
         }
-        for (key, pair) in labels {
-            let actual = evidence.labelPairs[key]
-            if actual != pair {
-                reasons.append(
-                    Rejection(
-                        code: .labelMismatch, needed: .string(pair), available: actual.map { .string($0) } ?? .none))
-            }
+        for (index, (key, pair)) in labels.enumerated() where matches?.matches(label: index, slot: slot) == false {
+            let actual = evidence.labelPair(key)
+            reasons.append(
+                Rejection(code: .labelMismatch, needed: .string(pair), available: actual.map { .string($0) } ?? .none))
         }
         return reasons
     }
@@ -179,9 +171,9 @@ struct PlacementRequirements: Sendable {
         let node = FleetNode(truth, labelGroup: 0)
         let failed = failedHardwareChecks(node)
         guard !failed.isEmpty else { return [] }
-        var hardwareOnly = self
-        hardwareOnly.labels = []
-        return hardwareOnly.rejections(
-            failed, node: node, evidence: NodeEvidence(truth.envelope), atMs: 0, policy: .standard)
+        // No label matches given: labels are not checked.
+        return rejections(
+            failed, node: node, slot: 0, labels: nil, evidence: NodeEvidence(truth.envelope), atMs: 0,
+            policy: .standard)
     }
 }

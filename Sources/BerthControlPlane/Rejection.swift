@@ -16,36 +16,114 @@ public struct Rejection: Equatable, Hashable, Sendable {
 
     /// The reason in words, e.g. "needs 4 vCPU, node has 2 free".
     public var message: String {
+        var text = MessageText()
+        writeMessage(into: &text)
+        return text.value
+    }
+
+    /// Writes the message piece by piece, so the JSON writer can put it straight into a
+    /// response without building a String per reason.
+    func writeMessage(into out: inout some MessageOutput) {
         switch code {
         case .archMismatch:
-            return "needs architecture \(needed.text), node is \(available.text)"
+            out.write("needs architecture ")
+            out.write(needed)
+            out.write(", node is ")
+            out.write(available)
         case .insufficientCPU:
-            return "needs \(needed.text) vCPU, node has \(available.text) free"
+            out.write("needs ")
+            out.write(needed)
+            out.write(" vCPU, node has ")
+            out.write(available)
+            out.write(" free")
         case .insufficientMemory:
-            return "needs \(needed.text) MiB of memory, node has \(available.text) MiB free"
+            out.write("needs ")
+            out.write(needed)
+            out.write(" MiB of memory, node has ")
+            out.write(available)
+            out.write(" MiB free")
         case .kvmMissing:
-            return "needs KVM, node has no /dev/kvm"
+            out.write("needs KVM, node has no /dev/kvm")
         case .kvmUnusable:
-            return "needs KVM, node has /dev/kvm but guests cannot run on it"
+            out.write("needs KVM, node has /dev/kvm but guests cannot run on it")
         case .backendMissing:
             if case .list(let kinds) = needed, kinds.count > 1 {
-                return "needs one of the backends \(needed.text), node has \(available.text)"
+                out.write("needs one of the backends ")
+            } else {
+                out.write("needs backend ")
             }
-            return "needs backend \(needed.text), node has \(available.text)"
+            out.write(needed)
+            out.write(", node has ")
+            out.write(available)
         case .backendVersionUnsupported:
-            return "needs \(needed.text), node has \(available.text)"
+            out.write("needs ")
+            out.write(needed)
+            out.write(", node has ")
+            out.write(available)
         case .telemetryStale:
-            return "telemetry is \(available.text) ms old, the limit is \(needed.text) ms"
+            out.write("telemetry is ")
+            out.write(available)
+            out.write(" ms old, the limit is ")
+            out.write(needed)
+            out.write(" ms")
         case .nodeUnhealthy:
-            return "node reports itself \(available.text)"
+            out.write("node reports itself ")
+            out.write(available)
         case .nodeCordoned:
-            return "node is \(available.text)"
+            out.write("node is ")
+            out.write(available)
         case .labelMismatch:
+            out.write("needs label ")
+            out.write(needed)
             if case .none = available {
-                return "needs label \(needed.text), node does not have it"
+                out.write(", node does not have it")
+            } else {
+                out.write(", node has ")
+                out.write(available)
             }
-            return "needs label \(needed.text), node has \(available.text)"
         }
+    }
+}
+
+/// Where a derived message goes: a String (`MessageText`) or a JSON string being written.
+protocol MessageOutput {
+    mutating func write(_ text: StaticString)
+    mutating func write(_ text: String)
+    mutating func write(_ value: Int64)
+}
+
+extension MessageOutput {
+    /// Evidence as a message shows it: lists joined by ", ", booleans as yes/no, null as "none".
+    mutating func write(_ evidence: Evidence) {
+        switch evidence {
+        case .int(let value): write(value)
+        case .string(let value): write(value)
+        case .bool(let value): write(value ? "yes" : "no")
+        case .none: write("none")
+        case .list(let values):
+            if values.isEmpty { write("none") }
+            for (index, value) in values.enumerated() {
+                if index > 0 { write(", ") }
+                write(value)
+            }
+        }
+    }
+}
+
+/// A message built as a String.
+struct MessageText: MessageOutput {
+    var value = ""
+
+    mutating func write(_ text: StaticString) {
+        value += text.description
+    }
+
+    mutating func write(_ text: String) {
+        value += text
+    }
+
+    mutating func write(_ number: Int64) {
+        value += String(number)
     }
 }
 

@@ -27,8 +27,20 @@ public enum RejectionCode: String, Codable, CaseIterable, Equatable, Hashable, S
     /// `key=value`; available: the node's `key=value`, or null when the node lacks the key.
     case labelMismatch = "LABEL_MISMATCH"
 
-    /// Position in the declared order, which fixes the order of a node's reasons.
-    var order: Int {
-        RejectionCode.allCases.firstIndex(of: self)!
+    /// The raw value as a static string, for writers that copy bytes without building Strings.
+    var staticName: StaticString {
+        switch self {
+        case .archMismatch: return "ARCH_MISMATCH"
+        case .insufficientCPU: return "INSUFFICIENT_CPU"
+        case .insufficientMemory: return "INSUFFICIENT_MEMORY"
+        case .kvmMissing: return "KVM_MISSING"
+        case .kvmUnusable: return "KVM_UNUSABLE"
+        case .backendMissing: return "BACKEND_MISSING"
+        case .backendVersionUnsupported: return "BACKEND_VERSION_UNSUPPORTED"
+        case .telemetryStale: return "TELEMETRY_STALE"
+        case .nodeUnhealthy: return "NODE_UNHEALTHY"
+        case .nodeCordoned: return "NODE_CORDONED"
+        case .labelMismatch: return "LABEL_MISMATCH"
+        }
     }
 }

@@ -301,4 +301,24 @@ import Testing
         #expect(view.select(Build.vm(), atMs: Build.now) == "n1")
         #expect(throws: FleetError.unknownNode("nope")) { try view.cordon("nope", atMs: 0) }
     }
+
+    @Test("label checks follow a node's labels as new envelopes change them")
+    func labelsChange() throws {
+        var view = Build.fleet([Build.envelope("n1", labels: ["zone": "a"]), Build.envelope("n2", labels: ["zone": "a"])])
+        let intent = Build.vm(labels: ["zone": "a"])
+        #expect(view.evaluate(intent, atMs: Build.now).rankedNodes.map(\.nodeID) == ["n1", "n2"])
+        try view.upsert(Build.envelope("n1", sequence: 2, labels: ["zone": "b"]), receivedAtMs: Build.now)
+        #expect(
+            view.evaluate(intent, atMs: Build.now).reasons(for: "n1") == [
+                Rejection(code: .labelMismatch, needed: .string("zone=a"), available: .string("zone=b"))
+            ])
+        #expect(view.explain(intent, nodeID: "n1", atMs: Build.now)?.rejectedNodes.count == 1)
+        #expect(view.explain(intent, nodeID: "n2", atMs: Build.now)?.rankedNodes.count == 1)
+        try view.upsert(Build.envelope("n1", sequence: 3, labels: [:]), receivedAtMs: Build.now)
+        #expect(view.evaluate(intent, atMs: Build.now).reasons(for: "n1")?.first?.available == Evidence.none)
+        try view.upsert(Build.envelope("n1", sequence: 4, labels: ["zone": "a", "x": "y"]), receivedAtMs: Build.now)
+        try view.upsert(Build.envelope("n2", sequence: 2, labels: [:]), receivedAtMs: Build.now)
+        #expect(view.select(Build.vm(labels: ["zone": "a", "x": "y"]), atMs: Build.now) == "n1")
+        #expect(view.evaluate(intent, atMs: Build.now).rankedNodes.map(\.nodeID) == ["n1"])
+    }
 }
