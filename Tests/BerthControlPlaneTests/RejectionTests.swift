@@ -304,7 +304,9 @@ import Testing
 
     @Test("label checks follow a node's labels as new envelopes change them")
     func labelsChange() throws {
-        var view = Build.fleet([Build.envelope("n1", labels: ["zone": "a"]), Build.envelope("n2", labels: ["zone": "a"])])
+        var view = Build.fleet([
+            Build.envelope("n1", labels: ["zone": "a"]), Build.envelope("n2", labels: ["zone": "a"]),
+        ])
         let intent = Build.vm(labels: ["zone": "a"])
         #expect(view.evaluate(intent, atMs: Build.now).rankedNodes.map(\.nodeID) == ["n1", "n2"])
         try view.upsert(Build.envelope("n1", sequence: 2, labels: ["zone": "b"]), receivedAtMs: Build.now)
