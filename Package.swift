@@ -34,13 +34,15 @@ let package = Package(
         // Durable Raft log (WAL + snapshots) and the replicated state machine in SQLite.
         .target(
             name: "BerthStorage",
-            dependencies: ["BerthRaft", "BerthWire", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "BerthRaft", "BerthWire", "BerthControlPlane", .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         // A control-plane node: the Raft loop, the NIO peer transport, the Hummingbird HTTP API.
         .target(
             name: "BerthServer",
             dependencies: [
-                "BerthRaft", "BerthWire", "BerthStorage",
+                "BerthRaft", "BerthWire", "BerthStorage", "BerthControlPlane",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -83,9 +85,9 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "BerthStorageTests", dependencies: ["BerthStorage", "BerthRaft"]),
+        .testTarget(name: "BerthStorageTests", dependencies: ["BerthStorage", "BerthRaft", "BerthControlPlane"]),
         .testTarget(name: "BerthSimulationTests", dependencies: ["BerthSimulation", "BerthRaft"]),
-        .testTarget(name: "BerthServerTests", dependencies: ["BerthServer", "BerthRaft", "BerthWire", .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
+        .testTarget(name: "BerthServerTests", dependencies: ["BerthServer", "BerthRaft", "BerthWire", "BerthControlPlane", .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,3 +1,4 @@
+import BerthControlPlane
 import BerthRaft
 import Foundation
 import HTTPTypes
@@ -11,6 +12,9 @@ struct APIError: Error, HTTPResponseError {
     let code: String
     let message: String
     let details: [String: String]
+    /// Details that are not plain strings (validation problems, an explanation), beside
+    /// `details` in the same `details` object.
+    var structuredDetails: [String: AnyEncodable] = [:]
     let leaderHint: NodeID?
     /// Seconds a client should wait before retrying (429, 503).
     let retryAfterSeconds: Int?
@@ -27,11 +31,33 @@ struct APIError: Error, HTTPResponseError {
         self.retryAfterSeconds = retryAfterSeconds
     }
 
-    struct Body: Codable {
-        struct Inner: Codable {
+    struct Body: Encodable {
+        struct Inner: Encodable {
             var code: String
             var message: String
             var details: [String: String]
+            var structuredDetails: [String: AnyEncodable] = [:]
+
+            enum CodingKeys: String, CodingKey {
+                case code, message, details
+            }
+
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encode(code, forKey: .code)
+                try container.encode(message, forKey: .message)
+                var nested = container.nestedContainer(keyedBy: DetailKey.self, forKey: .details)
+                for (key, value) in details { try nested.encode(value, forKey: DetailKey(key)) }
+                for (key, value) in structuredDetails { try nested.encode(value, forKey: DetailKey(key)) }
+            }
+        }
+
+        struct DetailKey: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(_ string: String) { stringValue = string }
+            init?(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
         }
         var error: Inner
         var leaderHint: NodeID?
@@ -44,7 +70,8 @@ struct APIError: Error, HTTPResponseError {
 
     var jsonBody: [UInt8] {
         let body = Body(
-            error: .init(code: code, message: message, details: details), leaderHint: leaderHint)
+            error: .init(code: code, message: message, details: details, structuredDetails: structuredDetails),
+            leaderHint: leaderHint)
         return (try? Array(JSONEncoder.api.encode(body))) ?? Array("{\"error\":{}}".utf8)
     }
 
@@ -118,5 +145,31 @@ extension JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
+    }
+}
+
+/// Any encodable value, for error details of more than one type.
+struct AnyEncodable: Encodable, Sendable {
+    private let encodeValue: @Sendable (any Encoder) throws -> Void
+
+    init(_ value: some Encodable & Sendable) {
+        encodeValue = { try value.encode(to: $0) }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        try encodeValue(encoder)
+    }
+}
+
+extension APIError {
+    /// 400 `INVALID_ARGUMENT` listing every problem of a submitted document; `details.field`
+    /// names the first.
+    static func invalid(_ failure: ValidationFailure, what: String) -> APIError {
+        var error = APIError(
+            .badRequest, code: ValidationFailure.code,
+            message: "\(what) is not valid: \(failure.summary)",
+            details: failure.problems.first.map { ["field": $0.field] } ?? [:])
+        error.structuredDetails["problems"] = AnyEncodable(failure.problems)
+        return error
     }
 }

@@ -1,3 +1,4 @@
+import BerthControlPlane
 import BerthRaft
 import BerthStorage
 import BerthWire
@@ -119,12 +120,12 @@ public final class BerthNode: Sendable {
     /// Leader only: proposes the request's command and answers once it is applied.
     func execute(_ request: ClientRequest) async -> Attempt {
         switch request {
-        case .createJob, .cancelJob:
+        case .createJob, .cancelJob, .recordEnvelope, .cordonNode:
             break
         default:
             return .answered(await executeOnce(request))
         }
-        let outcome = await proposeJobCommand(request)
+        let outcome = await proposeCommand(request)
         switch outcome {
         case .success(let outcome):
             return .answered(Self.answer(for: outcome))
@@ -141,7 +142,7 @@ public final class BerthNode: Sendable {
         }
     }
 
-    private func proposeJobCommand(_ request: ClientRequest) async -> Result<CommandOutcome, WriteFailure> {
+    private func proposeCommand(_ request: ClientRequest) async -> Result<CommandOutcome, WriteFailure> {
         let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
         let command: StateCommand
         switch request {
@@ -152,8 +153,16 @@ public final class BerthNode: Sendable {
                     requestHash: hash))
         case .cancelJob(let id, let key, let hash):
             command = .cancelJob(.init(id: id, atMs: nowMs, idempotencyKey: key, requestHash: hash))
+        case .recordEnvelope(let envelope, let key, let hash):
+            command = .recordEnvelope(
+                .init(envelope: envelope, receivedAtMs: nowMs, idempotencyKey: key, requestHash: hash))
+        case .cordonNode(let nodeID, let cordoned, let draining, let key, let hash):
+            command = .cordonNode(
+                .init(
+                    nodeID: nodeID, cordoned: cordoned, draining: draining, atMs: nowMs, idempotencyKey: key,
+                    requestHash: hash))
         default:
-            preconditionFailure("not a job command: \(request)")
+            preconditionFailure("not a state command: \(request)")
         }
         do {
             return .success(try await raft.propose(command).get())
@@ -167,8 +176,8 @@ public final class BerthNode: Sendable {
     /// The requests that are not job commands: answered once, never retried by the node.
     private func executeOnce(_ request: ClientRequest) async -> ClientAnswer {
         switch request {
-        case .createJob, .cancelJob:
-            preconditionFailure("job commands go through execute(_:)")
+        case .createJob, .cancelJob, .recordEnvelope, .cordonNode:
+            preconditionFailure("state commands go through execute(_:)")
         case .transferLeadership(let target):
             return await transferLeadership(to: target)
         case .addMember(let id, let peer, let http, let incarnation):
@@ -239,8 +248,21 @@ public final class BerthNode: Sendable {
             return ClientAnswer(status: 200, body: json.finish())
         case .rejected(let rejection):
             let error = APIError(
-                .init(code: rejection.httpStatus), code: rejection.code, message: rejection.message)
+                .init(code: rejection.httpStatus), code: rejection.code, message: rejection.message,
+                details: rejection.details)
             return ClientAnswer(error)
+        case .nodeRecorded(let truth):
+            json.add("accepted", true)
+            json.add("node_id", truth.nodeID)
+            json.add("received_at", RFC3339.string(fromMilliseconds: truth.receivedAtMs))
+            json.add("sequence", truth.envelope.sequence)
+            return ClientAnswer(status: 200, body: json.finish())
+        case .nodeCordoned(let truth):
+            json.add("cordoned", truth.cordoned)
+            if let at = truth.cordonedAtMs { json.add("cordoned_at", RFC3339.string(fromMilliseconds: at)) }
+            json.add("draining", truth.draining)
+            json.add("node_id", truth.nodeID)
+            return ClientAnswer(status: 200, body: json.finish())
         case .noop, .memberRecorded:
             json.add("success", true)
             return ClientAnswer(status: 200, body: json.finish())

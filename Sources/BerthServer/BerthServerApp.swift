@@ -44,6 +44,7 @@ public func buildRouter(node: BerthNode, metrics: PrometheusCollectorRegistry? =
     HealthRoutes(node: node).register(on: router)
     ClusterRoutes(node: node).register(on: router)
     JobRoutes(node: node).register(on: router)
+    PlacementRoutes(node: node).register(on: router)
     return router
 }
 

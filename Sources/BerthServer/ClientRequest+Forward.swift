@@ -1,3 +1,5 @@
+import BerthControlPlane
+import BerthStorage
 import Foundation
 import NIOCore
 
@@ -19,6 +21,8 @@ extension ClientRequest {
         case addMember = 4
         case removeMember = 5
         case readIndex = 6
+        case recordEnvelope = 7
+        case cordonNode = 8
     }
 
     var forwardPayload: [UInt8] {
@@ -56,6 +60,18 @@ extension ClientRequest {
             buffer.writeInteger(nodeID, endianness: .big)
         case .readIndex:
             buffer.writeInteger(Kind.readIndex.rawValue)
+        case .recordEnvelope(let envelope, let key, let hash):
+            buffer.writeInteger(Kind.recordEnvelope.rawValue)
+            buffer.writeForwardText(String(decoding: StateCommand.canonicalJSON(envelope), as: UTF8.self))
+            buffer.writeForwardText(optional: key)
+            buffer.writeInteger(hash, endianness: .big)
+        case .cordonNode(let nodeID, let cordoned, let draining, let key, let hash):
+            buffer.writeInteger(Kind.cordonNode.rawValue)
+            buffer.writeForwardText(nodeID)
+            buffer.writeInteger(UInt8(cordoned ? 1 : 0))
+            buffer.writeInteger(UInt8(draining ? 1 : 0))
+            buffer.writeForwardText(optional: key)
+            buffer.writeInteger(hash, endianness: .big)
         }
         return Array(buffer.readableBytesView)
     }
@@ -111,6 +127,23 @@ extension ClientRequest {
             return buffer.readInteger(endianness: .big, as: UInt64.self).map { .removeMember(nodeID: $0) }
         case .readIndex:
             return .readIndex
+        case .recordEnvelope:
+            // Validated again: a forward is trusted to be well framed, not to be well formed.
+            guard let json = buffer.readForwardText(),
+                let envelope = try? SchedulerEnvelope.parse(json: Array(json.utf8)),
+                let key = buffer.readOptionalForwardText(),
+                let hash = buffer.readInteger(endianness: .big, as: UInt64.self)
+            else { return nil }
+            return .recordEnvelope(envelope: envelope, idempotencyKey: key, requestHash: hash)
+        case .cordonNode:
+            guard let nodeID = buffer.readForwardText(), let cordoned = buffer.readInteger(as: UInt8.self),
+                let draining = buffer.readInteger(as: UInt8.self), cordoned <= 1, draining <= 1,
+                let key = buffer.readOptionalForwardText(),
+                let hash = buffer.readInteger(endianness: .big, as: UInt64.self)
+            else { return nil }
+            return .cordonNode(
+                nodeID: nodeID, cordoned: cordoned == 1, draining: draining == 1, idempotencyKey: key,
+                requestHash: hash)
         }
     }
 }

@@ -1,3 +1,4 @@
+import BerthControlPlane
 import BerthStorage
 
 /// A client request that only the leader can carry out. A follower forwards it over the peer
@@ -22,6 +23,11 @@ enum ClientRequest: Codable, Equatable, Sendable {
     case removeMember(nodeID: UInt64)
     /// A follower's linearizable read asks the leader for a confirmed read index.
     case readIndex
+    /// `POST /api/v1alpha1/intake/envelope`, validated by the node that took it. The leader
+    /// stamps its clock into the command (telemetry age is judged on the leader's clock).
+    case recordEnvelope(envelope: SchedulerEnvelope, idempotencyKey: String?, requestHash: UInt64)
+    /// `POST /api/v1alpha1/nodes/:id/cordon` (`cordoned`, perhaps `draining`) and `/uncordon`.
+    case cordonNode(nodeID: String, cordoned: Bool, draining: Bool, idempotencyKey: String?, requestHash: UInt64)
 }
 
 /// What the leader answered: an HTTP status and a JSON body.

@@ -45,17 +45,21 @@ func decodeJSONBody<T: Decodable>(_ type: T.Type, from request: Request, limit: 
 func decodeJSONBodyAndBytes<T: Decodable>(_ type: T.Type, from request: Request, limit: Int = 1 << 20) async throws
     -> (value: T, bytes: ByteBuffer)
 {
-    var request = request
-    let buffer: ByteBuffer
-    do {
-        buffer = try await request.collectBody(upTo: limit)
-    } catch {
-        throw APIError(.contentTooLarge, code: "TOO_LARGE", message: "request body is over \(limit) bytes")
-    }
+    let buffer = try await collectBody(of: request, limit: limit)
     return (try decodeJSON(type, from: buffer), buffer)
 }
 
-private func decodeJSON<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) throws -> T {
+/// The whole request body; 413 `TOO_LARGE` over `limit` bytes.
+func collectBody(of request: Request, limit: Int = 1 << 20) async throws -> ByteBuffer {
+    var request = request
+    do {
+        return try await request.collectBody(upTo: limit)
+    } catch {
+        throw APIError(.contentTooLarge, code: "TOO_LARGE", message: "request body is over \(limit) bytes")
+    }
+}
+
+func decodeJSON<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) throws -> T {
     do {
         return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
     } catch DecodingError.keyNotFound(let key, _) {

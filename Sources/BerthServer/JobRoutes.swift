@@ -24,7 +24,7 @@ struct JobRoutes {
             guard body.command.utf8.count <= Self.maxCommandBytes else {
                 throw APIError.badRequest("command is over \(Self.maxCommandBytes) bytes", field: "command")
             }
-            let key = try idempotencyKey(request)
+            let key = try RequestOptions.idempotencyKey(request)
             let hash = RequestFingerprint.of(method: "POST", path: "/api/jobs", body: bytes.readableBytesView)
             let jobID = JobID.make(nowMs: Int64(Date().timeIntervalSince1970 * 1000))
             return JSONResponse.make(
@@ -36,29 +36,15 @@ struct JobRoutes {
         router.get("/api/jobs") { request, _ in try await list(request) }
         router.get("/api/jobs/:id") { request, context in
             let id = try context.parameters.require("id")
-            try await consistentIfAsked(request)
+            try await RequestOptions.readConsistentlyIfAsked(request, node: node)
             guard let job = try await node.raft.state.job(id: id) else { throw APIError.notFound("job", id: id) }
             return JSONResponse.make(.ok, encodable: JobView(job))
         }
         router.delete("/api/jobs/:id") { request, context in
             let id = try context.parameters.require("id")
-            let key = try idempotencyKey(request) ?? RequestFingerprint.internalKey()
+            let key = try RequestOptions.idempotencyKey(request) ?? RequestFingerprint.internalKey()
             let hash = RequestFingerprint.of(method: "DELETE", path: "/api/jobs/\(id)", body: EmptyCollection())
             return JSONResponse.make(await node.submit(.cancelJob(id: id, idempotencyKey: key, requestHash: hash)))
-        }
-    }
-
-    private func idempotencyKey(_ request: Request) throws -> String? {
-        guard let key = request.headers[HTTPField.Name("Idempotency-Key")!] else { return nil }
-        guard !key.isEmpty, key.utf8.count <= 255 else {
-            throw APIError.badRequest("Idempotency-Key must be 1–255 bytes", field: "Idempotency-Key")
-        }
-        return key
-    }
-
-    private func consistentIfAsked(_ request: Request) async throws {
-        if request.uri.queryParameters["consistent"] == "true" {
-            try await node.awaitLinearizableRead()
         }
     }
 
@@ -89,7 +75,7 @@ struct JobRoutes {
         if let worker = query["worker"], !worker.isEmpty { jobQuery.executedBy = String(worker) }
         jobQuery.createdAfterMs = try integer("created_after")
         jobQuery.createdBeforeMs = try integer("created_before")
-        try await consistentIfAsked(request)
+        try await RequestOptions.readConsistentlyIfAsked(request, node: node)
         let page: JobPage
         do {
             page = try await node.raft.state.listJobs(jobQuery)

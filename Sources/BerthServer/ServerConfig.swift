@@ -36,6 +36,8 @@ public struct ServerConfig: Equatable, Sendable {
     public var httpIdleTimeoutSeconds: Int = 60
     /// At most this many HTTP connections are open at once; more wait in the listen backlog.
     public var httpMaxConnections: Int = 4096
+    /// Telemetry older than this (on the leader's clock) makes placement reject the node.
+    public var telemetryMaxAgeSeconds: Int = 60
 
     /// Resolves flags over environment over file over defaults, and validates the result.
     public static func resolve(
@@ -76,6 +78,7 @@ public struct ServerConfig: Equatable, Sendable {
         if let value = merged.snapshotRetainEntries { config.snapshotRetainEntries = value }
         if let value = merged.httpIdleTimeoutSeconds { config.httpIdleTimeoutSeconds = value }
         if let value = merged.httpMaxConnections { config.httpMaxConnections = value }
+        if let value = merged.telemetryMaxAgeSeconds { config.telemetryMaxAgeSeconds = value }
         for (key, value) in [
             ("tick-ms", config.tickMilliseconds), ("election-ticks", config.electionTicks),
             ("heartbeat-ticks", config.heartbeatTicks), ("snapshot-threshold", config.snapshotThresholdEntries),

@@ -28,7 +28,7 @@ extension ServerSettings {
         let known: Set<String> = [
             "node-id", "data-dir", "peer-listen", "http-listen", "peers", "cluster-id", "join", "tick-ms",
             "election-ticks", "heartbeat-ticks", "snapshot-threshold", "snapshot-chunk-bytes",
-            "snapshot-retain-entries",
+            "snapshot-retain-entries", "http-idle-timeout", "http-max-connections", "telemetry-max-age",
         ]
         if let unknown = map.keys.sorted().first(where: { !known.contains($0) }) {
             throw .invalid(key: unknown, value: "\(map[unknown] ?? "")", reason: "unknown setting in \(path)")
@@ -67,6 +67,7 @@ extension ServerSettings {
         settings.snapshotRetainEntries = try integer("snapshot-retain-entries")
         settings.httpIdleTimeoutSeconds = try integer("http-idle-timeout")
         settings.httpMaxConnections = try integer("http-max-connections")
+        settings.telemetryMaxAgeSeconds = try integer("telemetry-max-age")
         if let peers = map["peers"] as? [AnyHashable: Any] {
             settings.peers = peers.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: ",")
         } else {

@@ -29,6 +29,9 @@ public struct ServerSettings: Codable, Equatable, Sendable {
     /// connections held open at once (`--http-max-connections`).
     public var httpIdleTimeoutSeconds: Int?
     public var httpMaxConnections: Int?
+    /// Seconds after which a node's telemetry is stale and placement rejects it
+    /// (`--telemetry-max-age`, default 60), judged on the leader's clock.
+    public var telemetryMaxAgeSeconds: Int?
 
     enum CodingKeys: String, CodingKey {
         case nodeID = "node-id"
@@ -46,6 +49,7 @@ public struct ServerSettings: Codable, Equatable, Sendable {
         case snapshotRetainEntries = "snapshot-retain-entries"
         case httpIdleTimeoutSeconds = "http-idle-timeout"
         case httpMaxConnections = "http-max-connections"
+        case telemetryMaxAgeSeconds = "telemetry-max-age"
     }
 
     public init(
@@ -53,7 +57,7 @@ public struct ServerSettings: Codable, Equatable, Sendable {
         peers: String? = nil, clusterID: String? = nil, join: String? = nil, tickMilliseconds: Int? = nil,
         electionTicks: Int? = nil, heartbeatTicks: Int? = nil, snapshotThresholdEntries: Int? = nil,
         snapshotChunkBytes: Int? = nil, snapshotRetainEntries: Int? = nil, httpIdleTimeoutSeconds: Int? = nil,
-        httpMaxConnections: Int? = nil
+        httpMaxConnections: Int? = nil, telemetryMaxAgeSeconds: Int? = nil
     ) {
         self.nodeID = nodeID
         self.dataDir = dataDir
@@ -70,6 +74,7 @@ public struct ServerSettings: Codable, Equatable, Sendable {
         self.snapshotRetainEntries = snapshotRetainEntries
         self.httpIdleTimeoutSeconds = httpIdleTimeoutSeconds
         self.httpMaxConnections = httpMaxConnections
+        self.telemetryMaxAgeSeconds = telemetryMaxAgeSeconds
     }
 
     /// The settings named by `BERTH_<NAME>` variables (`BERTH_NODE_ID`, `BERTH_PEERS`, …).
@@ -93,6 +98,8 @@ public struct ServerSettings: Codable, Equatable, Sendable {
             ("BERTH_SNAPSHOT_CHUNK_BYTES", \.snapshotChunkBytes),
             ("BERTH_SNAPSHOT_RETAIN_ENTRIES", \.snapshotRetainEntries),
             ("BERTH_HTTP_IDLE_TIMEOUT", \.httpIdleTimeoutSeconds), ("BERTH_HTTP_MAX_CONNECTIONS", \.httpMaxConnections),
+            ("BERTH_TELEMETRY_MAX_AGE", \.telemetryMaxAgeSeconds),
+            ("BERTH_TELEMETRY_MAX_AGE", \.telemetryMaxAgeSeconds),
         ] {
             guard let raw = environment[key] else { continue }
             guard let value = Int(raw), value > 0 else {
@@ -115,7 +122,8 @@ public struct ServerSettings: Codable, Equatable, Sendable {
             snapshotChunkBytes: snapshotChunkBytes ?? lower.snapshotChunkBytes,
             snapshotRetainEntries: snapshotRetainEntries ?? lower.snapshotRetainEntries,
             httpIdleTimeoutSeconds: httpIdleTimeoutSeconds ?? lower.httpIdleTimeoutSeconds,
-            httpMaxConnections: httpMaxConnections ?? lower.httpMaxConnections)
+            httpMaxConnections: httpMaxConnections ?? lower.httpMaxConnections,
+            telemetryMaxAgeSeconds: telemetryMaxAgeSeconds ?? lower.telemetryMaxAgeSeconds)
     }
 }
 

@@ -1,3 +1,4 @@
+import BerthControlPlane
 import Foundation
 
 /// The binary form of a `CommandOutcome`, stored as the first answer of an idempotency key.
@@ -13,13 +14,13 @@ extension CommandOutcome {
 
     private enum Kind: UInt8 {
         case jobCreated = 1
-        case jobCancelled, jobUpdated, rejected, memberRecorded, noop
+        case jobCancelled, jobUpdated, rejected, memberRecorded, noop, nodeRecorded, nodeCordoned
     }
 
     private enum RejectionKind: UInt8 {
         case jobNotFound = 1
         case jobAlreadyExists, jobAlreadyTerminal, illegalTransition, malformedCommand,
-            idempotencyKeyReused
+            idempotencyKeyReused, staleSequence, nodeNotFound
     }
 
     /// The bytes stored for this outcome.
@@ -59,6 +60,14 @@ extension CommandOutcome {
             case .idempotencyKeyReused(let key):
                 writer.write(RejectionKind.idempotencyKeyReused.rawValue)
                 writer.write(key)
+            case .staleSequence(let nodeID, let stored, let offered):
+                writer.write(RejectionKind.staleSequence.rawValue)
+                writer.write(nodeID)
+                writer.write(stored)
+                writer.write(offered)
+            case .nodeNotFound(let id):
+                writer.write(RejectionKind.nodeNotFound.rawValue)
+                writer.write(id)
             }
         case .memberRecorded(let member):
             writer.write(Kind.memberRecorded.rawValue)
@@ -67,6 +76,12 @@ extension CommandOutcome {
             writer.write(member.httpAddress)
         case .noop:
             writer.write(Kind.noop.rawValue)
+        case .nodeRecorded(let truth):
+            writer.write(Kind.nodeRecorded.rawValue)
+            writer.write(String(decoding: StateCommand.canonicalJSON(truth), as: UTF8.self))
+        case .nodeCordoned(let truth):
+            writer.write(Kind.nodeCordoned.rawValue)
+            writer.write(String(decoding: StateCommand.canonicalJSON(truth), as: UTF8.self))
         }
         return writer.bytes
     }
@@ -106,6 +121,12 @@ extension CommandOutcome {
                 return .rejected(.illegalTransition(id: id, from: from, to: to))
             case .malformedCommand: return .rejected(.malformedCommand)
             case .idempotencyKeyReused: return reader.readString().map { .rejected(.idempotencyKeyReused(key: $0)) }
+            case .staleSequence:
+                guard let nodeID = reader.readString(), let stored = reader.readUInt64(),
+                    let offered = reader.readUInt64()
+                else { return nil }
+                return .rejected(.staleSequence(nodeID: nodeID, stored: stored, offered: offered))
+            case .nodeNotFound: return reader.readString().map { .rejected(.nodeNotFound(id: $0)) }
             }
         case .memberRecorded:
             guard let node = reader.readInt64(), let peer = reader.readString(), let http = reader.readString() else {
@@ -115,6 +136,8 @@ extension CommandOutcome {
                 member: MemberRecord(nodeID: UInt64(bitPattern: node), peerAddress: peer, httpAddress: http))
         case .noop:
             return .noop
+        case .nodeRecorded: return reader.readTruth().map { .nodeRecorded(truth: $0) }
+        case .nodeCordoned: return reader.readTruth().map { .nodeCordoned(truth: $0) }
         }
     }
 }
@@ -134,6 +157,10 @@ extension ByteWriter {
 }
 
 extension ByteReader {
+    fileprivate mutating func readTruth() -> NodeTruth? {
+        readString().flatMap { try? JSONDecoder().decode(NodeTruth.self, from: Data($0.utf8)) }
+    }
+
     fileprivate mutating func readJob() -> JobRecord? {
         guard let id = readString(), let command = readString(), let image = readOptionalString(),
             let status = readString().flatMap(JobStatus.init(rawValue:)), let created = readInt64(),

@@ -1,3 +1,4 @@
+import BerthControlPlane
 import BerthRaft
 
 /// What applying a command did: the answer the server gives the client that proposed it.
@@ -15,11 +16,15 @@ public enum CommandOutcome: Codable, Equatable, Sendable {
     /// A server's addresses were recorded.
     case memberRecorded(member: MemberRecord)
     case noop
+    /// A node's envelope was accepted: its truth as now held.
+    case nodeRecorded(truth: NodeTruth)
+    /// A node was cordoned or uncordoned: its truth as now held.
+    case nodeCordoned(truth: NodeTruth)
 
     /// The HTTP status this outcome answers with.
     public var httpStatus: Int {
         switch self {
-        case .jobCreated, .jobCancelled, .jobUpdated, .memberRecorded, .noop: return 200
+        case .jobCreated, .jobCancelled, .jobUpdated, .memberRecorded, .noop, .nodeRecorded, .nodeCordoned: return 200
         case .rejected(let rejection): return rejection.httpStatus
         }
     }
@@ -41,6 +46,10 @@ public enum CommandRejection: Error, Codable, Equatable, Sendable {
     /// The idempotency key was first used for a different request (method, path or body): 422,
     /// as in the IETF Idempotency-Key draft. Nothing is applied and the first answer stays.
     case idempotencyKeyReused(key: String)
+    /// The envelope's sequence is not newer than the one held for its node: nothing changed.
+    case staleSequence(nodeID: String, stored: UInt64, offered: UInt64)
+    /// No envelope was ever accepted for this node id.
+    case nodeNotFound(id: String)
 
     /// A stable, machine-readable code.
     public var code: String {
@@ -51,6 +60,8 @@ public enum CommandRejection: Error, Codable, Equatable, Sendable {
         case .illegalTransition: return "ILLEGAL_TRANSITION"
         case .malformedCommand: return "MALFORMED_COMMAND"
         case .idempotencyKeyReused: return "IDEMPOTENCY_KEY_REUSED"
+        case .staleSequence: return StaleSequence.code
+        case .nodeNotFound: return "NODE_NOT_FOUND"
         }
     }
 
@@ -65,16 +76,33 @@ public enum CommandRejection: Error, Codable, Equatable, Sendable {
         case .malformedCommand: return "the log entry does not hold a valid command"
         case .idempotencyKeyReused(let key):
             return "Idempotency-Key \"\(key)\" was used for a different request; use a new key for a new request"
+        case .staleSequence(let nodeID, let stored, let offered):
+            return StaleSequence(nodeID: nodeID, storedSequence: stored, offeredSequence: offered).message
+        case .nodeNotFound(let id): return "node \(id) not found: no envelope was accepted for it"
         }
     }
 
     /// The HTTP status to answer with.
     public var httpStatus: Int {
         switch self {
-        case .jobNotFound: return 404
-        case .jobAlreadyExists, .illegalTransition: return 409
+        case .jobNotFound, .nodeNotFound: return 404
+        case .jobAlreadyExists, .illegalTransition, .staleSequence: return 409
         case .jobAlreadyTerminal, .malformedCommand: return 400
         case .idempotencyKeyReused: return 422
+        }
+    }
+
+    /// Evidence for the error's `details`.
+    public var details: [String: String] {
+        switch self {
+        case .staleSequence(let nodeID, let stored, let offered):
+            let stale = StaleSequence(nodeID: nodeID, storedSequence: stored, offeredSequence: offered)
+            return [
+                "node_id": nodeID, "stored_sequence": "\(stored)", "offered_sequence": "\(offered)",
+                "needed": "\(stale.needed)", "available": "\(stale.available)",
+            ]
+        case .nodeNotFound(let id), .jobNotFound(let id): return ["id": id]
+        default: return [:]
         }
     }
 }

@@ -1,3 +1,6 @@
+import BerthControlPlane
+import Foundation
+
 /// The binary form of a `StateCommand` in log entries.
 ///
 /// Every write is encoded once by the leader and decoded by every node when it applies, so the
@@ -23,6 +26,8 @@ extension StateCommand {
         case finishJob = 4
         case setMember = 5
         case noop = 6
+        case recordEnvelope = 7
+        case cordonNode = 8
     }
 
     /// The bytes to propose as an entry's command.
@@ -63,6 +68,22 @@ extension StateCommand {
             writer.write(member.httpAddress)
         case .noop:
             writer.write(BinaryKind.noop.rawValue)
+        case .recordEnvelope(let record):
+            // The envelope as its canonical JSON: an envelope is written once per agent push,
+            // not per client write, and its shape grows with the agent; the JSON form follows.
+            writer.write(BinaryKind.recordEnvelope.rawValue)
+            writer.write(String(decoding: Self.canonicalJSON(record.envelope), as: UTF8.self))
+            writer.write(record.receivedAtMs)
+            writer.write(optional: record.idempotencyKey)
+            writer.write(record.requestHash)
+        case .cordonNode(let cordon):
+            writer.write(BinaryKind.cordonNode.rawValue)
+            writer.write(cordon.nodeID)
+            writer.write(UInt8(cordon.cordoned ? 1 : 0))
+            writer.write(UInt8(cordon.draining ? 1 : 0))
+            writer.write(cordon.atMs)
+            writer.write(optional: cordon.idempotencyKey)
+            writer.write(cordon.requestHash)
         }
         return writer.bytes
     }
@@ -124,6 +145,29 @@ extension StateCommand {
             return .setMember(MemberRecord(nodeID: UInt64(bitPattern: nodeID), peerAddress: peer, httpAddress: http))
         case .noop:
             return .noop
+        case .recordEnvelope:
+            guard let json = reader.readString(),
+                let envelope = try? JSONDecoder().decode(SchedulerEnvelope.self, from: Data(json.utf8)),
+                let receivedAtMs = reader.readInt64(), let key = reader.readOptionalString(), let hash = requestHash()
+            else { return nil }
+            return .recordEnvelope(
+                RecordEnvelope(envelope: envelope, receivedAtMs: receivedAtMs, idempotencyKey: key, requestHash: hash))
+        case .cordonNode:
+            guard let nodeID = reader.readString(), let cordoned = reader.readBool(), let draining = reader.readBool(),
+                let atMs = reader.readInt64(), let key = reader.readOptionalString(), let hash = requestHash()
+            else { return nil }
+            return .cordonNode(
+                CordonNode(
+                    nodeID: nodeID, cordoned: cordoned, draining: draining, atMs: atMs, idempotencyKey: key,
+                    requestHash: hash))
         }
+    }
+
+    /// Sorted keys, so the same value always gives the same bytes.
+    public static func canonicalJSON(_ value: some Encodable) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        // The control plane's values encode plain strings, integers and booleans: cannot fail.
+        return Array(try! encoder.encode(value))
     }
 }

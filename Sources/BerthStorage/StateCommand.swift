@@ -1,3 +1,4 @@
+import BerthControlPlane
 import Foundation
 
 /// A change to the replicated state, proposed by the leader and applied by every node once
@@ -14,6 +15,11 @@ public enum StateCommand: Equatable, Sendable {
     case finishJob(FinishJob)
     /// Records (or updates) a server's addresses.
     case setMember(MemberRecord)
+    /// An agent's SchedulerEnvelope (`POST /api/v1alpha1/intake/envelope`), validated by the
+    /// node that took it and stamped with the leader's clock.
+    case recordEnvelope(RecordEnvelope)
+    /// `POST /api/v1alpha1/nodes/:id/cordon` and `/uncordon`.
+    case cordonNode(CordonNode)
     /// Changes nothing but the applied index (a probe, or a barrier).
     case noop
 
@@ -140,11 +146,70 @@ public enum StateCommand: Equatable, Sendable {
         }
     }
 
+    /// `POST /api/v1alpha1/intake/envelope`: the newest truth of one node.
+    public struct RecordEnvelope: Codable, Equatable, Sendable {
+        public var envelope: SchedulerEnvelope
+        /// The leader's clock when it accepted the envelope: staleness is judged on it.
+        public var receivedAtMs: Int64
+        public var idempotencyKey: String?
+        /// As `CreateJob.requestHash`.
+        public var requestHash: UInt64
+
+        public init(
+            envelope: SchedulerEnvelope, receivedAtMs: Int64, idempotencyKey: String? = nil, requestHash: UInt64 = 0
+        ) {
+            self.envelope = envelope
+            self.receivedAtMs = receivedAtMs
+            self.idempotencyKey = idempotencyKey
+            self.requestHash = requestHash
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case envelope
+            case receivedAtMs = "received_at_ms"
+            case idempotencyKey = "idempotency_key"
+            case requestHash = "request_hash"
+        }
+    }
+
+    /// Takes a node out of placement (`cordoned`, perhaps `draining`) or puts it back.
+    public struct CordonNode: Codable, Equatable, Sendable {
+        public var nodeID: String
+        public var cordoned: Bool
+        public var draining: Bool
+        /// The leader's clock when it accepted the request.
+        public var atMs: Int64
+        public var idempotencyKey: String?
+        public var requestHash: UInt64
+
+        public init(
+            nodeID: String, cordoned: Bool, draining: Bool = false, atMs: Int64, idempotencyKey: String? = nil,
+            requestHash: UInt64 = 0
+        ) {
+            self.nodeID = nodeID
+            self.cordoned = cordoned
+            self.draining = draining
+            self.atMs = atMs
+            self.idempotencyKey = idempotencyKey
+            self.requestHash = requestHash
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case nodeID = "node_id"
+            case cordoned, draining
+            case atMs = "at_ms"
+            case idempotencyKey = "idempotency_key"
+            case requestHash = "request_hash"
+        }
+    }
+
     /// The fingerprint of the request behind the idempotency key (0: unchecked).
     public var requestHash: UInt64 {
         switch self {
         case .createJob(let create): return create.requestHash
         case .cancelJob(let cancel): return cancel.requestHash
+        case .recordEnvelope(let record): return record.requestHash
+        case .cordonNode(let cordon): return cordon.requestHash
         default: return 0
         }
     }
@@ -154,6 +219,8 @@ public enum StateCommand: Equatable, Sendable {
         switch self {
         case .createJob(let create): return create.idempotencyKey
         case .cancelJob(let cancel): return cancel.idempotencyKey
+        case .recordEnvelope(let record): return record.idempotencyKey
+        case .cordonNode(let cordon): return cordon.idempotencyKey
         case .startJob, .finishJob, .setMember, .noop: return nil
         }
     }
@@ -165,6 +232,8 @@ public enum StateCommand: Equatable, Sendable {
         case .cancelJob(let cancel): return cancel.atMs
         case .startJob(let start): return start.atMs
         case .finishJob(let finish): return finish.atMs
+        case .recordEnvelope(let record): return record.receivedAtMs
+        case .cordonNode(let cordon): return cordon.atMs
         case .setMember, .noop: return nil
         }
     }
@@ -180,6 +249,8 @@ extension StateCommand: Codable {
         case startJob = "start_job"
         case finishJob = "finish_job"
         case setMember = "set_member"
+        case recordEnvelope = "record_envelope"
+        case cordonNode = "cordon_node"
         case noop
     }
 
@@ -196,6 +267,8 @@ extension StateCommand: Codable {
         case .startJob: self = .startJob(try container.decode(StartJob.self, forKey: .body))
         case .finishJob: self = .finishJob(try container.decode(FinishJob.self, forKey: .body))
         case .setMember: self = .setMember(try container.decode(MemberRecord.self, forKey: .body))
+        case .recordEnvelope: self = .recordEnvelope(try container.decode(RecordEnvelope.self, forKey: .body))
+        case .cordonNode: self = .cordonNode(try container.decode(CordonNode.self, forKey: .body))
         case .noop: self = .noop
         }
     }
@@ -217,6 +290,12 @@ extension StateCommand: Codable {
             try container.encode(body, forKey: .body)
         case .setMember(let body):
             try container.encode(Kind.setMember, forKey: .type)
+            try container.encode(body, forKey: .body)
+        case .recordEnvelope(let body):
+            try container.encode(Kind.recordEnvelope, forKey: .type)
+            try container.encode(body, forKey: .body)
+        case .cordonNode(let body):
+            try container.encode(Kind.cordonNode, forKey: .type)
             try container.encode(body, forKey: .body)
         case .noop:
             try container.encode(Kind.noop, forKey: .type)

@@ -1,3 +1,4 @@
+import BerthControlPlane
 import BerthRaft
 import Foundation
 import GRDB
@@ -32,44 +33,55 @@ extension StateStore {
             })
     }
 
-    /// One transaction: each item applied in turn, then the applied index written once.
+    /// One transaction: each item applied in turn, then the applied index written once. The
+    /// fleet's lock is held throughout, so readers see the view and its index change together.
     private func applyBatch(_ items: [(LogIndex, Term, StateCommand?)]) throws(StateStoreError)
         -> [ApplyResult]
     {
         guard !items.isEmpty else { return [] }
-        return try Self.wrap {
-            try writer.write { db in
-                var position = try Self.appliedPosition(in: db)
-                let start = position
-                var results: [ApplyResult] = []
-                results.reserveCapacity(items.count)
-                for (index, term, command) in items {
-                    guard index > position.index else {
-                        results.append(.alreadyApplied(index: index))
-                        continue
+        do {
+            return try fleetBox.withLock { (fleet: inout FleetSnapshot) throws(StateStoreError) -> [ApplyResult] in
+                let (results, applied) = try Self.wrap {
+                    try writer.write { db in
+                        var position = try Self.appliedPosition(in: db)
+                        let start = position
+                        var results: [ApplyResult] = []
+                        results.reserveCapacity(items.count)
+                        for (index, term, command) in items {
+                            guard index > position.index else {
+                                results.append(.alreadyApplied(index: index))
+                                continue
+                            }
+                            guard index == position.index + 1 else {
+                                throw StateStoreError.applyGap(lastApplied: position.index, index: index)
+                            }
+                            if let command {
+                                results.append(try Self.execute(command, index: index, in: db, fleet: &fleet))
+                            } else {
+                                results.append(.applied(index: index, outcome: .rejected(.malformedCommand)))
+                            }
+                            position = AppliedPosition(index: index, term: term)
+                        }
+                        if position != start { try position.update(db) }
+                        return (results, position.index)
                     }
-                    guard index == position.index + 1 else {
-                        throw StateStoreError.applyGap(lastApplied: position.index, index: index)
-                    }
-                    if let command {
-                        results.append(try Self.execute(command, index: index, in: db))
-                    } else {
-                        results.append(.applied(index: index, outcome: .rejected(.malformedCommand)))
-                    }
-                    position = AppliedPosition(index: index, term: term)
                 }
-                if position != start { try position.update(db) }
+                fleet.appliedIndex = applied
                 return results
             }
+        } catch {
+            // The transaction rolled back, but the view may hold some of its changes.
+            try? reloadFleet()
+            throw error
         }
     }
 
     /// Applies one command, honouring its idempotency key.
-    private static func execute(_ command: StateCommand, index: LogIndex, in db: Database) throws
-        -> ApplyResult
-    {
+    private static func execute(
+        _ command: StateCommand, index: LogIndex, in db: Database, fleet: inout FleetSnapshot
+    ) throws -> ApplyResult {
         guard let key = command.idempotencyKey, let nowMs = command.timestampMs else {
-            return .applied(index: index, outcome: try perform(command, in: db))
+            return .applied(index: index, outcome: try perform(command, index: index, in: db, fleet: &fleet))
         }
         let oldestKeptMs = nowMs - IdempotencyRecord.windowMs
         // Forget keys older than the window, by the command's own clock: deterministic.
@@ -91,7 +103,7 @@ extension StateStore {
             }
             return .replayed(index: index, outcome: outcome)
         }
-        let outcome = try perform(command, in: db)
+        let outcome = try perform(command, index: index, in: db, fleet: &fleet)
         try db.cachedStatement(
             sql: """
                 INSERT INTO idempotency_keys (key, created_at_ms, status_code, response, request_hash)
@@ -105,8 +117,37 @@ extension StateStore {
 
     /// The state change itself. Refusals are outcomes, not errors: they are part of the
     /// replicated history and must come out the same on every node.
-    private static func perform(_ command: StateCommand, in db: Database) throws -> CommandOutcome {
+    private static func perform(
+        _ command: StateCommand, index: LogIndex, in db: Database, fleet: inout FleetSnapshot
+    ) throws -> CommandOutcome {
         switch command {
+        case .recordEnvelope(let record):
+            let truth: NodeTruth
+            do {
+                truth = try fleet.view.upsert(record.envelope, receivedAtMs: record.receivedAtMs)
+            } catch {
+                return .rejected(
+                    .staleSequence(nodeID: error.nodeID, stored: error.storedSequence, offered: error.offeredSequence))
+            }
+            try saveNode(truth, index: index, in: db)
+            fleet.changedIndex = index
+            return .nodeRecorded(truth: truth)
+        case .cordonNode(let cordon):
+            do {
+                if cordon.cordoned {
+                    try fleet.view.cordon(cordon.nodeID, atMs: cordon.atMs, draining: cordon.draining)
+                } else {
+                    try fleet.view.uncordon(cordon.nodeID)
+                }
+            } catch {
+                return .rejected(.nodeNotFound(id: cordon.nodeID))
+            }
+            guard let truth = fleet.view.truth(of: cordon.nodeID) else {
+                return .rejected(.nodeNotFound(id: cordon.nodeID))
+            }
+            try saveNode(truth, index: index, in: db)
+            fleet.changedIndex = index
+            return .nodeCordoned(truth: truth)
         case .noop:
             return .noop
         case .setMember(let member):

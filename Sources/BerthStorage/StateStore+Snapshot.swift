@@ -102,6 +102,7 @@ extension StateStore {
             try source.backup(to: writer)
             try Self.migrator.migrate(writer)
         }
+        try reloadFleet()
         try syncToDisk()
         return try lastApplied()
     }

@@ -15,6 +15,8 @@ import GRDB
 /// edited once shipped (docs/storage.md, "State database").
 public final class StateStore: Sendable {
     let writer: any DatabaseWriter
+    /// The fleet in memory (`StateStore+Fleet.swift`).
+    let fleetBox = FleetBox()
     /// The database file, or nil for an in-memory store.
     public let path: String?
 
@@ -51,6 +53,7 @@ public final class StateStore: Sendable {
         self.writer = writer
         self.path = path
         try Self.wrap { try Self.migrator.migrate(writer) }
+        try reloadFleet()
     }
 
     static func configuration() -> GRDB.Configuration {
@@ -112,6 +115,22 @@ public final class StateStore: Sendable {
         migrator.registerMigration("v3: idempotency keys bound to their request") { db in
             try db.execute(
                 sql: "ALTER TABLE idempotency_keys ADD COLUMN request_hash INTEGER NOT NULL DEFAULT 0")
+        }
+        migrator.registerMigration("v4: nodes (placement's node truth)") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE nodes (
+                        node_id TEXT PRIMARY KEY NOT NULL,
+                        truth TEXT NOT NULL,
+                        sequence INTEGER NOT NULL,
+                        changed_index INTEGER NOT NULL
+                    );
+                    CREATE TABLE fleet_meta (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        changed_index INTEGER NOT NULL
+                    );
+                    INSERT INTO fleet_meta (id, changed_index) VALUES (1, 0);
+                    """)
         }
         return migrator
     }

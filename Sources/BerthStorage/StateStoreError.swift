@@ -14,6 +14,8 @@ public enum StateStoreError: Error, Equatable, Sendable, CustomStringConvertible
     case invalidSnapshot(reason: String)
     /// The stored first answer of an idempotency key does not decode.
     case corruptIdempotencyRecord(key: String)
+    /// A stored row does not decode (`table` names where).
+    case corruptRow(table: String, reason: String)
 
     /// A stable, machine-readable code.
     public var code: String {
@@ -24,6 +26,7 @@ public enum StateStoreError: Error, Equatable, Sendable, CustomStringConvertible
         case .invalidPageToken: return "INVALID_PAGE_TOKEN"
         case .invalidSnapshot: return "STATE_SNAPSHOT_INVALID"
         case .corruptIdempotencyRecord: return "STATE_IDEMPOTENCY_CORRUPT"
+        case .corruptRow: return "STATE_ROW_CORRUPT"
         }
     }
 
@@ -39,6 +42,7 @@ public enum StateStoreError: Error, Equatable, Sendable, CustomStringConvertible
         case .invalidPageToken: return "page_token is not valid"
         case .invalidSnapshot(let reason): return "snapshot is not a valid state database: \(reason)"
         case .corruptIdempotencyRecord(let key): return "the stored answer for Idempotency-Key \(key) does not decode"
+        case .corruptRow(let table, let reason): return "a row of \(table) does not decode: \(reason)"
         }
     }
 

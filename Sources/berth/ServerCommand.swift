@@ -34,6 +34,10 @@ struct ServerCommand: AsyncParsableCommand {
     var httpIdleTimeout: Int?
     @Option(name: .customLong("http-max-connections"), help: "Most HTTP connections open at once (default 4096).")
     var httpMaxConnections: Int?
+    @Option(
+        name: .customLong("telemetry-max-age"),
+        help: "Seconds after which a node's telemetry is stale for placement (default 60).")
+    var telemetryMaxAge: Int?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -49,7 +53,8 @@ struct ServerCommand: AsyncParsableCommand {
             clusterID: clusterID, join: join, tickMilliseconds: tickMilliseconds, electionTicks: electionTicks,
             heartbeatTicks: heartbeatTicks, snapshotThresholdEntries: snapshotThreshold,
             snapshotChunkBytes: snapshotChunkBytes, snapshotRetainEntries: snapshotRetainEntries,
-            httpIdleTimeoutSeconds: httpIdleTimeout, httpMaxConnections: httpMaxConnections)
+            httpIdleTimeoutSeconds: httpIdleTimeout, httpMaxConnections: httpMaxConnections,
+            telemetryMaxAgeSeconds: telemetryMaxAge)
         let resolved: ServerConfig
         do {
             let file = try config.map { path throws(ConfigError) in try ServerSettings.load(path: path) }
