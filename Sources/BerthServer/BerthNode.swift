@@ -120,8 +120,10 @@ public final class BerthNode: Sendable {
     /// Leader only: proposes the request's command and answers once it is applied.
     func execute(_ request: ClientRequest) async -> Attempt {
         switch request {
-        case .createJob, .cancelJob, .recordEnvelope, .cordonNode:
+        case .createJob, .cancelJob, .recordEnvelope, .cordonNode, .reportLaunch, .terminateLaunch:
             break
+        case .executeLaunch:
+            return await executeLaunch(request)
         default:
             return .answered(await executeOnce(request))
         }
@@ -139,6 +141,17 @@ public final class BerthNode: Sendable {
             default:
                 return .answered(ClientAnswer(APIError.from(failure)))
             }
+        }
+    }
+
+    /// Proposes `command` and waits for its outcome.
+    func propose(_ command: StateCommand) async -> Result<CommandOutcome, WriteFailure> {
+        do {
+            return .success(try await raft.propose(command).get())
+        } catch let failure as WriteFailure {
+            return .failure(failure)
+        } catch {
+            return .failure(.leadershipLost)
         }
     }
 
@@ -161,6 +174,11 @@ public final class BerthNode: Sendable {
                 .init(
                     nodeID: nodeID, cordoned: cordoned, draining: draining, atMs: nowMs, idempotencyKey: key,
                     requestHash: hash))
+        case .reportLaunch(let launchID, let nodeID, let state, let reason, let note):
+            command = .reportLaunch(
+                .init(launchID: launchID, nodeID: nodeID, state: state, reason: reason, note: note, atMs: nowMs))
+        case .terminateLaunch(let launchID, let key, let hash):
+            command = .terminateLaunch(.init(launchID: launchID, atMs: nowMs, idempotencyKey: key, requestHash: hash))
         default:
             preconditionFailure("not a state command: \(request)")
         }
@@ -176,7 +194,7 @@ public final class BerthNode: Sendable {
     /// The requests that are not job commands: answered once, never retried by the node.
     private func executeOnce(_ request: ClientRequest) async -> ClientAnswer {
         switch request {
-        case .createJob, .cancelJob, .recordEnvelope, .cordonNode:
+        case .createJob, .cancelJob, .recordEnvelope, .cordonNode, .executeLaunch, .reportLaunch, .terminateLaunch:
             preconditionFailure("state commands go through execute(_:)")
         case .transferLeadership(let target):
             return await transferLeadership(to: target)
@@ -257,6 +275,10 @@ public final class BerthNode: Sendable {
             json.add("received_at", RFC3339.string(fromMilliseconds: truth.receivedAtMs))
             json.add("sequence", truth.envelope.sequence)
             return ClientAnswer(status: 200, body: json.finish())
+        case .launchCreated(let record):
+            return ClientAnswer(status: 201, body: StateCommand.canonicalJSON(LaunchView(record)))
+        case .launchUpdated(let record):
+            return ClientAnswer(status: 200, body: StateCommand.canonicalJSON(LaunchView(record)))
         case .nodeCordoned(let truth):
             json.add("cordoned", truth.cordoned)
             if let at = truth.cordonedAtMs { json.add("cordoned_at", RFC3339.string(fromMilliseconds: at)) }

@@ -45,6 +45,7 @@ public func buildRouter(node: BerthNode, metrics: PrometheusCollectorRegistry? =
     ClusterRoutes(node: node).register(on: router)
     JobRoutes(node: node).register(on: router)
     PlacementRoutes(node: node).register(on: router)
+    LaunchRoutes(node: node).register(on: router)
     return router
 }
 

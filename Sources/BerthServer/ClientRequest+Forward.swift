@@ -23,6 +23,8 @@ extension ClientRequest {
         case readIndex = 6
         case recordEnvelope = 7
         case cordonNode = 8
+        /// The launch requests travel as the request's JSON form (its shape is still growing).
+        case json = 9
     }
 
     var forwardPayload: [UInt8] {
@@ -72,6 +74,9 @@ extension ClientRequest {
             buffer.writeInteger(UInt8(draining ? 1 : 0))
             buffer.writeForwardText(optional: key)
             buffer.writeInteger(hash, endianness: .big)
+        case .executeLaunch, .reportLaunch, .terminateLaunch:
+            buffer.writeInteger(Kind.json.rawValue)
+            buffer.writeForwardText(String(decoding: StateCommand.canonicalJSON(self), as: UTF8.self))
         }
         return Array(buffer.readableBytesView)
     }
@@ -144,6 +149,14 @@ extension ClientRequest {
             return .cordonNode(
                 nodeID: nodeID, cordoned: cordoned == 1, draining: draining == 1, idempotencyKey: key,
                 requestHash: hash)
+        case .json:
+            guard let json = buffer.readForwardText(),
+                let request = try? JSONDecoder().decode(ClientRequest.self, from: Data(json.utf8))
+            else { return nil }
+            switch request {
+            case .executeLaunch, .reportLaunch, .terminateLaunch: return request
+            default: return nil
+            }
         }
     }
 }

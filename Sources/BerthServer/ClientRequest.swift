@@ -28,6 +28,16 @@ enum ClientRequest: Codable, Equatable, Sendable {
     case recordEnvelope(envelope: SchedulerEnvelope, idempotencyKey: String?, requestHash: UInt64)
     /// `POST /api/v1alpha1/nodes/:id/cordon` (`cordoned`, perhaps `draining`) and `/uncordon`.
     case cordonNode(nodeID: String, cordoned: Bool, draining: Bool, idempotencyKey: String?, requestHash: UInt64)
+    /// `POST /api/v1alpha1/launch/execute`. `nodeID` is a plan's node (with its
+    /// `expectStateIndex`); without one the leader chooses. The node that took the request names
+    /// the launch, so its own retries find it instead of launching twice.
+    case executeLaunch(
+        launchID: String, intent: WorkloadIntent, nodeID: String?, expectStateIndex: UInt64?, waitForCapacity: Bool,
+        idempotencyKey: String?, requestHash: UInt64)
+    /// `POST /api/v1alpha1/launch/:id/transitions`: an agent's report.
+    case reportLaunch(launchID: String, nodeID: String, state: LaunchState, reason: FailureReason?, note: String?)
+    /// `POST /api/v1alpha1/launch/:id/terminate`.
+    case terminateLaunch(launchID: String, idempotencyKey: String?, requestHash: UInt64)
 }
 
 /// What the leader answered: an HTTP status and a JSON body.

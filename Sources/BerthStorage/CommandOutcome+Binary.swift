@@ -14,13 +14,16 @@ extension CommandOutcome {
 
     private enum Kind: UInt8 {
         case jobCreated = 1
-        case jobCancelled, jobUpdated, rejected, memberRecorded, noop, nodeRecorded, nodeCordoned
+        case jobCancelled, jobUpdated, rejected, memberRecorded, noop, nodeRecorded, nodeCordoned, launchCreated,
+            launchUpdated
     }
 
     private enum RejectionKind: UInt8 {
         case jobNotFound = 1
         case jobAlreadyExists, jobAlreadyTerminal, illegalTransition, malformedCommand,
             idempotencyKeyReused, staleSequence, nodeNotFound
+        /// Every later rejection, as its JSON form.
+        case json
     }
 
     /// The bytes stored for this outcome.
@@ -68,6 +71,10 @@ extension CommandOutcome {
             case .nodeNotFound(let id):
                 writer.write(RejectionKind.nodeNotFound.rawValue)
                 writer.write(id)
+            case .launchNotFound, .launchExists, .planStale, .placementStale, .noEligibleNode,
+                .launchTransitionRefused, .launchNotOnNode:
+                writer.write(RejectionKind.json.rawValue)
+                writer.write(String(decoding: StateCommand.canonicalJSON(rejection), as: UTF8.self))
             }
         case .memberRecorded(let member):
             writer.write(Kind.memberRecorded.rawValue)
@@ -82,6 +89,12 @@ extension CommandOutcome {
         case .nodeCordoned(let truth):
             writer.write(Kind.nodeCordoned.rawValue)
             writer.write(String(decoding: StateCommand.canonicalJSON(truth), as: UTF8.self))
+        case .launchCreated(let record):
+            writer.write(Kind.launchCreated.rawValue)
+            writer.write(String(decoding: StateCommand.canonicalJSON(record), as: UTF8.self))
+        case .launchUpdated(let record):
+            writer.write(Kind.launchUpdated.rawValue)
+            writer.write(String(decoding: StateCommand.canonicalJSON(record), as: UTF8.self))
         }
         return writer.bytes
     }
@@ -127,6 +140,7 @@ extension CommandOutcome {
                 else { return nil }
                 return .rejected(.staleSequence(nodeID: nodeID, stored: stored, offered: offered))
             case .nodeNotFound: return reader.readString().map { .rejected(.nodeNotFound(id: $0)) }
+            case .json: return reader.readJSON(CommandRejection.self).map { .rejected($0) }
             }
         case .memberRecorded:
             guard let node = reader.readInt64(), let peer = reader.readString(), let http = reader.readString() else {
@@ -138,6 +152,8 @@ extension CommandOutcome {
             return .noop
         case .nodeRecorded: return reader.readTruth().map { .nodeRecorded(truth: $0) }
         case .nodeCordoned: return reader.readTruth().map { .nodeCordoned(truth: $0) }
+        case .launchCreated: return reader.readJSON(LaunchRecord.self).map { .launchCreated(record: $0) }
+        case .launchUpdated: return reader.readJSON(LaunchRecord.self).map { .launchUpdated(record: $0) }
         }
     }
 }

@@ -20,11 +20,18 @@ public enum CommandOutcome: Codable, Equatable, Sendable {
     case nodeRecorded(truth: NodeTruth)
     /// A node was cordoned or uncordoned: its truth as now held.
     case nodeCordoned(truth: NodeTruth)
+    /// A launch was accepted (placed, or pending until a node fits).
+    case launchCreated(record: LaunchRecord)
+    /// A launch moved (an agent's report, a terminate).
+    case launchUpdated(record: LaunchRecord)
 
     /// The HTTP status this outcome answers with.
     public var httpStatus: Int {
         switch self {
-        case .jobCreated, .jobCancelled, .jobUpdated, .memberRecorded, .noop, .nodeRecorded, .nodeCordoned: return 200
+        case .jobCreated, .jobCancelled, .jobUpdated, .memberRecorded, .noop, .nodeRecorded, .nodeCordoned,
+            .launchUpdated:
+            return 200
+        case .launchCreated: return 201
         case .rejected(let rejection): return rejection.httpStatus
         }
     }
@@ -50,6 +57,20 @@ public enum CommandRejection: Error, Codable, Equatable, Sendable {
     case staleSequence(nodeID: String, stored: UInt64, offered: UInt64)
     /// No envelope was ever accepted for this node id.
     case nodeNotFound(id: String)
+    /// No launch has this id.
+    case launchNotFound(id: String)
+    /// The launch id is taken by a launch of another intent.
+    case launchExists(id: String)
+    /// Node truth changed after the plan this execute came from (`expect_state_index`).
+    case planStale(expected: LogIndex, changedAt: LogIndex)
+    /// The node chosen for the launch no longer fits (capacity taken, truth changed): decide again.
+    case placementStale(nodeID: String, reasons: [String])
+    /// No node can run the launch now (and it was not asked to wait for capacity).
+    case noEligibleNode(launchID: String)
+    /// The launch cannot make this move (`code` from `LaunchTransitionError`).
+    case launchTransitionRefused(id: String, code: String, message: String, status: Int)
+    /// An agent reported on a launch placed on another node.
+    case launchNotOnNode(id: String, nodeID: String, reporter: String)
 
     /// A stable, machine-readable code.
     public var code: String {
@@ -62,6 +83,13 @@ public enum CommandRejection: Error, Codable, Equatable, Sendable {
         case .idempotencyKeyReused: return "IDEMPOTENCY_KEY_REUSED"
         case .staleSequence: return StaleSequence.code
         case .nodeNotFound: return "NODE_NOT_FOUND"
+        case .launchNotFound: return "LAUNCH_NOT_FOUND"
+        case .launchExists: return "LAUNCH_EXISTS"
+        case .planStale: return "PLAN_STALE"
+        case .placementStale: return "PLACEMENT_STALE"
+        case .noEligibleNode: return "NO_ELIGIBLE_NODE"
+        case .launchTransitionRefused(_, let code, _, _): return code
+        case .launchNotOnNode: return "LAUNCH_NOT_ON_NODE"
         }
     }
 
@@ -79,14 +107,28 @@ public enum CommandRejection: Error, Codable, Equatable, Sendable {
         case .staleSequence(let nodeID, let stored, let offered):
             return StaleSequence(nodeID: nodeID, storedSequence: stored, offeredSequence: offered).message
         case .nodeNotFound(let id): return "node \(id) not found: no envelope was accepted for it"
+        case .launchNotFound(let id): return "launch \(id) not found"
+        case .launchExists(let id): return "launch \(id) already exists with another intent"
+        case .planStale(let expected, let changedAt):
+            return "node truth changed at index \(changedAt), after the plan's state_index \(expected): plan again"
+        case .placementStale(let nodeID, let reasons):
+            return "node \(nodeID) no longer fits" + (reasons.isEmpty ? "" : " (\(reasons.joined(separator: ", ")))")
+        case .noEligibleNode(let id): return "no node can run launch \(id) now"
+        case .launchTransitionRefused(_, _, let message, _): return message
+        case .launchNotOnNode(let id, let nodeID, let reporter):
+            return "launch \(id) is placed on \(nodeID), not on \(reporter)"
         }
     }
 
     /// The HTTP status to answer with.
     public var httpStatus: Int {
         switch self {
-        case .jobNotFound, .nodeNotFound: return 404
-        case .jobAlreadyExists, .illegalTransition, .staleSequence: return 409
+        case .jobNotFound, .nodeNotFound, .launchNotFound: return 404
+        case .jobAlreadyExists, .illegalTransition, .staleSequence, .launchExists, .planStale, .placementStale,
+            .launchNotOnNode:
+            return 409
+        case .noEligibleNode: return 422
+        case .launchTransitionRefused(_, _, _, let status): return status
         case .jobAlreadyTerminal, .malformedCommand: return 400
         case .idempotencyKeyReused: return 422
         }
@@ -101,7 +143,14 @@ public enum CommandRejection: Error, Codable, Equatable, Sendable {
                 "node_id": nodeID, "stored_sequence": "\(stored)", "offered_sequence": "\(offered)",
                 "needed": "\(stale.needed)", "available": "\(stale.available)",
             ]
-        case .nodeNotFound(let id), .jobNotFound(let id): return ["id": id]
+        case .nodeNotFound(let id), .jobNotFound(let id), .launchNotFound(let id), .launchExists(let id):
+            return ["id": id]
+        case .planStale(let expected, let changedAt):
+            return ["expect_state_index": "\(expected)", "changed_at_index": "\(changedAt)"]
+        case .placementStale(let nodeID, let reasons):
+            return ["node_id": nodeID, "reasons": reasons.joined(separator: ",")]
+        case .launchNotOnNode(let id, let nodeID, let reporter):
+            return ["id": id, "node_id": nodeID, "reporter": reporter]
         default: return [:]
         }
     }

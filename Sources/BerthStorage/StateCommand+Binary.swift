@@ -28,6 +28,9 @@ extension StateCommand {
         case noop = 6
         case recordEnvelope = 7
         case cordonNode = 8
+        case executeLaunch = 9
+        case reportLaunch = 10
+        case terminateLaunch = 11
     }
 
     /// The bytes to propose as an entry's command.
@@ -84,6 +87,17 @@ extension StateCommand {
             writer.write(cordon.atMs)
             writer.write(optional: cordon.idempotencyKey)
             writer.write(cordon.requestHash)
+        case .executeLaunch(let body):
+            // The launch commands travel as their canonical JSON: one per launch or agent
+            // report, not per client write, and their shapes are still growing.
+            writer.write(BinaryKind.executeLaunch.rawValue)
+            writer.write(String(decoding: Self.canonicalJSON(body), as: UTF8.self))
+        case .reportLaunch(let body):
+            writer.write(BinaryKind.reportLaunch.rawValue)
+            writer.write(String(decoding: Self.canonicalJSON(body), as: UTF8.self))
+        case .terminateLaunch(let body):
+            writer.write(BinaryKind.terminateLaunch.rawValue)
+            writer.write(String(decoding: Self.canonicalJSON(body), as: UTF8.self))
         }
         return writer.bytes
     }
@@ -160,6 +174,9 @@ extension StateCommand {
                 CordonNode(
                     nodeID: nodeID, cordoned: cordoned, draining: draining, atMs: atMs, idempotencyKey: key,
                     requestHash: hash))
+        case .executeLaunch: return reader.readJSON(ExecuteLaunch.self).map { .executeLaunch($0) }
+        case .reportLaunch: return reader.readJSON(ReportLaunch.self).map { .reportLaunch($0) }
+        case .terminateLaunch: return reader.readJSON(TerminateLaunch.self).map { .terminateLaunch($0) }
         }
     }
 
@@ -169,5 +186,12 @@ extension StateCommand {
         encoder.outputFormatting = [.sortedKeys]
         // The control plane's values encode plain strings, integers and booleans: cannot fail.
         return Array(try! encoder.encode(value))
+    }
+}
+
+extension ByteReader {
+    /// A string field holding a JSON-encoded value; nil when either does not decode.
+    mutating func readJSON<T: Decodable>(_ type: T.Type) -> T? {
+        readString().flatMap { try? JSONDecoder().decode(T.self, from: Data($0.utf8)) }
     }
 }

@@ -20,6 +20,12 @@ public enum StateCommand: Equatable, Sendable {
     case recordEnvelope(RecordEnvelope)
     /// `POST /api/v1alpha1/nodes/:id/cordon` and `/uncordon`.
     case cordonNode(CordonNode)
+    /// `POST /api/v1alpha1/launch/execute` (`LaunchCommands.swift`).
+    case executeLaunch(ExecuteLaunch)
+    /// An agent's report of a launch's new state.
+    case reportLaunch(ReportLaunch)
+    /// `POST /api/v1alpha1/launch/:id/terminate`.
+    case terminateLaunch(TerminateLaunch)
     /// Changes nothing but the applied index (a probe, or a barrier).
     case noop
 
@@ -210,6 +216,8 @@ public enum StateCommand: Equatable, Sendable {
         case .cancelJob(let cancel): return cancel.requestHash
         case .recordEnvelope(let record): return record.requestHash
         case .cordonNode(let cordon): return cordon.requestHash
+        case .executeLaunch(let execute): return execute.requestHash
+        case .terminateLaunch(let terminate): return terminate.requestHash
         default: return 0
         }
     }
@@ -221,7 +229,9 @@ public enum StateCommand: Equatable, Sendable {
         case .cancelJob(let cancel): return cancel.idempotencyKey
         case .recordEnvelope(let record): return record.idempotencyKey
         case .cordonNode(let cordon): return cordon.idempotencyKey
-        case .startJob, .finishJob, .setMember, .noop: return nil
+        case .executeLaunch(let execute): return execute.idempotencyKey
+        case .terminateLaunch(let terminate): return terminate.idempotencyKey
+        case .startJob, .finishJob, .setMember, .noop, .reportLaunch: return nil
         }
     }
 
@@ -234,6 +244,9 @@ public enum StateCommand: Equatable, Sendable {
         case .finishJob(let finish): return finish.atMs
         case .recordEnvelope(let record): return record.receivedAtMs
         case .cordonNode(let cordon): return cordon.atMs
+        case .executeLaunch(let execute): return execute.atMs
+        case .reportLaunch(let report): return report.atMs
+        case .terminateLaunch(let terminate): return terminate.atMs
         case .setMember, .noop: return nil
         }
     }
@@ -251,6 +264,9 @@ extension StateCommand: Codable {
         case setMember = "set_member"
         case recordEnvelope = "record_envelope"
         case cordonNode = "cordon_node"
+        case executeLaunch = "execute_launch"
+        case reportLaunch = "report_launch"
+        case terminateLaunch = "terminate_launch"
         case noop
     }
 
@@ -269,6 +285,9 @@ extension StateCommand: Codable {
         case .setMember: self = .setMember(try container.decode(MemberRecord.self, forKey: .body))
         case .recordEnvelope: self = .recordEnvelope(try container.decode(RecordEnvelope.self, forKey: .body))
         case .cordonNode: self = .cordonNode(try container.decode(CordonNode.self, forKey: .body))
+        case .executeLaunch: self = .executeLaunch(try container.decode(ExecuteLaunch.self, forKey: .body))
+        case .reportLaunch: self = .reportLaunch(try container.decode(ReportLaunch.self, forKey: .body))
+        case .terminateLaunch: self = .terminateLaunch(try container.decode(TerminateLaunch.self, forKey: .body))
         case .noop: self = .noop
         }
     }
@@ -296,6 +315,15 @@ extension StateCommand: Codable {
             try container.encode(body, forKey: .body)
         case .cordonNode(let body):
             try container.encode(Kind.cordonNode, forKey: .type)
+            try container.encode(body, forKey: .body)
+        case .executeLaunch(let body):
+            try container.encode(Kind.executeLaunch, forKey: .type)
+            try container.encode(body, forKey: .body)
+        case .reportLaunch(let body):
+            try container.encode(Kind.reportLaunch, forKey: .type)
+            try container.encode(body, forKey: .body)
+        case .terminateLaunch(let body):
+            try container.encode(Kind.terminateLaunch, forKey: .type)
             try container.encode(body, forKey: .body)
         case .noop:
             try container.encode(Kind.noop, forKey: .type)

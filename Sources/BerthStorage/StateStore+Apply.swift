@@ -148,6 +148,12 @@ extension StateStore {
             try saveNode(truth, index: index, in: db)
             fleet.changedIndex = index
             return .nodeCordoned(truth: truth)
+        case .executeLaunch(let execute):
+            return try executeLaunch(execute, in: db, fleet: &fleet)
+        case .reportLaunch(let report):
+            return try reportLaunch(report, in: db, fleet: &fleet)
+        case .terminateLaunch(let terminate):
+            return try terminateLaunch(terminate, in: db, fleet: &fleet)
         case .noop:
             return .noop
         case .setMember(let member):

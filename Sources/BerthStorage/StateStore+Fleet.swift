@@ -48,7 +48,7 @@ extension StateStore {
     /// Rebuilds the in-memory view from the `nodes` table (at open, after a restore, or after an
     /// apply batch failed halfway).
     func reloadFleet() throws(StateStoreError) {
-        let (truths, applied, changed) = try Self.wrap {
+        let (truths, placed, applied, changed) = try Self.wrap {
             try writer.read { db in
                 let truths = try Row.fetchAll(db, sql: "SELECT truth FROM nodes").map { row -> NodeTruth in
                     let json: String = row["truth"]
@@ -59,11 +59,20 @@ extension StateStore {
                     }
                 }
                 let changed = try Int64.fetchOne(db, sql: "SELECT changed_index FROM fleet_meta WHERE id = 1") ?? 0
-                return (truths, try Self.appliedPosition(in: db).index, LogIndex(changed))
+                return (
+                    truths, try Self.placedLaunches(in: db), try Self.appliedPosition(in: db).index, LogIndex(changed)
+                )
             }
         }
         var view = FleetView()
         for truth in truths { view.load(truth) }
+        for launch in placed {
+            do {
+                try view.placeLaunch(launch)
+            } catch {
+                throw .corruptRow(table: "launches", reason: "\(launch.launchID): \(error.message)")
+            }
+        }
         fleetBox.withLock { $0 = FleetSnapshot(view: view, appliedIndex: applied, changedIndex: changed) }
     }
 

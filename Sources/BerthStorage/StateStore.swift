@@ -132,6 +132,22 @@ public final class StateStore: Sendable {
                     INSERT INTO fleet_meta (id, changed_index) VALUES (1, 0);
                     """)
         }
+        migrator.registerMigration("v5: launches") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE launches (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        node_id TEXT,
+                        state TEXT NOT NULL,
+                        created_at_ms INTEGER NOT NULL,
+                        updated_at_ms INTEGER NOT NULL,
+                        record TEXT NOT NULL
+                    );
+                    CREATE INDEX launches_by_created ON launches (created_at_ms, id);
+                    CREATE INDEX launches_by_state ON launches (state, created_at_ms, id);
+                    CREATE INDEX launches_by_node ON launches (node_id, state, created_at_ms, id);
+                    """)
+        }
         return migrator
     }
 
