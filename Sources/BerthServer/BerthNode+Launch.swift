@@ -49,6 +49,43 @@ extension BerthNode {
     }
 }
 
+extension BerthNode {
+    /// How often the leader looks for pending launches that now fit.
+    static let pendingPlacementInterval: Duration = .milliseconds(250)
+
+    /// The leader places launches that wait for capacity as soon as a node fits, oldest first.
+    /// Each placement is an ordinary `executeLaunch` of the same launch id, so it is decided by
+    /// the apply like any other; a leader that loses leadership simply stops, and the next one
+    /// finds the same pending launches in the replicated state.
+    func startPendingPlacer() {
+        Task { [weak self] in
+            while let node = self, !node.isStopping {
+                await node.placePendingLaunches()
+                try? await Task.sleep(for: Self.pendingPlacementInterval)
+            }
+        }
+    }
+
+    private func placePendingLaunches() async {
+        guard raft.basicStatus.role == .leader,
+            let pending = try? raft.state.launches(state: .pending, limit: 1000), !pending.isEmpty
+        else { return }
+        for record in pending.reversed() {
+            let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
+            guard raft.basicStatus.role == .leader,
+                let nodeID = raft.state.fleet().view.select(record.intent, atMs: nowMs, policy: placementPolicy)
+            else { continue }
+            let command = StateCommand.executeLaunch(
+                .init(
+                    launchID: record.id, intent: record.intent, nodeID: nodeID, atMs: nowMs, waitForCapacity: true,
+                    telemetryMaxAgeMs: placementPolicy.telemetryMaxAgeMs))
+            if case .success(.launchCreated(let placed)) = await propose(command), placed.state == .validated {
+                logger.info("pending launch placed", metadata: ["launch": "\(record.id)", "node": "\(nodeID)"])
+            }
+        }
+    }
+}
+
 /// A launch as the API shows it: the record (spec §6: state, node, hydrated spec, the full
 /// placement explanation, the append-only trace), and for a launch still waiting for capacity,
 /// why it waits now.

@@ -62,6 +62,7 @@ public final class BerthNode: Sendable {
         try await transport.start(host: config.peerListen.host, port: config.peerListen.port)
         raft.start(transport: transport)
         admitIfNeeded()
+        startPendingPlacer()
         logger.info(
             "berth server started",
             metadata: [

@@ -141,6 +141,23 @@ extension ProcessClusterTests {
                 let placed = try await HTTPCall.get(
                     "\(cluster.url(cluster.ids[0]))/api/v1alpha1/launches?node=arm-01&page_size=5")
                 #expect(placed.array?.count == 5 && placed.header("X-Next-Page-Token") != nil, "\(placed)")
+
+                // One launch ends: the waiting one is placed on the capacity it frees.
+                let victim = try #require(placed.array?.first?["launch_id"] as? String)
+                let stop = try await HTTPCall.post(
+                    "\(cluster.url(cluster.ids[1]))/api/v1alpha1/launch/\(victim)/terminate", json: "")
+                #expect(stop.status == 200, "\(stop)")
+                let gone = try await HTTPCall.post(
+                    "\(cluster.url(cluster.ids[1]))/api/v1alpha1/launch/\(victim)/transitions",
+                    json: #"{"node_id":"arm-01","state":"failed","reason":{"code":"KILLED","signal":9}}"#)
+                #expect(gone.string("state") == "failed", "\(gone)")
+                let waitingID = try #require(waiting.string("launch_id"))
+                _ = try await eventually("the waiting launch to be placed", within: 10) { () -> Bool? in
+                    let now = try await HTTPCall.get("\(cluster.url(cluster.ids[2]))/api/v1alpha1/launch/\(waitingID)")
+                    guard now.string("state") == "validated" else { throw Observation("\(now.string("state") ?? "?")") }
+                    #expect(now.string("node_id") == "arm-01", "\(now)")
+                    return true
+                }
             }
         }
 
