@@ -223,6 +223,13 @@ extension ProcessClusterTests {
                     let all = try await HTTPCall.get("\(cluster.url(node))/api/v1alpha1/launches?consistent=true")
                     let ids = all.array?.compactMap { $0["launch_id"] as? String }
                     #expect(ids == [id], "node \(node): \(all)")
+                    // Not acknowledged by its agent yet: every server, the new leader included,
+                    // still offers the action.
+                    let actions = try await HTTPCall.get("\(cluster.url(node))/api/v1alpha1/agents/arm-01/actions")
+                    let offered = (actions.object?["actions"] as? [[String: Any]])?.compactMap {
+                        $0["launch_id"] as? String
+                    }
+                    #expect(offered == [id], "node \(node): \(actions)")
                 }
             }
         }
