@@ -70,6 +70,7 @@ let package = Package(
                 "BerthRaft",
                 "BerthSimulation",
                 "BerthServer",
+                "BerthControlPlane",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -8,7 +8,10 @@ struct Berth: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "berth",
         abstract: "An explainable, highly available control plane for VMs, MicroVMs and processes.",
-        subcommands: [ServerCommand.self, DemoCommand.self, ClusterCommand.self]
+        subcommands: [
+            ServerCommand.self, DemoCommand.self, ClusterCommand.self, NodesCommand.self, ScheduleCommand.self,
+            EnvelopeCommand.self,
+        ]
     )
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BerthControlPlane
 
 /// `berth cluster …`: talk to any node's HTTP API.
 struct ClusterCommand: AsyncParsableCommand {
@@ -8,26 +9,48 @@ struct ClusterCommand: AsyncParsableCommand {
 }
 
 struct ClusterStatusCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "status", abstract: "Show cluster status.")
-    @Option(help: "Any node's (or the load balancer's) HTTP URL.") var server = "http://127.0.0.1:8101"
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "Show the answering node's view: role, term, leader, commit, members.",
+        discussion: CLIError.exitStatusHelp)
+
+    @OptionGroup var client: ClientOptions
 
     func run() async throws {
-        let (status, body) = try await HTTP.request("GET", "\(server)/api/cluster")
-        print(body)
-        if status != 200 { throw ExitCode.failure }
+        try await runClient(output: client.output) {
+            let answer = try await client.client().call("GET", "/api/cluster")
+            Output.show(answer, as: client.output, table: Self.table)
+        }
+    }
+
+    static func table(_ status: JSONValue) -> String {
+        let leader = status["leader_id"]?.integer.map { "node \($0)" } ?? "none known"
+        let heading =
+            "node \(status["node_id"]?.display ?? "?"): \(status["role"]?.text ?? "?"), "
+            + "term \(status["current_term"]?.display ?? "?"), leader \(leader), "
+            + "commit \(status["commit_index"]?.display ?? "?"), applied \(status["last_applied"]?.display ?? "?")"
+        var table = TextTable("NODE", "HTTP", "PEER", "VOTER", "ALIVE", "MATCH")
+        for node in status["nodes"]?.items ?? [] {
+            table.add(
+                node["node_id"]?.display ?? "-", node["address"]?.text ?? "-", node["peer_address"]?.text ?? "-",
+                node["voter"]?.display ?? "-", node["is_alive"]?.display ?? "-", node["match_index"]?.display ?? "-")
+        }
+        return heading + "\n" + table.render()
     }
 }
 
 struct TransferLeaderCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "transfer-leader", abstract: "Hand leadership to another voter.")
-    @Option(help: "Any node's HTTP URL.") var server = "http://127.0.0.1:8101"
+        commandName: "transfer-leader", abstract: "Hand leadership to another voter.",
+        discussion: CLIError.exitStatusHelp)
+
     @Option(help: "The node that should lead.") var to: UInt64
+    @OptionGroup var client: ClientOptions
 
     func run() async throws {
-        let (status, body) = try await HTTP.request(
-            "POST", "\(server)/api/cluster/transfer-leadership", body: "{\"target\":\(to)}")
-        print(body)
-        if status != 200 { throw ExitCode.failure }
+        try await runClient(output: client.output) {
+            let answer = try await client.client().call(
+                "POST", "/api/cluster/transfer-leadership", body: "{\"target\":\(to)}")
+            Output.show(answer, as: client.output) { "leadership transfer to node \(to): \($0.display)" }
+        }
     }
 }

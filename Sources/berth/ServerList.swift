@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+
+/// The options every client command shares: which servers to ask, and how to show the answer.
+struct ClientOptions: ParsableArguments {
+    static let defaultServer = "http://127.0.0.1:8101"
+
+    @Option(
+        help: ArgumentHelp(
+            "Servers to try in order: on a connection failure or a 503 the next one is asked. "
+                + "Default: $BERTH_SERVERS, else \(ClientOptions.defaultServer).",
+            valueName: "url[,url…]"))
+    var servers: String?
+
+    @Option(
+        name: [.customShort("o"), .long],
+        help: ArgumentHelp("table (for people) or json (the server's answer unchanged).", valueName: "format"))
+    var output: OutputFormat = .table
+
+    @Option(help: ArgumentHelp("How long to wait for each server's answer.", valueName: "seconds"))
+    var timeout: Int64 = 10
+
+    mutating func validate() throws {
+        do {
+            _ = try serverList()
+        } catch CLIError.usage(let message) {
+            throw ValidationError(message)
+        }
+        guard timeout > 0 else { throw ValidationError("--timeout must be at least 1 second") }
+    }
+
+    /// `--servers`, else `BERTH_SERVERS`, else the default, as base URLs.
+    func serverList() throws(CLIError) -> [String] {
+        if let servers { return try ServerList.parse(servers, source: "--servers") }
+        if let environment = ProcessInfo.processInfo.environment["BERTH_SERVERS"],
+            !environment.trimmingCharacters(in: .whitespaces).isEmpty
+        {
+            return try ServerList.parse(environment, source: "BERTH_SERVERS")
+        }
+        return [Self.defaultServer]
+    }
+
+    func client() throws(CLIError) -> APIClient {
+        APIClient(servers: try serverList(), timeoutSeconds: timeout)
+    }
+}
+
+/// Parsing and comparing server URLs.
+enum ServerList {
+    /// `URL[,URL…]` as base URLs without a trailing slash; a bare `HOST:PORT` means `http://`.
+    static func parse(_ text: String, source: String) throws(CLIError) -> [String] {
+        var servers: [String] = []
+        for part in text.split(separator: ",") {
+            var server = part.trimmingCharacters(in: .whitespaces)
+            if server.isEmpty { continue }
+            if !server.contains("://") { server = "http://" + server }
+            while server.hasSuffix("/") { server.removeLast() }
+            guard let url = URL(string: server), let scheme = url.scheme?.lowercased(),
+                scheme == "http" || scheme == "https", let host = url.host, !host.isEmpty,
+                url.query == nil, url.fragment == nil
+            else {
+                throw .usage("\(source): '\(part)' is not an http(s) URL such as \(ClientOptions.defaultServer)")
+            }
+            if !servers.contains(server) { servers.append(server) }
+        }
+        guard !servers.isEmpty else { throw .usage("\(source) names no server") }
+        return servers
+    }
+
+    /// `host:port` of a URL or of a bare address, for matching a node's advertised HTTP
+    /// address against the servers given.
+    static func hostPort(_ address: String) -> String {
+        var rest = Substring(address.lowercased())
+        if let scheme = rest.range(of: "://") {
+            let isHTTPS = rest[..<scheme.lowerBound] == "https"
+            rest = rest[scheme.upperBound...]
+            if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
+            if !rest.contains(":") || rest.hasSuffix("]") { return "\(rest):\(isHTTPS ? 443 : 80)" }
+            return String(rest)
+        }
+        if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
+        return String(rest)
+    }
+}
