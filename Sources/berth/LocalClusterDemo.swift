@@ -10,6 +10,8 @@ import Foundation
 struct LocalClusterDemo {
     /// Wait for Ctrl-C after the tour (false: exit at once, for scripted runs).
     let stayUp: Bool
+    /// The scenario the tour opens with.
+    let payments: PaymentsFixture
 
     func run() async throws {
         let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
@@ -31,6 +33,12 @@ struct LocalClusterDemo {
         say(
             String(
                 format: "Leader elected: node %llu after %.0f ms", leader.id, Date().timeIntervalSince(started) * 1000))
+        try await waitForVoters(cluster, leader: leader.id)
+
+        leader = try await paymentsStory(cluster, leader: leader)
+
+        say("")
+        say("Cluster tour: jobs through a follower, the leader killed, nothing lost.")
         try await show(
             cluster, "GET /api/cluster on node \(leader.id)", "\(cluster.members[leader.id]!.httpURL)/api/cluster")
 
@@ -74,13 +82,13 @@ struct LocalClusterDemo {
         }
     }
 
-    private struct LeaderInfo {
+    struct LeaderInfo {
         var id: UInt64
         var term: UInt64
     }
 
     /// Polls every running node until they agree on one leader (other than `excluding`).
-    private func waitForLeader(_ cluster: LocalCluster, excluding: UInt64?) async throws -> LeaderInfo {
+    func waitForLeader(_ cluster: LocalCluster, excluding: UInt64?) async throws -> LeaderInfo {
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
             var seen: [UInt64: UInt64] = [:]
@@ -116,7 +124,7 @@ struct LocalClusterDemo {
         }
     }
 
-    private func say(_ line: String) {
+    func say(_ line: String) {
         print(line)
         fflush(nil)
     }
