@@ -180,7 +180,22 @@ struct LaunchRoutes {
             whyPending = node.raft.state.fleet().view.evaluate(
                 record.intent, atMs: RequestOptions.nowMilliseconds(), policy: node.placementPolicy)
         }
-        return JSONResponse.make(.ok, encodable: LaunchView(record, whyPending: whyPending))
+        let placement = try node.raft.state.launchPlacementJSON(id: id)
+        return JSONResponse.make(.ok, bytes: Self.document(record, placement: placement, whyPending: whyPending))
+    }
+
+    /// A launch as JSON with its full placement explanation put back: the stored record keeps
+    /// the placement without its node lists, which are stored apart as the explanation's own
+    /// JSON (`LaunchRecord+Storage.swift`); re-encoding a fleet-sized explanation with
+    /// JSONEncoder would cost a hundred times more than splicing it in.
+    static func document(_ record: LaunchRecord, placement: [UInt8]?, whyPending: Explanation?) -> [UInt8] {
+        let encoder = JSONEncoder.api
+        var bytes = Array((try? encoder.encode(LaunchView(record, whyPending: whyPending))) ?? Data("{}".utf8))
+        guard let placement, let light = record.placement, let lightBytes = try? encoder.encode(light),
+            let range = bytes.firstRange(of: Array(lightBytes))
+        else { return bytes }
+        bytes.replaceSubrange(range, with: placement)
+        return bytes
     }
 
     private func list(_ request: Request) async throws -> Response {

@@ -105,8 +105,9 @@ extension StateStore {
         }
         try record.place(spec: spec, placement: explanation, atMs: execute.atMs)
         if let placed = record.placedLaunch { try fleet.view.placeLaunch(placed) }
-        try saveLaunch(record, in: db)
-        return .launchCreated(record: record)
+        let light = record.withoutPlacementLists()
+        try saveLaunch(light, placement: explanation.jsonBytes(), in: db)
+        return .launchCreated(record: light)
     }
 
     static func reportLaunch(_ report: StateCommand.ReportLaunch, in db: Database, fleet: inout FleetSnapshot) throws
@@ -166,17 +167,34 @@ extension StateStore {
             .map { try decodeLaunch($0) }
     }
 
-    static func saveLaunch(_ record: LaunchRecord, in db: Database) throws {
+    /// Writes a launch's row; `placement` (the full explanation's JSON) only when it was placed
+    /// now — later writes keep the stored one. `record` must be light
+    /// (`withoutPlacementLists`): it is encoded on every change.
+    static func saveLaunch(_ record: LaunchRecord, placement: [UInt8]? = nil, in db: Database) throws {
         try db.cachedStatement(
             sql: """
-                INSERT INTO launches (id, node_id, state, created_at_ms, updated_at_ms, record) VALUES (?, ?, ?, ?, ?, ?)
+                INSERT INTO launches (id, node_id, state, created_at_ms, updated_at_ms, record, placement)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (id) DO UPDATE SET node_id = excluded.node_id, state = excluded.state,
-                    updated_at_ms = excluded.updated_at_ms, record = excluded.record
+                    updated_at_ms = excluded.updated_at_ms, record = excluded.record,
+                    placement = COALESCE(excluded.placement, placement)
                 """
         ).execute(arguments: [
             record.id, record.nodeID, record.state.rawValue, record.createdAtMs, record.updatedAtMs,
-            String(decoding: StateCommand.canonicalJSON(record), as: UTF8.self),
+            String(decoding: StateCommand.canonicalJSON(record), as: UTF8.self), placement.map { Data($0) },
         ])
+    }
+
+    /// The full placement explanation of a launch, as JSON: every node ranked or rejected when
+    /// it was placed (nil before it was placed).
+    public func launchPlacementJSON(id: String) throws(StateStoreError) -> [UInt8]? {
+        try Self.wrap {
+            try writer.read { db in
+                try Data.fetchOne(db, sql: "SELECT placement FROM launches WHERE id = ?", arguments: [id]).map {
+                    Array($0)
+                }
+            }
+        }
     }
 
     static func decodeLaunch(_ row: Row) throws -> LaunchRecord {

@@ -148,6 +148,9 @@ public final class StateStore: Sendable {
                     CREATE INDEX launches_by_node ON launches (node_id, state, created_at_ms, id);
                     """)
         }
+        migrator.registerMigration("v6: launch placements kept apart from the record") { db in
+            try db.execute(sql: "ALTER TABLE launches ADD COLUMN placement BLOB")
+        }
         return migrator
     }
 

@@ -45,9 +45,16 @@ extension ProcessClusterTests {
                 #expect(created.status == 201, "\(created)")
                 #expect(created.string("state") == "validated", "\(created)")
                 #expect(created.string("node_id") == "arm-01", "\(created)")
-                let placement = created.object?["placement"] as? [String: Any]
-                #expect((placement?["rejected_nodes"] as? [Any])?.count == 3, "the full explanation: \(created)")
                 let id = try #require(created.string("launch_id"))
+                for node in cluster.ids {
+                    // Every server keeps the whole explanation the launch was placed with.
+                    let shown = try await HTTPCall.get(
+                        "\(cluster.url(node))/api/v1alpha1/launch/\(id)?consistent=true")
+                    let placement = shown.object?["placement"] as? [String: Any]
+                    #expect((placement?["rejected_nodes"] as? [Any])?.count == 3, "node \(node): \(shown)")
+                    #expect((placement?["ranked_nodes"] as? [Any])?.count == 1, "node \(node): \(shown)")
+                    #expect(shown.string("state") == "validated", "node \(node): \(shown)")
+                }
 
                 // The agent of arm-01 polls another node and finds its action.
                 let actions = try await HTTPCall.get(
