@@ -10,6 +10,8 @@ struct APIAnswer: Sendable {
     var body: String
     /// The base URL that answered.
     var server: String
+    /// The response's headers, names lowercased (the last value of a repeated one).
+    var headers: [String: String] = [:]
 
     var json: JSONValue? { try? JSONParser.parse(Array(body.utf8)) }
 
@@ -94,7 +96,10 @@ struct APIClient: Sendable {
         }
         let response = try await Self.http.execute(request, timeout: .seconds(timeoutSeconds))
         let bytes = try await response.body.collect(upTo: 64 << 20)
-        return APIAnswer(status: Int(response.status.code), body: String(buffer: bytes), server: server)
+        var headers: [String: String] = [:]
+        for header in response.headers { headers[header.name.lowercased()] = header.value }
+        return APIAnswer(
+            status: Int(response.status.code), body: String(buffer: bytes), server: server, headers: headers)
     }
 
     /// The server among `remaining` whose address is the leader a 503 names, if any: the
