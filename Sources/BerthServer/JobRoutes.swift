@@ -1,3 +1,4 @@
+import BerthControlPlane
 import BerthStorage
 import Foundation
 import HTTPTypes

@@ -1,3 +1,4 @@
+import BerthControlPlane
 import Foundation
 
 /// A filtered, paginated listing of jobs (`GET /api/jobs`). Jobs come oldest first (by

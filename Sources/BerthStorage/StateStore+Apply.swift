@@ -115,8 +115,10 @@ extension StateStore {
         return .applied(index: index, outcome: outcome)
     }
 
-    /// The state change itself. Refusals are outcomes, not errors: they are part of the
-    /// replicated history and must come out the same on every node.
+    /// The state change itself. What a command means is decided in `BerthControlPlane` (the
+    /// fleet view for node truth and cordons, `JobRules`, `LaunchRules`); here the rows are read,
+    /// the decision asked for, and its result written. Refusals are outcomes, not errors: they
+    /// are part of the replicated history and must come out the same on every node.
     private static func perform(
         _ command: StateCommand, index: LogIndex, in db: Database, fleet: inout FleetSnapshot
     ) throws -> CommandOutcome {
@@ -160,57 +162,49 @@ extension StateStore {
             try member.save(db)
             return .memberRecorded(member: member)
         case .createJob(let create):
-            let job = JobRecord(
-                id: create.id, command: create.command, image: create.image, status: .pending,
-                createdAtMs: create.createdAtMs, updatedAtMs: create.createdAtMs)
-            guard try Self.insertNew(job, in: db) else {
-                // The node that took the request named the job, so a second create of the same
-                // name with the same command is that node retrying: answer as the first time.
-                if let existing = try Self.job(create.id, in: db), existing.command == create.command,
-                    existing.image == create.image
-                {
-                    return .jobCreated(job: existing)
+            // Optimistic: a new id is the common case, so try the insert the rules would make
+            // for no existing job (one statement, the primary-key index searched once), and read
+            // the existing job only when the id is taken.
+            var decision = JobRules.create(
+                existing: nil, id: create.id, command: create.command, image: create.image, atMs: create.createdAtMs)
+            if case .write(let job) = decision, try !Self.insertNew(job, in: db) {
+                decision = JobRules.create(
+                    existing: try Self.job(create.id, in: db), id: create.id, command: create.command,
+                    image: create.image, atMs: create.createdAtMs)
+                if case .write = decision {
+                    throw StateStoreError.corruptRow(
+                        table: "jobs", reason: "\(create.id): the insert conflicted but no row has that id")
                 }
-                return .rejected(.jobAlreadyExists(id: create.id))
             }
-            return .jobCreated(job: job)
+            switch decision {
+            case .write(let job), .unchanged(let job): return .jobCreated(job: job)
+            case .refused(let refusal): return .rejected(CommandRejection(refusal))
+            }
         case .cancelJob(let cancel):
-            guard var job = try Self.job(cancel.id, in: db) else {
-                return .rejected(.jobNotFound(id: cancel.id))
-            }
-            guard !job.status.isTerminal else {
-                return .rejected(.jobAlreadyTerminal(id: job.id, status: job.status))
-            }
-            job.status = .cancelled
-            job.updatedAtMs = cancel.atMs
-            try job.update(db)
-            return .jobCancelled(job: job)
+            let decision = JobRules.cancel(existing: try Self.job(cancel.id, in: db), id: cancel.id, atMs: cancel.atMs)
+            return try Self.store(decision, in: db, answer: CommandOutcome.jobCancelled)
         case .startJob(let start):
-            guard var job = try Self.job(start.id, in: db) else {
-                return .rejected(.jobNotFound(id: start.id))
-            }
-            guard job.status == .pending else {
-                return .rejected(.illegalTransition(id: job.id, from: job.status, to: .running))
-            }
-            job.status = .running
-            job.executedBy = start.executedBy
-            job.updatedAtMs = start.atMs
-            try job.update(db)
-            return .jobUpdated(job: job)
+            let decision = JobRules.start(
+                existing: try Self.job(start.id, in: db), id: start.id, executedBy: start.executedBy, atMs: start.atMs)
+            return try Self.store(decision, in: db, answer: CommandOutcome.jobUpdated)
         case .finishJob(let finish):
-            let target: JobStatus = finish.succeeded ? .completed : .failed
-            guard var job = try Self.job(finish.id, in: db) else {
-                return .rejected(.jobNotFound(id: finish.id))
-            }
-            guard job.status == .running else {
-                return .rejected(.illegalTransition(id: job.id, from: job.status, to: target))
-            }
-            job.status = target
-            job.output = finish.output
-            job.error = finish.error
-            job.updatedAtMs = finish.atMs
+            let decision = JobRules.finish(
+                existing: try Self.job(finish.id, in: db), id: finish.id, succeeded: finish.succeeded,
+                output: finish.output, error: finish.error, atMs: finish.atMs)
+            return try Self.store(decision, in: db, answer: CommandOutcome.jobUpdated)
+        }
+    }
+
+    /// Writes what the job rules decided for an existing job, and answers.
+    private static func store(_ decision: JobDecision, in db: Database, answer: (JobRecord) -> CommandOutcome) throws
+        -> CommandOutcome
+    {
+        switch decision {
+        case .write(let job):
             try job.update(db)
-            return .jobUpdated(job: job)
+            return answer(job)
+        case .unchanged(let job): return answer(job)
+        case .refused(let refusal): return .rejected(CommandRejection(refusal))
         }
     }
 

@@ -3,8 +3,8 @@ import BerthRaft
 import Foundation
 import GRDB
 
-/// Launch records in the replicated state (spec §6): how the launch commands change them, and
-/// the queries the API and the agents' action feed make.
+/// Launch records in the replicated state (spec §6): storing what `LaunchRules` decides for the
+/// launch commands, and the queries the API and the agents' action feed make.
 extension StateStore {
     /// One launch, or nil.
     public func launch(id: String) throws(StateStoreError) -> LaunchRecord? {
@@ -65,99 +65,55 @@ extension StateStore {
 
     // MARK: Apply
 
+    // The decisions are `LaunchRules`'; here the launch is read, the rule called, and what it
+    // decided written.
+
     static func executeLaunch(_ execute: StateCommand.ExecuteLaunch, in db: Database, fleet: inout FleetSnapshot) throws
         -> CommandOutcome
     {
-        var record: LaunchRecord
-        if let existing = try launch(execute.launchID, in: db) {
-            // The same launch again: the node that took the request retrying, or the leader
-            // placing a launch that waited for capacity.
-            guard existing.intent == execute.intent else { return .rejected(.launchExists(id: execute.launchID)) }
-            guard existing.state == .pending, execute.nodeID != nil else { return .launchCreated(record: existing) }
-            record = existing
-        } else {
-            record = LaunchRecord(id: execute.launchID, intent: execute.intent, createdAtMs: execute.atMs)
-        }
-        if let expected = execute.expectStateIndex, fleet.changedIndex > expected {
-            return .rejected(.planStale(expected: expected, changedAt: fleet.changedIndex))
-        }
-        let policy = PlacementPolicy(telemetryMaxAgeMs: execute.telemetryMaxAgeMs)
-        let explanation = fleet.view.evaluate(execute.intent, atMs: execute.atMs, policy: policy)
-        guard let nodeID = execute.nodeID else {
-            guard explanation.rankedNodes.isEmpty else {
-                // A node fits now although none did when the leader looked: it decides again.
-                return .rejected(.placementStale(nodeID: "", reasons: []))
-            }
-            guard execute.waitForCapacity else { return .rejected(.noEligibleNode(launchID: execute.launchID)) }
-            try saveLaunch(record, in: db)
-            return .launchCreated(record: record)
-        }
-        guard explanation.rankedNodes.contains(where: { $0.nodeID == nodeID }), let truth = fleet.view.truth(of: nodeID)
-        else {
-            let reasons = explanation.reasons(for: nodeID)?.map(\.code.rawValue) ?? ["NODE_NOT_FOUND"]
-            return .rejected(.placementStale(nodeID: nodeID, reasons: reasons))
-        }
-        let spec: LaunchSpec
-        do {
-            spec = try LaunchSpec.hydrate(execute.intent, on: truth)
-        } catch {
-            return .rejected(.placementStale(nodeID: nodeID, reasons: error.reasons.map(\.code.rawValue)))
-        }
-        try record.place(spec: spec, placement: explanation, atMs: execute.atMs)
-        if let placed = record.placedLaunch { try fleet.view.placeLaunch(placed) }
-        let light = record.withoutPlacementLists()
-        try saveLaunch(light, placement: explanation.jsonBytes(), in: db)
-        return .launchCreated(record: light)
+        let decision = try LaunchRules.execute(
+            existing: try launch(execute.launchID, in: db), launchID: execute.launchID, intent: execute.intent,
+            nodeID: execute.nodeID, atMs: execute.atMs, expectStateIndex: execute.expectStateIndex,
+            waitForCapacity: execute.waitForCapacity,
+            policy: PlacementPolicy(telemetryMaxAgeMs: execute.telemetryMaxAgeMs), fleet: &fleet.view,
+            fleetChangedIndex: fleet.changedIndex)
+        return try store(decision, in: db, answer: CommandOutcome.launchCreated)
     }
 
     static func reportLaunch(_ report: StateCommand.ReportLaunch, in db: Database, fleet: inout FleetSnapshot) throws
         -> CommandOutcome
     {
-        guard var record = try launch(report.launchID, in: db) else {
-            return .rejected(.launchNotFound(id: report.launchID))
-        }
-        guard record.nodeID == report.nodeID else {
-            return .rejected(
-                .launchNotOnNode(id: report.launchID, nodeID: record.nodeID ?? "(none)", reporter: report.nodeID))
-        }
-        return try move(
-            &record, to: report.state, atMs: report.atMs, reason: report.reason, note: report.note, in: db,
-            fleet: &fleet)
+        let decision = LaunchRules.report(
+            existing: try launch(report.launchID, in: db), launchID: report.launchID, reporter: report.nodeID,
+            state: report.state, reason: report.reason, note: report.note, atMs: report.atMs, fleet: &fleet.view)
+        return try store(decision, in: db, answer: CommandOutcome.launchUpdated)
     }
 
     static func terminateLaunch(_ terminate: StateCommand.TerminateLaunch, in db: Database, fleet: inout FleetSnapshot)
         throws -> CommandOutcome
     {
-        guard var record = try launch(terminate.launchID, in: db) else {
-            return .rejected(.launchNotFound(id: terminate.launchID))
-        }
-        // Nothing runs for a launch that was never placed; anything else is stopped by its agent.
-        let next: LaunchState = record.state == .pending ? .terminated : .terminating
-        return try move(
-            &record, to: next, atMs: terminate.atMs, reason: nil, note: "terminate requested", in: db, fleet: &fleet)
+        let decision = LaunchRules.terminate(
+            existing: try launch(terminate.launchID, in: db), launchID: terminate.launchID, atMs: terminate.atMs,
+            fleet: &fleet.view)
+        return try store(decision, in: db, answer: CommandOutcome.launchUpdated)
     }
 
-    private static func move(
-        _ record: inout LaunchRecord, to next: LaunchState, atMs: Int64, reason: FailureReason?, note: String?,
-        in db: Database, fleet: inout FleetSnapshot
+    /// Writes what the launch rules decided, and answers.
+    private static func store(
+        _ decision: LaunchDecision, in db: Database, answer: (LaunchRecord) -> CommandOutcome
     ) throws -> CommandOutcome {
-        let changed: Bool
-        do {
-            changed = try record.transition(to: next, atMs: atMs, reason: reason, note: note)
-        } catch {
-            let status: Int
-            switch error {
-            case .illegal, .placementRequired: status = 409
-            case .failureReasonRequired, .failureReasonNotAllowed: status = 400
-            }
-            return .rejected(
-                .launchTransitionRefused(id: record.id, code: error.code, message: error.message, status: status))
-        }
-        if changed {
-            if record.state.isTerminal { fleet.view.releaseLaunch(id: record.id) }
+        switch decision {
+        case .placed(let record):
+            // The placement's node lists are stored apart, once (`LaunchRecord+Storage.swift`).
+            let light = record.withoutPlacementLists()
+            try saveLaunch(light, placement: record.placement?.jsonBytes(), in: db)
+            return answer(light)
+        case .pending(let record), .moved(let record):
             try saveLaunch(record, in: db)
+            return answer(record)
+        case .unchanged(let record): return answer(record)
+        case .refused(let refusal): return .rejected(CommandRejection(refusal))
         }
-        return .launchUpdated(record: record)
     }
 
     // MARK: Rows

@@ -1,3 +1,4 @@
+import BerthControlPlane
 import BerthRaft
 import Foundation
 import GRDB

@@ -19,6 +19,15 @@ public enum LaunchTransitionError: Error, Equatable, Hashable, Sendable {
         }
     }
 
+    /// The HTTP status to answer with: a move the table forbids conflicts with the launch's
+    /// state (409); a missing or misplaced failure reason is a bad request (400).
+    public var httpStatus: Int {
+        switch self {
+        case .illegal, .placementRequired: return 409
+        case .failureReasonRequired, .failureReasonNotAllowed: return 400
+        }
+    }
+
     public var message: String {
         switch self {
         case .illegal(let from, let to): return "a launch cannot move from \(from.rawValue) to \(to.rawValue)"

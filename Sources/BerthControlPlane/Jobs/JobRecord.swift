@@ -1,31 +1,6 @@
-import GRDB
-
-/// Where a job is in its life. `completed`, `failed` and `cancelled` are terminal.
-public enum JobStatus: String, Codable, CaseIterable, Equatable, Hashable, Sendable {
-    /// Accepted and committed, waiting for a worker.
-    case pending
-    /// A worker (`executed_by`) is running it.
-    case running
-    /// Ran and exited successfully; `output` holds what it printed.
-    case completed
-    /// Ran and failed; `error` says why.
-    case failed
-    /// Cancelled by a client before it finished.
-    case cancelled
-
-    /// Whether the job can no longer change.
-    public var isTerminal: Bool {
-        switch self {
-        case .pending, .running: return false
-        case .completed, .failed, .cancelled: return true
-        }
-    }
-}
-
-/// One row of `jobs`: a command to run once (the Raft scheduler seed's job).
-public struct JobRecord: Codable, Equatable, Hashable, Sendable, FetchableRecord, PersistableRecord {
-    public static let databaseTableName = "jobs"
-
+/// One job: a command to run once (the Raft scheduler seed's job). A value; where it is stored
+/// (the `jobs` table) is `BerthStorage`'s business, and its coding keys are the column names.
+public struct JobRecord: Codable, Equatable, Hashable, Sendable {
     /// The job's id (a UUID string chosen by the leader).
     public var id: String
     /// The shell command to run.
@@ -60,7 +35,7 @@ public struct JobRecord: Codable, Equatable, Hashable, Sendable, FetchableRecord
         self.error = error
     }
 
-    enum CodingKeys: String, CodingKey, ColumnExpression {
+    enum CodingKeys: String, CodingKey {
         case id, command, image, status
         case createdAtMs = "created_at_ms"
         case updatedAtMs = "updated_at_ms"
