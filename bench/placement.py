@@ -79,7 +79,8 @@ def main():
     args = ap.parse_args()
 
     work = tempfile.mkdtemp(prefix="berth-placement-")
-    cluster = BerthCluster(work, args.berth)
+    # Telemetry must not go stale while the run lasts (the fleet is pushed once, at the start).
+    cluster = BerthCluster(work, args.berth, extra_args=["--telemetry-max-age", "3600"])
     results = {"nodes": args.nodes, "threads": args.threads}
     try:
         cluster.start_all_and_wait()
