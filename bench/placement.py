@@ -7,6 +7,9 @@
    on the leader and on a follower; latency p50/p99 (the evaluation plus the JSON of every node).
 3. placements: `POST /api/v1alpha1/launch/execute` from T threads for D seconds; committed
    placements/s (each one is evaluated over the whole fleet on every member at apply).
+4. intake under load: other clients' write latency (wrk, 16 connections of `POST /api/jobs`)
+   alone, then while T threads re-push every node's envelope (newer sequences) as fast as they
+   can; the p99 ratio and the envelope rate reached.
 
 Usage: bench/placement.py --berth PATH [--nodes 10000] [--threads 8] [--seconds 10]
 Prints one JSON document with the results. Loopback only; every process is killed at the end.
@@ -16,7 +19,9 @@ import argparse
 import http.client
 import json
 import os
+import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -59,6 +64,19 @@ def post(conn, path, body):
     conn.request("POST", path, body=body, headers={"Content-Type": "application/json"})
     resp = conn.getresponse()
     return resp.status, resp.read()
+
+
+def wrk_p99(port, seconds):
+    """(writes/s, p99 ms) of 16 connections writing jobs to `port` for `seconds`."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    env = dict(os.environ, BENCH_SYSTEM="berth", BENCH_RUN_ID="intake", BENCH_PAYLOAD_BYTES="128")
+    out = subprocess.run(
+        ["wrk", "-t", "2", "-c", "16", "-d", f"{seconds}s", "--latency", "-s", os.path.join(here, "write.lua"),
+         f"http://{HOST}:{port}"], env=env, capture_output=True, text=True, timeout=seconds + 60).stdout
+    rate = float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1))
+    value, unit = re.search(r"99%\s+([0-9.]+)(us|ms|s)", out).groups()
+    p99 = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    return rate, p99
 
 
 def run_threads(count, target):
@@ -147,6 +165,42 @@ def main():
         results["placements"] = {"committed": total, "seconds": round(elapsed, 2),
                                  "per_second": round(total / elapsed, 1), "errors": len(errors),
                                  "first_errors": [e[0] for e in errors[:5]]}
+        # 4. intake under load
+        leader = cluster.leader() or leader
+        alone_rate, alone_p99 = wrk_p99(cluster.http_ports[leader], args.seconds)
+        pushed, stop = [0] * args.threads, threading.Event()
+
+        def repush(n):
+            port = cluster.http_ports[cluster.ids[n % len(cluster.ids)]]
+            conn = http.client.HTTPConnection(HOST, port, timeout=30)
+            sequence = 2
+            while not stop.is_set():
+                for i in range(n, args.nodes, args.threads):
+                    if stop.is_set():
+                        break
+                    body = envelope(i, now)
+                    body["sequence"] = sequence
+                    status, _ = post(conn, "/api/v1alpha1/intake/envelope", json.dumps(body))
+                    if status == 200:
+                        pushed[n] += 1
+                sequence += 1
+            conn.close()
+
+        pushers = [threading.Thread(target=repush, args=(n,)) for n in range(args.threads)]
+        for t in pushers:
+            t.start()
+        time.sleep(1)
+        before = sum(pushed)
+        t0 = time.monotonic()
+        loaded_rate, loaded_p99 = wrk_p99(cluster.http_ports[leader], args.seconds)
+        envelope_rate = (sum(pushed) - before) / (time.monotonic() - t0)
+        stop.set()
+        for t in pushers:
+            t.join()
+        results["intake_under_load"] = {
+            "writes_alone_per_second": round(alone_rate), "p99_alone_ms": round(alone_p99, 2),
+            "writes_with_intake_per_second": round(loaded_rate), "p99_with_intake_ms": round(loaded_p99, 2),
+            "p99_ratio": round(loaded_p99 / alone_p99, 2), "envelopes_per_second": round(envelope_rate)}
         results["loadavg"] = open("/proc/loadavg").read().split()[:3]
     finally:
         cluster.stop()
