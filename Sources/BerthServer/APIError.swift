@@ -87,6 +87,13 @@ struct APIError: Error, HTTPResponseError {
         APIError(.badRequest, code: "INVALID_ARGUMENT", message: message, details: field.map { ["field": $0] } ?? [:])
     }
 
+    /// 404 `NODE_NOT_FOUND`: no envelope was ever accepted for this node id.
+    static func nodeNotFound(_ id: String) -> APIError {
+        APIError(
+            .notFound, code: "NODE_NOT_FOUND", message: "node \(id) not found: no envelope was accepted for it",
+            details: ["id": id])
+    }
+
     static func notFound(_ what: String, id: String) -> APIError {
         APIError(.notFound, code: "NOT_FOUND", message: "\(what) \(id) not found", details: ["id": id])
     }

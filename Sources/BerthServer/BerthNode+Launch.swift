@@ -22,7 +22,7 @@ extension BerthNode {
         var attempt = 0
         while true {
             attempt += 1
-            let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
+            let nowMs = WallClock.nowMilliseconds()
             // A plan's node is kept (plan == run, or a refusal); otherwise the leader picks the
             // best node now. The apply checks the pick against the state it applies to.
             let nodeID =
@@ -71,7 +71,7 @@ extension BerthNode {
             let pending = try? raft.state.launches(state: .pending, limit: 1000), !pending.isEmpty
         else { return }
         for record in pending.reversed() {
-            let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
+            let nowMs = WallClock.nowMilliseconds()
             guard raft.basicStatus.role == .leader,
                 let nodeID = raft.state.fleet().view.select(record.intent, atMs: nowMs, policy: placementPolicy)
             else { continue }

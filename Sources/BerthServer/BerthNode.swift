@@ -157,7 +157,7 @@ public final class BerthNode: Sendable {
     }
 
     private func proposeCommand(_ request: ClientRequest) async -> Result<CommandOutcome, WriteFailure> {
-        let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
+        let nowMs = WallClock.nowMilliseconds()
         let command: StateCommand
         switch request {
         case .createJob(let jobID, let text, let image, let key, let hash):
@@ -183,13 +183,7 @@ public final class BerthNode: Sendable {
         default:
             preconditionFailure("not a state command: \(request)")
         }
-        do {
-            return .success(try await raft.propose(command).get())
-        } catch let failure as WriteFailure {
-            return .failure(failure)
-        } catch {
-            return .failure(.leadershipLost)
-        }
+        return await propose(command)
     }
 
     /// The requests that are not job commands: answered once, never retried by the node.

@@ -26,6 +26,13 @@ struct JSONObjectWriter {
         bytes.append(contentsOf: String(value).utf8)
     }
 
+    /// JSON that is already written (an explanation from its own writer, a nested object), as
+    /// it is: never parsed and re-encoded.
+    mutating func addRaw(_ key: String, _ json: [UInt8]) {
+        appendKey(key)
+        bytes.append(contentsOf: json)
+    }
+
     mutating func addNull(_ key: String) {
         appendKey(key)
         bytes.append(contentsOf: Self.nullBytes)

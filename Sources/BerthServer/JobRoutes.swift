@@ -27,7 +27,7 @@ struct JobRoutes {
             }
             let key = try RequestOptions.idempotencyKey(request)
             let hash = RequestFingerprint.of(method: "POST", path: "/api/jobs", body: bytes.readableBytesView)
-            let jobID = JobID.make(nowMs: Int64(Date().timeIntervalSince1970 * 1000))
+            let jobID = JobID.make(nowMs: WallClock.nowMilliseconds())
             return JSONResponse.make(
                 await node.submit(
                     .createJob(

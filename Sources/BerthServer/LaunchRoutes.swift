@@ -48,31 +48,34 @@ struct LaunchRoutes {
         let intent = try readIntent(body["intent"])
         let dryRun = try readBool(body["dry_run"], field: "dry_run") ?? false
         try await RequestOptions.readConsistentlyIfAsked(request, node: node)
-        let atMs = RequestOptions.nowMilliseconds()
+        let atMs = WallClock.nowMilliseconds()
         let fleet = node.raft.state.fleet()
         let explanation = fleet.view.evaluate(intent, atMs: atMs, policy: node.placementPolicy)
-        var answer: [String: Any?] = [
-            "state_index": fleet.appliedIndex,
-            "explanation": try jsonObject(explanation.jsonBytes()),
-            "node_id": explanation.selectedNodeID,
-        ]
-        if let nodeID = explanation.selectedNodeID, let truth = fleet.view.truth(of: nodeID) {
-            let spec = try LaunchSpec.hydrate(intent, on: truth)
-            answer["spec"] = try jsonObject(StateCommand.canonicalJSON(spec))
-            if dryRun {
-                answer["preparation"] = [
-                    "status": "pending",
-                    "actions": [
-                        [
-                            "type": "PrepareOnNode", "node_id": nodeID,
-                            "command": "berth agent prepare --spec SPEC.json",
-                            "detail": "write `spec` to SPEC.json on \(nodeID) and run the command there",
-                        ]
-                    ],
-                ]
-            }
+        // Written straight to bytes: the explanation is as large as the fleet, and a round trip
+        // through JSONSerialization would cost more than evaluating it.
+        var answer = JSONObjectWriter(capacity: 4096)
+        answer.addRaw("explanation", explanation.jsonBytes())
+        guard let nodeID = explanation.selectedNodeID, let truth = fleet.view.truth(of: nodeID) else {
+            answer.addNull("node_id")
+            answer.add("state_index", fleet.appliedIndex)
+            return JSONResponse.make(.unprocessableContent, bytes: answer.finish())
         }
-        return JSONResponse.make(explanation.selectedNodeID == nil ? .unprocessableContent : .ok, answer)
+        let spec = try LaunchSpec.hydrate(intent, on: truth)
+        answer.add("node_id", nodeID)
+        if dryRun {
+            var action = JSONObjectWriter()
+            action.add("command", "berth agent prepare --spec SPEC.json")
+            action.add("detail", "write `spec` to SPEC.json on \(nodeID) and run the command there")
+            action.add("node_id", nodeID)
+            action.add("type", "PrepareOnNode")
+            var preparation = JSONObjectWriter()
+            preparation.addRaw("actions", [UInt8(ascii: "[")] + action.finish() + [UInt8(ascii: "]")])
+            preparation.add("status", "pending")
+            answer.addRaw("preparation", preparation.finish())
+        }
+        answer.addRaw("spec", StateCommand.canonicalJSON(spec))
+        answer.add("state_index", fleet.appliedIndex)
+        return JSONResponse.make(.ok, bytes: answer.finish())
     }
 
     /// `{"intent": {…}, "node_id"?, "expect_state_index"?, "wait_for_capacity"?}`.
@@ -101,7 +104,7 @@ struct LaunchRoutes {
         let key = try RequestOptions.idempotencyKey(request)
         let hash = RequestFingerprint.of(
             method: "POST", path: "/api/v1alpha1/launch/execute", body: raw.readableBytesView)
-        let launchID = JobID.make(nowMs: RequestOptions.nowMilliseconds())
+        let launchID = JobID.make(nowMs: WallClock.nowMilliseconds())
         let answer = await node.submit(
             .executeLaunch(
                 launchID: launchID, intent: intent, nodeID: nodeID, expectStateIndex: expect, waitForCapacity: wait,
@@ -119,7 +122,7 @@ struct LaunchRoutes {
         else { return JSONResponse.make(answer) }
         let fleet = node.raft.state.fleet()
         let explanation = fleet.view.evaluate(
-            intent, atMs: RequestOptions.nowMilliseconds(), policy: node.placementPolicy)
+            intent, atMs: WallClock.nowMilliseconds(), policy: node.placementPolicy)
         var details = error["details"] as? [String: Any] ?? [:]
         details["explanation"] = try? jsonObject(explanation.jsonBytes())
         details["state_index"] = fleet.appliedIndex
@@ -147,11 +150,9 @@ struct LaunchRoutes {
             labels: spec.labels, payload: spec.payload)
         guard
             let verdict = fleet.view.explain(
-                intent, nodeID: spec.nodeID, atMs: RequestOptions.nowMilliseconds(), policy: node.placementPolicy)
+                intent, nodeID: spec.nodeID, atMs: WallClock.nowMilliseconds(), policy: node.placementPolicy)
         else {
-            throw APIError(
-                .notFound, code: "NODE_NOT_FOUND", message: "node \(spec.nodeID) not found",
-                details: ["id": spec.nodeID])
+            throw APIError.nodeNotFound(spec.nodeID)
         }
         var answer: [String: Any?] = [
             "valid": verdict.rankedNodes.isEmpty == false,
@@ -178,7 +179,7 @@ struct LaunchRoutes {
         var whyPending: Explanation?
         if record.state == .pending {
             whyPending = node.raft.state.fleet().view.evaluate(
-                record.intent, atMs: RequestOptions.nowMilliseconds(), policy: node.placementPolicy)
+                record.intent, atMs: WallClock.nowMilliseconds(), policy: node.placementPolicy)
         }
         let placement = try node.raft.state.launchPlacementJSON(id: id)
         return JSONResponse.make(.ok, bytes: Self.document(record, placement: placement, whyPending: whyPending))
@@ -265,7 +266,16 @@ struct LaunchRoutes {
             waitSeconds = value
         }
         let deadline = ContinuousClock.now + .seconds(waitSeconds)
+        var queriedAt: LogIndex?
         while true {
+            // Actions only change when entries apply: a waiting agent costs a query per applied
+            // change, not one per poll.
+            let applied = node.raft.basicStatus.applied
+            if applied == queriedAt, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+                continue
+            }
+            queriedAt = applied
             let records = try node.raft.state.pendingActions(for: nodeID)
             if !records.isEmpty || ContinuousClock.now >= deadline {
                 let actions = records.map { record in

@@ -82,9 +82,7 @@ struct PlacementRoutes {
         let atMs = try RequestOptions.evaluationTime(request)
         let fleet = node.raft.state.fleet()
         guard let explanation = fleet.view.explainNode(nodeID, atMs: atMs, policy: policy) else {
-            throw APIError(
-                .notFound, code: "NODE_NOT_FOUND", message: "node \(nodeID) not found: no envelope was accepted for it",
-                details: ["id": nodeID])
+            throw APIError.nodeNotFound(nodeID)
         }
         return JSONResponse.make(.ok, encodable: AtStateIndex(fleet.appliedIndex, explanation))
     }
@@ -97,8 +95,7 @@ struct PlacementRoutes {
         let fleet = node.raft.state.fleet()
         if let nodeID = request.uri.queryParameters["node"].map(String.init) {
             guard let explanation = fleet.view.explain(intent, nodeID: nodeID, atMs: atMs, policy: policy) else {
-                throw APIError(
-                    .notFound, code: "NODE_NOT_FOUND", message: "node \(nodeID) not found", details: ["id": nodeID])
+                throw APIError.nodeNotFound(nodeID)
             }
             return Self.explanationResponse(explanation, stateIndex: fleet.appliedIndex)
         }

@@ -25,14 +25,10 @@ enum RequestOptions {
     /// The instant to evaluate placement at: `?at=RFC3339` (so that every server can be asked
     /// the same question), or this node's clock.
     static func evaluationTime(_ request: Request) throws -> Int64 {
-        guard let text = request.uri.queryParameters["at"] else { return nowMilliseconds() }
+        guard let text = request.uri.queryParameters["at"] else { return WallClock.nowMilliseconds() }
         guard let ms = RFC3339.milliseconds(from: String(text)) else {
             throw APIError.badRequest("at must be an RFC 3339 time", field: "at")
         }
         return ms
-    }
-
-    static func nowMilliseconds() -> Int64 {
-        Int64(Date().timeIntervalSince1970 * 1000)
     }
 }

@@ -104,7 +104,9 @@ extension StateStore {
     ) throws -> CommandOutcome {
         switch decision {
         case .placed(let record):
-            // The placement's node lists are stored apart, once (`LaunchRecord+Storage.swift`).
+            // The placement's node lists are as large as the fleet: encoding them with JSONEncoder
+            // on every apply stalled the Raft loop into elections with 10,000 nodes. They are
+            // stored apart, once, with the explanation's own writer; the record stays light.
             let light = record.withoutPlacementLists()
             try saveLaunch(light, placement: record.placement?.jsonBytes(), in: db)
             return answer(light)

@@ -32,6 +32,16 @@ public struct LaunchRecord: Equatable, Hashable, Sendable {
         self.updatedAtMs = createdAtMs
     }
 
+    /// The same record with its placement's node lists left out (the evaluation time stays).
+    /// Storage keeps the lists apart: they are as large as the fleet, and the record is
+    /// re-encoded on every report.
+    public func withoutPlacementLists() -> LaunchRecord {
+        guard let placement else { return self }
+        var light = self
+        light.placement = Explanation(evaluatedAtMs: placement.evaluatedAtMs, rankedNodes: [], rejectedNodes: [])
+        return light
+    }
+
     /// The node it is placed on (`node_id`), once placed.
     public var nodeID: String? { spec?.nodeID }
 
