@@ -74,7 +74,7 @@ extension CommandOutcome {
             case .launchNotFound, .launchExists, .planStale, .placementStale, .noEligibleNode,
                 .launchTransitionRefused, .launchNotOnNode:
                 writer.write(RejectionKind.json.rawValue)
-                writer.write(String(decoding: StateCommand.canonicalJSON(rejection), as: UTF8.self))
+                writer.writeJSON(rejection)
             }
         case .memberRecorded(let member):
             writer.write(Kind.memberRecorded.rawValue)
@@ -85,16 +85,16 @@ extension CommandOutcome {
             writer.write(Kind.noop.rawValue)
         case .nodeRecorded(let truth):
             writer.write(Kind.nodeRecorded.rawValue)
-            writer.write(String(decoding: StateCommand.canonicalJSON(truth), as: UTF8.self))
+            writer.writeJSON(truth)
         case .nodeCordoned(let truth):
             writer.write(Kind.nodeCordoned.rawValue)
-            writer.write(String(decoding: StateCommand.canonicalJSON(truth), as: UTF8.self))
+            writer.writeJSON(truth)
         case .launchCreated(let record):
             writer.write(Kind.launchCreated.rawValue)
-            writer.write(String(decoding: StateCommand.canonicalJSON(record), as: UTF8.self))
+            writer.writeJSON(record)
         case .launchUpdated(let record):
             writer.write(Kind.launchUpdated.rawValue)
-            writer.write(String(decoding: StateCommand.canonicalJSON(record), as: UTF8.self))
+            writer.writeJSON(record)
         }
         return writer.bytes
     }
@@ -150,8 +150,8 @@ extension CommandOutcome {
                 member: MemberRecord(nodeID: UInt64(bitPattern: node), peerAddress: peer, httpAddress: http))
         case .noop:
             return .noop
-        case .nodeRecorded: return reader.readTruth().map { .nodeRecorded(truth: $0) }
-        case .nodeCordoned: return reader.readTruth().map { .nodeCordoned(truth: $0) }
+        case .nodeRecorded: return reader.readJSON(NodeTruth.self).map { .nodeRecorded(truth: $0) }
+        case .nodeCordoned: return reader.readJSON(NodeTruth.self).map { .nodeCordoned(truth: $0) }
         case .launchCreated: return reader.readJSON(LaunchRecord.self).map { .launchCreated(record: $0) }
         case .launchUpdated: return reader.readJSON(LaunchRecord.self).map { .launchUpdated(record: $0) }
         }
@@ -173,9 +173,6 @@ extension ByteWriter {
 }
 
 extension ByteReader {
-    fileprivate mutating func readTruth() -> NodeTruth? {
-        readString().flatMap { try? JSONDecoder().decode(NodeTruth.self, from: Data($0.utf8)) }
-    }
 
     fileprivate mutating func readJob() -> JobRecord? {
         guard let id = readString(), let command = readString(), let image = readOptionalString(),

@@ -75,7 +75,7 @@ extension StateCommand {
             // The envelope as its canonical JSON: an envelope is written once per agent push,
             // not per client write, and its shape grows with the agent; the JSON form follows.
             writer.write(BinaryKind.recordEnvelope.rawValue)
-            writer.write(String(decoding: Self.canonicalJSON(record.envelope), as: UTF8.self))
+            writer.writeJSON(record.envelope)
             writer.write(record.receivedAtMs)
             writer.write(optional: record.idempotencyKey)
             writer.write(record.requestHash)
@@ -91,13 +91,13 @@ extension StateCommand {
             // The launch commands travel as their canonical JSON: one per launch or agent
             // report, not per client write, and their shapes are still growing.
             writer.write(BinaryKind.executeLaunch.rawValue)
-            writer.write(String(decoding: Self.canonicalJSON(body), as: UTF8.self))
+            writer.writeJSON(body)
         case .reportLaunch(let body):
             writer.write(BinaryKind.reportLaunch.rawValue)
-            writer.write(String(decoding: Self.canonicalJSON(body), as: UTF8.self))
+            writer.writeJSON(body)
         case .terminateLaunch(let body):
             writer.write(BinaryKind.terminateLaunch.rawValue)
-            writer.write(String(decoding: Self.canonicalJSON(body), as: UTF8.self))
+            writer.writeJSON(body)
         }
         return writer.bytes
     }
@@ -160,9 +160,8 @@ extension StateCommand {
         case .noop:
             return .noop
         case .recordEnvelope:
-            guard let json = reader.readString(),
-                let envelope = try? JSONDecoder().decode(SchedulerEnvelope.self, from: Data(json.utf8)),
-                let receivedAtMs = reader.readInt64(), let key = reader.readOptionalString(), let hash = requestHash()
+            guard let envelope = reader.readJSON(SchedulerEnvelope.self), let receivedAtMs = reader.readInt64(),
+                let key = reader.readOptionalString(), let hash = requestHash()
             else { return nil }
             return .recordEnvelope(
                 RecordEnvelope(envelope: envelope, receivedAtMs: receivedAtMs, idempotencyKey: key, requestHash: hash))
@@ -186,6 +185,13 @@ extension StateCommand {
         encoder.outputFormatting = [.sortedKeys]
         // The control plane's values encode plain strings, integers and booleans: cannot fail.
         return Array(try! encoder.encode(value))
+    }
+}
+
+extension ByteWriter {
+    /// A value as a string field holding its canonical JSON (`readJSON` reads it back).
+    mutating func writeJSON(_ value: some Encodable) {
+        write(String(decoding: StateCommand.canonicalJSON(value), as: UTF8.self))
     }
 }
 
