@@ -106,9 +106,9 @@ extension StateStore {
         case .placed(let record):
             // The placement's node lists are as large as the fleet: encoding them with JSONEncoder
             // on every apply stalled the Raft loop into elections with 10,000 nodes. They are
-            // stored apart, once, with the explanation's own writer; the record stays light.
+            // stored apart, once, in their compact binary form; the record stays light.
             let light = record.withoutPlacementLists()
-            try saveLaunch(light, placement: record.placement?.jsonBytes(), in: db)
+            try saveLaunch(light, placement: record.placement?.storedBytes(), in: db)
             return answer(light)
         case .pending(let record), .moved(let record):
             try saveLaunch(record, in: db)
@@ -125,7 +125,7 @@ extension StateStore {
             .map { try decodeLaunch($0) }
     }
 
-    /// Writes a launch's row; `placement` (the full explanation's JSON) only when it was placed
+    /// Writes a launch's row; `placement` (the full explanation's stored form) only when it was placed
     /// now — later writes keep the stored one. `record` must be light
     /// (`withoutPlacementLists`): it is encoded on every change.
     static func saveLaunch(_ record: LaunchRecord, placement: [UInt8]? = nil, in db: Database) throws {
@@ -146,13 +146,18 @@ extension StateStore {
     /// The full placement explanation of a launch, as JSON: every node ranked or rejected when
     /// it was placed (nil before it was placed).
     public func launchPlacementJSON(id: String) throws(StateStoreError) -> [UInt8]? {
-        try Self.wrap {
+        let stored = try Self.wrap {
             try writer.read { db in
                 try Data.fetchOne(db, sql: "SELECT placement FROM launches WHERE id = ?", arguments: [id]).map {
                     Array($0)
                 }
             }
         }
+        guard let stored else { return nil }
+        guard let explanation = Explanation(storedBytes: stored) else {
+            throw .corruptRow(table: "launches", reason: "launch \(id): unreadable placement explanation")
+        }
+        return explanation.jsonBytes()
     }
 
     static func decodeLaunch(_ row: Row) throws -> LaunchRecord {
