@@ -110,7 +110,18 @@ private struct EvidenceStrings {
     var ordered: [String] = []
     var byteCount = 0
 
+    /// The number last given out: rejections of consecutive nodes mostly repeat the same
+    /// evidence (the workload's needs), and comparing one string is cheaper than hashing it.
+    var last: (string: String, number: Int)?
+
     mutating func number(of string: String) -> Int {
+        if let last, last.string == string { return last.number }
+        let number = assign(string)
+        last = (string, number)
+        return number
+    }
+
+    private mutating func assign(_ string: String) -> Int {
         if let known = numbers[string] { return known }
         let number = ordered.count
         numbers[string] = number

@@ -155,6 +155,27 @@ import Testing
         }
         #expect(reference.select(intents[0], atMs: Build.now + 45_000) != nil)
     }
+
+    @Test("select decides without explaining, and always names the node evaluate ranks first")
+    func selectAgreesWithEvaluate() {
+        let intents = [
+            Build.vm(), Build.vm("web", vcpus: 4, memoryMiB: 8_192, requiresKVM: true),
+            Build.vm(arch: .x86_64, vcpus: 1, memoryMiB: 512, labels: ["zone": "z1"]), Build.process(),
+            Build.vm(backend: .qemu, labels: ["zone": "z2", "tier": "gold"]), Build.vm(vcpus: 1_000),
+        ]
+        for seed in UInt64(1)...20 {
+            let view = RandomFleet(seed: seed, nodes: 120).build(order: Array(0..<120))
+            for intent in intents {
+                for atMs in [Build.now, Build.now + 45_000, Build.now + 10_000_000] {
+                    #expect(view.select(intent, atMs: atMs) == view.evaluate(intent, atMs: atMs).selectedNodeID)
+                }
+            }
+        }
+        // Identical nodes: only the tie-breaks decide, and the two must break ties alike.
+        let twins = Build.fleet((0..<50).map { Build.envelope("twin-\(($0 * 37) % 50)") })
+        #expect(twins.select(Build.vm(), atMs: Build.now) == "twin-0")
+        #expect(twins.select(Build.vm(), atMs: Build.now) == twins.evaluate(Build.vm(), atMs: Build.now).selectedNodeID)
+    }
 }
 
 /// A deterministic pseudo-random fleet, with launches, for tests that need many varied nodes.

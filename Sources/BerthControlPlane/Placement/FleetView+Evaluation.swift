@@ -56,9 +56,30 @@ extension FleetView {
         }
     }
 
-    /// The node a launch of `intent` goes to: the first ranked node, or nil when none fits.
+    /// The node a launch of `intent` goes to: the first node `evaluate` would rank, or nil when
+    /// none fits. The leader asks this for every placement, so it decides without explaining:
+    /// no rejection evidence, no ranked list, nothing allocated per node — only the best
+    /// `PlacementOrder` so far. The walk position stands in for the candidate index, which
+    /// orders candidates the same way.
     public func select(_ intent: WorkloadIntent, atMs: Int64, policy: PlacementPolicy = .standard) -> String? {
-        evaluate(intent, atMs: atMs, policy: policy).selectedNodeID
+        let requirements = PlacementRequirements(intent)
+        let labels = LabelMatches(requirements, index: labelIndex, slotCount: nodes.count)
+        let spread = spread(of: intent.name)
+        var best: PlacementOrder?
+        var bestSlot = 0
+        for (position, slot) in slotsByNodeID.enumerated() {
+            let node = nodes[slot]
+            guard labels.matchesAll(slot: slot), requirements.failedChecks(node, atMs: atMs, policy: policy).isEmpty
+            else { continue }
+            let order = PlacementOrder(
+                scoreMilli: score(node, slot: slot, requirements, spread: spread).totalMilli,
+                freeMemoryMiB: node.freeMemoryMiB, index: position)
+            if best.map({ order < $0 }) ?? true {
+                best = order
+                bestSlot = slot
+            }
+        }
+        return best == nil ? nil : idBySlot[bestSlot]
     }
 
     private enum Verdict {
