@@ -15,6 +15,8 @@ struct PlacementRequirements: Sendable {
     /// Required labels as `(key, "key=value")`, by key ascending, so LABEL_MISMATCH reasons come
     /// out in a fixed order and the pair string is built once per evaluation, not per node.
     let labels: [(key: String, pair: String)]
+    /// `hashValue` of each key of `labels` (see `NodeEvidence.labelPair`).
+    let labelKeyHashes: [Int]
     /// BACKEND_MISSING's `needed` evidence on a node with (index 1) and without (index 0) usable KVM.
     private let missingBackendEvidence: [Evidence]
 
@@ -28,6 +30,7 @@ struct PlacementRequirements: Sendable {
         if case .image = intent.payload { runsImage = true } else { runsImage = false }
         labels = intent.labels.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
             .map { (key: $0.key, pair: $0.key + "=" + $0.value) }
+        labelKeyHashes = labels.map(\.key.hashValue)
         missingBackendEvidence = [false, true].map { [namedBackend, runsImage, needsKVM] kvmUsable in
             let candidates = Self.candidates(
                 named: namedBackend, runsImage: runsImage, needsKVM: needsKVM, kvmUsable: kvmUsable)
@@ -141,7 +144,7 @@ struct PlacementRequirements: Sendable {
             reasons.append(Rejection(code: .nodeCordoned, needed: .string("schedulable"), available: .string(state)))
         }
         for (index, (key, pair)) in labels.enumerated() where matches?.matches(label: index, slot: slot) == false {
-            let actual = evidence.labelPair(key)
+            let actual = evidence.labelPair(key, keyHash: labelKeyHashes[index])
             reasons.append(
                 Rejection(code: .labelMismatch, needed: .string(pair), available: actual.map { .string($0) } ?? .none))
         }
