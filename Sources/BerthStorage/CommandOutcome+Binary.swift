@@ -85,10 +85,10 @@ extension CommandOutcome {
             writer.write(Kind.noop.rawValue)
         case .nodeRecorded(let truth):
             writer.write(Kind.nodeRecorded.rawValue)
-            writer.writeJSON(truth)
+            writer.writeJSONBytes(truth.jsonBytes())
         case .nodeCordoned(let truth):
             writer.write(Kind.nodeCordoned.rawValue)
-            writer.writeJSON(truth)
+            writer.writeJSONBytes(truth.jsonBytes())
         case .launchCreated(let record):
             writer.write(Kind.launchCreated.rawValue)
             writer.writeJSON(record)

@@ -75,7 +75,7 @@ extension StateCommand {
             // The envelope as its canonical JSON: an envelope is written once per agent push,
             // not per client write, and its shape grows with the agent; the JSON form follows.
             writer.write(BinaryKind.recordEnvelope.rawValue)
-            writer.writeJSON(record.envelope)
+            writer.writeJSONBytes(record.envelope.jsonBytes())
             writer.write(record.receivedAtMs)
             writer.write(optional: record.idempotencyKey)
             writer.write(record.requestHash)
@@ -192,6 +192,12 @@ extension ByteWriter {
     /// A value as a string field holding its canonical JSON (`readJSON` reads it back).
     mutating func writeJSON(_ value: some Encodable) {
         write(String(decoding: StateCommand.canonicalJSON(value), as: UTF8.self))
+    }
+
+    /// JSON a value wrote itself (`jsonBytes()`), as the same string field `writeJSON` writes.
+    mutating func writeJSONBytes(_ json: [UInt8]) {
+        write(UInt32(json.count))
+        write(json)
     }
 }
 

@@ -85,7 +85,7 @@ extension StateStore {
                     changed_index = excluded.changed_index
                 """
         ).execute(arguments: [
-            truth.nodeID, String(decoding: StateCommand.canonicalJSON(truth), as: UTF8.self),
+            truth.nodeID, String(decoding: truth.jsonBytes(), as: UTF8.self),
             Int64(bitPattern: truth.envelope.sequence), Int64(index),
         ])
         try db.cachedStatement(sql: "UPDATE fleet_meta SET changed_index = ? WHERE id = 1")

@@ -92,7 +92,7 @@ final class JSONByteWriter {
     }
 
     /// The decimal digits of `value`, written back to front into reserved space.
-    private func digits(_ value: UInt64) {
+    func digits(_ value: UInt64) {
         var length = 1
         var rest = value / 10
         while rest > 0 {
