@@ -141,7 +141,7 @@ public enum CommandRejection: Error, Codable, Equatable, Sendable {
             let stale = StaleSequence(nodeID: nodeID, storedSequence: stored, offeredSequence: offered)
             return [
                 "node_id": nodeID, "stored_sequence": "\(stored)", "offered_sequence": "\(offered)",
-                "needed": "\(stale.needed)", "available": "\(stale.available)",
+                "needed": stale.needed.text, "available": stale.available.text,
             ]
         case .nodeNotFound(let id), .jobNotFound(let id), .launchNotFound(let id), .launchExists(let id):
             return ["id": id]

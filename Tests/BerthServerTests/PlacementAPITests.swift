@@ -83,6 +83,10 @@ extension ProcessClusterTests {
                 #expect(again.status == 409, "\(again)")
                 #expect(again.errorCode == "STALE_SEQUENCE", "\(again)")
                 #expect(again.isErrorShape, "\(again)")
+                // Evidence in the details is plain text: the sequence needed and the one stored.
+                let staleDetails = (again.object?["error"] as? [String: Any])?["details"] as? [String: String]
+                #expect(staleDetails?["needed"].flatMap { Int($0) } != nil, "\(again)")
+                #expect(staleDetails?["available"] == staleDetails?["stored_sequence"], "\(again)")
 
                 let base = cluster.url(follower)
                 let nodes = try await HTTPCall.get("\(base)/api/v1alpha1/nodes?consistent=true")

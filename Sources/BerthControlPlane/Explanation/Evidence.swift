@@ -9,6 +9,16 @@ public enum Evidence: Equatable, Hashable, Sendable {
     case none
 }
 
+extension Evidence {
+    /// The evidence as a message shows it (`4`, `x86_64`, `qemu, firecracker`, `none`): for
+    /// places that carry it as text, such as an error's `details`.
+    public var text: String {
+        var out = MessageText()
+        out.write(self)
+        return out.value
+    }
+}
+
 extension Evidence: Codable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
