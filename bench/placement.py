@@ -4,7 +4,8 @@
 1. intake: N synthetic SchedulerEnvelopes (default 10,000 nodes), pushed by T client threads
    through every member; envelopes/s.
 2. explain: `POST /api/v1alpha1/schedule/explain` over the whole fleet, one request at a time,
-   on the leader and on a follower; latency p50/p99 (the evaluation plus the JSON of every node).
+   on the leader and on a follower; latency p50/p99 (the evaluation plus the JSON of every node),
+   then the same with `?summary=true` (the top 10 and counts by code).
 3. placements: `POST /api/v1alpha1/launch/execute` from T threads for D seconds; committed
    placements/s (each one is evaluated over the whole fleet on every member at apply).
 1b. intake rate: wrk (bench/intake.lua, 16 connections) re-pushes every node's envelope with
@@ -149,13 +150,17 @@ def main():
 
         # 2. explain (sequential), on the leader and on a follower
         intent = json.dumps(INTENT)
-        for name, member in (("explain_leader", leader), ("explain_follower", follower)):
+        for name, member, path in (("explain_leader", leader, "/api/v1alpha1/schedule/explain"),
+                                   ("explain_follower", follower, "/api/v1alpha1/schedule/explain"),
+                                   ("explain_summary_leader", leader, "/api/v1alpha1/schedule/explain?summary=true"),
+                                   ("explain_summary_follower", follower,
+                                    "/api/v1alpha1/schedule/explain?summary=true")):
             conn = http.client.HTTPConnection(HOST, cluster.http_ports[member], timeout=30)
             post(conn, "/api/v1alpha1/schedule/explain?consistent=true", intent)  # warm up, catch up
             times, size = [], 0
             for _ in range(args.explains):
                 t = time.monotonic()
-                status, body = post(conn, "/api/v1alpha1/schedule/explain", intent)
+                status, body = post(conn, path, intent)
                 times.append((time.monotonic() - t) * 1000)
                 size = len(body)
                 assert status == 200, (status, body[:300])

@@ -99,6 +99,10 @@ struct PlacementRoutes {
             }
             return Self.explanationResponse(explanation, stateIndex: fleet.appliedIndex)
         }
+        if let top = try RequestOptions.summaryTop(request) {
+            let summary = fleet.view.summarize(intent, atMs: atMs, policy: policy, top: top)
+            return Self.withStateIndex(summary.jsonBytes(), fleet.appliedIndex)
+        }
         let explanation = fleet.view.evaluate(intent, atMs: atMs, policy: policy)
         return Self.explanationResponse(explanation, stateIndex: fleet.appliedIndex)
     }
@@ -106,7 +110,12 @@ struct PlacementRoutes {
     /// The explanation's own direct JSON writer (JSONEncoder took 90–160 ms over 10,000 nodes;
     /// this takes a few), with `state_index` added as the first key.
     static func explanationResponse(_ explanation: Explanation, stateIndex: LogIndex) -> Response {
-        var bytes = explanation.jsonBytes()
+        withStateIndex(explanation.jsonBytes(), stateIndex)
+    }
+
+    /// A 200 answer: the JSON object `bytes` with `state_index` put in as its first key.
+    static func withStateIndex(_ object: [UInt8], _ stateIndex: LogIndex) -> Response {
+        var bytes = object
         precondition(bytes.first == UInt8(ascii: "{"), "an explanation is a JSON object")
         bytes.replaceSubrange(0..<1, with: Array("{\"state_index\":\(stateIndex),".utf8))
         return JSONResponse.make(.ok, bytes: bytes)

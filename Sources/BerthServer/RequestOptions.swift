@@ -22,6 +22,22 @@ enum RequestOptions {
         }
     }
 
+    /// With `?summary=true`, how many ranked nodes the summary lists (`?top=N`, 0–1000,
+    /// default 10); nil when the whole explanation is asked for.
+    static func summaryTop(_ request: Request) throws -> Int? {
+        let query = request.uri.queryParameters
+        switch query["summary"] {
+        case nil, "false": return nil
+        case "true": break
+        default: throw APIError.badRequest("summary must be true or false", field: "summary")
+        }
+        guard let text = query["top"] else { return 10 }
+        guard let top = Int(String(text)), (0...1000).contains(top) else {
+            throw APIError.badRequest("top must be an integer from 0 to 1000", field: "top")
+        }
+        return top
+    }
+
     /// The instant to evaluate placement at: `?at=RFC3339` (so that every server can be asked
     /// the same question), or this node's clock.
     static func evaluationTime(_ request: Request) throws -> Int64 {

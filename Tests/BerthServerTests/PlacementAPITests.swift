@@ -42,6 +42,17 @@ extension ProcessClusterTests {
                 }
                 #expect(Set(answers.values).count == 1, "every node gives the same explanation: \(answers)")
 
+                // The summary: arm-01 first, one node rejected for each of the three reasons.
+                let summary = try await HTTPCall.post(
+                    "\(cluster.url(cluster.ids[2]))/api/v1alpha1/schedule/explain?summary=true&top=1&at=\(at)",
+                    json: try Payments.intent())
+                #expect(summary.string("selected_node_id") == "arm-01", "\(summary)")
+                #expect(summary.integer("ranked_count") == 1 && summary.integer("rejected_count") == 3, "\(summary)")
+                #expect(
+                    summary.object?["rejected_by_code"] as? [String: Int]
+                        == ["KVM_MISSING": 1, "TELEMETRY_STALE": 1, "INSUFFICIENT_MEMORY": 1], "\(summary)")
+                #expect((summary.object?["ranked_nodes"] as? [Any])?.count == 1, "\(summary)")
+
                 // "Why not this node", for one node.
                 let whyNot = try await HTTPCall.post(
                     "\(cluster.url(cluster.ids[1]))/api/v1alpha1/schedule/explain?node=arm-02&at=\(at)",
@@ -145,6 +156,14 @@ extension ProcessClusterTests {
                         (
                             "POST", "/api/v1alpha1/schedule/explain?at=yesterday", try Payments.intent(), 400,
                             "INVALID_ARGUMENT"
+                        ),
+                        (
+                            "POST", "/api/v1alpha1/schedule/explain?summary=yes", try Payments.intent(), 400,
+                            "INVALID_ARGUMENT"
+                        ),
+                        (
+                            "POST", "/api/v1alpha1/schedule/explain?summary=true&top=5000", try Payments.intent(),
+                            400, "INVALID_ARGUMENT"
                         ),
                         ("GET", "/api/v1alpha1/nodes/nope/explain", "", 404, "NODE_NOT_FOUND"),
                         ("POST", "/api/v1alpha1/nodes/nope/cordon", "{}", 404, "NODE_NOT_FOUND"),

@@ -8,19 +8,8 @@ extension Explanation {
         writer.string(RFC3339.string(fromMilliseconds: evaluatedAtMs))
         writer.raw(#","ranked_nodes":["#)
         for (index, node) in rankedNodes.enumerated() {
-            writer.raw(index == 0 ? #"{"node_id":"# : #",{"node_id":"#)
-            writer.string(node.nodeID)
-            writer.raw(#","score":"#)
-            writer.millis(node.scoreMilli)
-            writer.raw(#","components":{"resource_fit":"#)
-            writer.millis(node.components.resourceFitMilli)
-            writer.raw(#","spread":"#)
-            writer.millis(node.components.spreadMilli)
-            writer.raw(#","backend_preference":"#)
-            writer.millis(node.components.backendPreferenceMilli)
-            writer.raw(#","health":"#)
-            writer.millis(node.components.healthMilli)
-            writer.raw("}}")
+            if index > 0 { writer.raw(",") }
+            writer.rankedNode(node)
         }
         writer.raw(#"],"rejected_nodes":["#)
         for (index, node) in rejectedNodes.enumerated() {
@@ -46,6 +35,22 @@ extension Explanation {
 }
 
 extension JSONByteWriter {
+    func rankedNode(_ node: RankedNode) {
+        raw(#"{"node_id":"#)
+        string(node.nodeID)
+        raw(#","score":"#)
+        millis(node.scoreMilli)
+        raw(#","components":{"resource_fit":"#)
+        millis(node.components.resourceFitMilli)
+        raw(#","spread":"#)
+        millis(node.components.spreadMilli)
+        raw(#","backend_preference":"#)
+        millis(node.components.backendPreferenceMilli)
+        raw(#","health":"#)
+        millis(node.components.healthMilli)
+        raw("}}")
+    }
+
     func evidence(_ evidence: Evidence) {
         switch evidence {
         case .int(let value): integer(value)

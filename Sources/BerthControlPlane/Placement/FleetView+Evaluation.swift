@@ -56,6 +56,51 @@ extension FleetView {
         }
     }
 
+    /// `evaluate`'s answer in short: the best `top` ranked nodes, and how many nodes each code
+    /// rejected. Decides every node as `evaluate` does but builds no evidence, so it costs a
+    /// fraction of the full evaluation and its answer is a few kilobytes at any fleet size.
+    public func summarize(_ intent: WorkloadIntent, atMs: Int64, policy: PlacementPolicy = .standard, top: Int)
+        -> ExplanationSummary
+    {
+        let requirements = PlacementRequirements(intent)
+        let labels = LabelMatches(requirements, index: labelIndex, slotCount: nodes.count)
+        let spread = spread(of: intent.name)
+        var candidates: [(slot: Int, components: ScoreComponents)] = []
+        var order: [PlacementOrder] = []
+        var codeCounts = [Int](repeating: 0, count: RejectionCode.allCases.count)
+        var rejectedCount = 0
+        for slot in slotsByNodeID {
+            let node = nodes[slot]
+            let failed = requirements.failedChecks(node, atMs: atMs, policy: policy)
+            if failed.isEmpty, labels.matchesAll(slot: slot) {
+                let components = score(node, slot: slot, requirements, spread: spread)
+                order.append(
+                    PlacementOrder(
+                        scoreMilli: components.totalMilli, freeMemoryMiB: node.freeMemoryMiB, index: candidates.count))
+                candidates.append((slot, components))
+                continue
+            }
+            rejectedCount += 1
+            var bits = requirements.rejectionCodeBits(failed, node: node, slot: slot, labels: labels)
+            while bits != 0 {
+                codeCounts[bits.trailingZeroBitCount] += 1
+                bits &= bits - 1
+            }
+        }
+        order.sort()
+        var byCode: [RejectionCode: Int] = [:]
+        for (position, count) in codeCounts.enumerated() where count > 0 {
+            byCode[RejectionCode.allCases[position]] = count
+        }
+        return ExplanationSummary(
+            evaluatedAtMs: atMs,
+            rankedNodes: order.prefix(max(0, top)).map {
+                let candidate = candidates[$0.index]
+                return RankedNode(nodeID: idBySlot[candidate.slot], components: candidate.components)
+            },
+            rankedCount: candidates.count, rejectedCount: rejectedCount, rejectedByCode: byCode)
+    }
+
     /// The node a launch of `intent` goes to: the first node `evaluate` would rank, or nil when
     /// none fits. The leader asks this for every placement, so it decides without explaining:
     /// no rejection evidence, no ranked list, nothing allocated per node — only the best

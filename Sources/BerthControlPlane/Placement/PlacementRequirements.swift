@@ -151,6 +151,29 @@ struct PlacementRequirements: Sendable {
         return reasons
     }
 
+    /// The codes `rejections` would give, one bit per `RejectionCode.allCases` position, without
+    /// building any evidence (for summaries). A test holds the two to the same answer.
+    func rejectionCodeBits(_ failed: FailedChecks, node: FleetNode, slot: Int, labels matches: LabelMatches) -> UInt16 {
+        var bits: UInt16 = 0
+        func set(_ code: RejectionCode) { bits |= 1 << UInt16(Self.codePositions[code]!) }
+        if failed.contains(.arch), arch != nil { set(.archMismatch) }
+        if failed.contains(.cpu) { set(.insufficientCPU) }
+        if failed.contains(.memory) { set(.insufficientMemory) }
+        if failed.contains(.kvm) { set(node.capabilities.kvmPresent ? .kvmUnusable : .kvmMissing) }
+        if failed.contains(.backend) {
+            let present = candidates(kvmUsable: node.capabilities.kvmUsable).intersection(node.capabilities.installed)
+            set(present.isEmpty ? .backendMissing : .backendVersionUnsupported)
+        }
+        if failed.contains(.telemetry) { set(.telemetryStale) }
+        if failed.contains(.health) { set(.nodeUnhealthy) }
+        if failed.contains(.cordon) { set(.nodeCordoned) }
+        if !matches.matchesAll(slot: slot) { set(.labelMismatch) }
+        return bits
+    }
+
+    static let codePositions: [RejectionCode: Int] = Dictionary(
+        uniqueKeysWithValues: RejectionCode.allCases.enumerated().map { ($1, $0) })
+
     /// BACKEND_MISSING when no candidate is installed, BACKEND_VERSION_UNSUPPORTED when some are
     /// but none is new enough; the evidence lists what the node has.
     private func backendRejection(_ capabilities: NodeCapabilities, evidence: NodeEvidence) -> Rejection {
