@@ -69,8 +69,10 @@ struct ClusterDrainCommand: AsyncParsableCommand {
             // Only the first server: the drain applies to whichever node answers, so moving on
             // to another server after a failure would drain the wrong node.
             let servers = try client.serverList()
-            let answer = try await APIClient(servers: Array(servers.prefix(1)), timeoutSeconds: client.timeout)
-                .call("POST", "/api/cluster/drain", body: "{}")
+            let answer = try await APIClient(
+                servers: Array(servers.prefix(1)), timeoutSeconds: client.timeout, token: client.bearerToken
+            )
+            .call("POST", "/api/cluster/drain", body: "{}")
             Output.show(answer, as: client.output) { status in
                 let handedTo = status["leadership_handed_to"]?.integer.map { ", leadership handed to node \($0)" }
                 return "node \(status["node_id"]?.display ?? "?") is draining\(handedTo ?? "")"
