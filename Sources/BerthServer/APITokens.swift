@@ -1,5 +1,4 @@
 import Foundation
-import HTTPTypes
 
 /// What a bearer token may do. Each role includes the ones below it.
 public enum APIRole: String, Comparable, Sendable, CaseIterable {
@@ -114,9 +113,9 @@ enum RequiredRole {
         "/api/v1alpha1/launch/validate", "/api/v1alpha1/launch/dry-run",
     ]
 
-    static func of(method: HTTPRequest.Method, path: String, authReads: Bool) -> APIRole? {
+    static func of(method: String, path: String, authReads: Bool) -> APIRole? {
         if path == "/metrics" || path == "/health/live" || path == "/health/ready" { return nil }
-        let isRead = method == .get || method == .head || (method == .post && readPOSTs.contains(path))
+        let isRead = method == "GET" || method == "HEAD" || (method == "POST" && readPOSTs.contains(path))
         if isRead { return authReads ? .read : nil }
         if path.hasPrefix("/debug/") || path == "/api/cluster/transfer-leadership" || path == "/api/cluster/drain"
             || path == "/api/cluster/members" || path.hasPrefix("/api/cluster/members/")

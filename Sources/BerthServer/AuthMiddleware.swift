@@ -11,7 +11,9 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
-        guard let required = RequiredRole.of(method: request.method, path: request.uri.path, authReads: authReads)
+        guard
+            let required = RequiredRole.of(
+                method: request.method.rawValue, path: request.uri.path, authReads: authReads)
         else { return try await next(request, context) }
         guard let header = request.headers[.authorization] else {
             throw Self.unauthenticated("this request needs a bearer token (Authorization: Bearer TOKEN)", required)
