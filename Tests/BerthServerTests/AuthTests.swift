@@ -196,6 +196,22 @@ extension ProcessClusterTests {
             }
         }
 
+        @Test("a node started with --join and the cluster's token file is admitted: it asks with its own admin token")
+        func joinWithTokens() async throws {
+            let file = try Self.tokenFile()
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            try await withServerCluster(extraArguments: ["--token-file", file]) { cluster in
+                let leader = try await cluster.waitForLeader()
+                _ = try cluster.local.addMember(id: 4, ports: freeLoopbackPort)
+                let follower = cluster.ids.first { $0 != leader.id && $0 != 4 }!
+                try await cluster.start(4, peers: "", extraArguments: ["--join", cluster.url(follower)])
+                _ = try await eventually("node 4 to be a voter", within: 20) { () -> Bool? in
+                    try await cluster.status(leader.id).node(4)?.voter == true ? true : nil
+                }
+                #expect(!cluster.log(4).contains(Self.admin), "node 4's log holds its token")
+            }
+        }
+
         @Test("--auth-reads: reads need a token (any role), probes stay open")
         func authReads() async throws {
             let file = try Self.tokenFile()
