@@ -88,7 +88,7 @@ let package = Package(
         ),
         .testTarget(name: "BerthStorageTests", dependencies: ["BerthStorage", "BerthRaft", "BerthControlPlane"]),
         .testTarget(name: "BerthSimulationTests", dependencies: ["BerthSimulation", "BerthRaft"]),
-        .testTarget(name: "BerthServerTests", dependencies: ["BerthServer", "BerthRaft", "BerthWire", "BerthControlPlane", .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
+        .testTarget(name: "BerthServerTests", dependencies: ["BerthServer", "BerthRaft", "BerthWire", "BerthControlPlane", .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "Yams", package: "Yams")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -18,6 +18,8 @@ struct APIError: Error, HTTPResponseError {
     let leaderHint: NodeID?
     /// Seconds a client should wait before retrying (429, 503).
     let retryAfterSeconds: Int?
+    /// A 401 says which scheme to use (RFC 6750).
+    var wwwAuthenticate = false
 
     init(
         _ status: HTTPResponse.Status, code: String, message: String, details: [String: String] = [:],
@@ -78,6 +80,7 @@ struct APIError: Error, HTTPResponseError {
     func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let retryAfterSeconds { headers[.retryAfter] = "\(retryAfterSeconds)" }
+        if wwwAuthenticate { headers[.wwwAuthenticate] = "Bearer realm=\"berth\"" }
         // The rest of a body too large to read is not worth waiting for: close after answering.
         if status == .contentTooLarge { headers[.connection] = "close" }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: jsonBody)))

@@ -134,6 +134,10 @@ extension BerthNode {
         var request = HTTPClientRequest(url: "\(joinURL)/api/cluster/members")
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
+        // With tokens on, the cluster being joined asks for an admin token: this node's own.
+        if let token = config.tokens?.token(for: .admin) {
+            request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        }
         request.body = .bytes(ByteBuffer(string: body))
         guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(15)),
             let bytes = try? await response.body.collect(upTo: 1 << 20)
@@ -143,9 +147,12 @@ extension BerthNode {
 
     /// Reads `GET /api/cluster` at `url` and dials every member it lists.
     private func learnPeers(from url: String) async {
+        var request = HTTPClientRequest(url: "\(url)/api/cluster")
+        if let token = config.tokens?.token(for: .read) {
+            request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        }
         guard
-            let response = try? await HTTPClient.shared.execute(
-                HTTPClientRequest(url: "\(url)/api/cluster"), timeout: .seconds(5)),
+            let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(5)),
             response.status == .ok,
             let body = try? await response.body.collect(upTo: 1 << 20),
             let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any],

@@ -36,7 +36,11 @@ extension BerthNode {
     /// `hops` counts forwards already behind it: a forwarded request is passed on at most once
     /// more (to a leader elected while it travelled).
     func submit(_ request: ClientRequest, hops: Int = 0) async -> ClientAnswer {
-        if isDraining { return ClientAnswer(APIError.from(.draining)) }
+        // A draining node refuses its own clients, who can go elsewhere, but still carries out
+        // what other nodes forward to it: it may lead until its hand-off completes (or for good,
+        // if no follower was caught up), and refusing those would fail writes the other nodes
+        // took — measured behind HAProxy, where every retry met DRAINING from one node or another.
+        if isDraining && hops == 0 { return ClientAnswer(APIError.from(.draining)) }
         let deadline = NIODeadline.now() + .milliseconds(Int64(holdMilliseconds))
         while true {
             let status = raft.basicStatus

@@ -10,6 +10,10 @@ import ServiceLifecycle
 public func buildRouter(node: BerthNode, metrics: PrometheusCollectorRegistry? = nil) -> Router<BasicRequestContext> {
     let router = Router()
     router.middlewares.add(ErrorMiddleware())
+    // Before the body is read: an unauthenticated client gets nothing of the server's time.
+    if let tokens = node.config.tokens {
+        router.middlewares.add(AuthMiddleware(tokens: tokens, authReads: node.config.authReads))
+    }
     router.middlewares.add(BodyLimitMiddleware())
     if let metrics {
         router.get("/metrics") { _, _ in

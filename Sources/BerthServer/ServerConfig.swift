@@ -38,6 +38,10 @@ public struct ServerConfig: Equatable, Sendable {
     public var httpMaxConnections: Int = 4096
     /// Telemetry older than this (on the leader's clock) makes placement reject the node.
     public var telemetryMaxAgeSeconds: Int = 60
+    /// Bearer tokens the API requires (`--token-file`); nil: the API is open.
+    public var tokens: APITokens? = nil
+    /// Reads need a `read` token too (`--auth-reads`); otherwise only changes need tokens.
+    public var authReads: Bool = false
 
     /// Resolves flags over environment over file over defaults, and validates the result.
     public static func resolve(
@@ -79,6 +83,11 @@ public struct ServerConfig: Equatable, Sendable {
         if let value = merged.httpIdleTimeoutSeconds { config.httpIdleTimeoutSeconds = value }
         if let value = merged.httpMaxConnections { config.httpMaxConnections = value }
         if let value = merged.telemetryMaxAgeSeconds { config.telemetryMaxAgeSeconds = value }
+        if let path = merged.tokenFile { config.tokens = try APITokens.load(path: path) }
+        config.authReads = merged.authReads ?? false
+        if config.authReads && config.tokens == nil {
+            throw .invalid(key: "auth-reads", value: "true", reason: "needs --token-file")
+        }
         for (key, value) in [
             ("tick-ms", config.tickMilliseconds), ("election-ticks", config.electionTicks),
             ("heartbeat-ticks", config.heartbeatTicks), ("snapshot-threshold", config.snapshotThresholdEntries),

@@ -28,7 +28,8 @@ extension ServerSettings {
         let known: Set<String> = [
             "node-id", "data-dir", "peer-listen", "http-listen", "peers", "cluster-id", "join", "tick-ms",
             "election-ticks", "heartbeat-ticks", "snapshot-threshold", "snapshot-chunk-bytes",
-            "snapshot-retain-entries", "http-idle-timeout", "http-max-connections", "telemetry-max-age",
+            "snapshot-retain-entries", "http-idle-timeout", "http-max-connections", "telemetry-max-age", "token-file",
+            "auth-reads",
         ]
         if let unknown = map.keys.sorted().first(where: { !known.contains($0) }) {
             throw .invalid(key: unknown, value: "\(map[unknown] ?? "")", reason: "unknown setting in \(path)")
@@ -52,6 +53,13 @@ extension ServerSettings {
         settings.httpListen = try string("http-listen")
         settings.clusterID = try string("cluster-id")
         settings.join = try string("join")
+        settings.tokenFile = try string("token-file")
+        if let value = map["auth-reads"] {
+            guard let flag = value as? Bool else {
+                throw .invalid(key: "auth-reads", value: "\(value)", reason: "expected true or false")
+            }
+            settings.authReads = flag
+        }
         func integer(_ key: String) throws(ConfigError) -> Int? {
             guard let value = map[key] else { return nil }
             guard let number = value as? Int, number > 0 else {

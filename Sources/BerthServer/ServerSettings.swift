@@ -32,6 +32,10 @@ public struct ServerSettings: Codable, Equatable, Sendable {
     /// Seconds after which a node's telemetry is stale and placement rejects it
     /// (`--telemetry-max-age`, default 60), judged on the leader's clock.
     public var telemetryMaxAgeSeconds: Int?
+    /// The API's bearer tokens, one `TOKEN ROLE` per line (`--token-file`).
+    public var tokenFile: String?
+    /// Reads need a token too (`--auth-reads`).
+    public var authReads: Bool?
 
     enum CodingKeys: String, CodingKey {
         case nodeID = "node-id"
@@ -50,6 +54,8 @@ public struct ServerSettings: Codable, Equatable, Sendable {
         case httpIdleTimeoutSeconds = "http-idle-timeout"
         case httpMaxConnections = "http-max-connections"
         case telemetryMaxAgeSeconds = "telemetry-max-age"
+        case tokenFile = "token-file"
+        case authReads = "auth-reads"
     }
 
     public init(
@@ -57,7 +63,8 @@ public struct ServerSettings: Codable, Equatable, Sendable {
         peers: String? = nil, clusterID: String? = nil, join: String? = nil, tickMilliseconds: Int? = nil,
         electionTicks: Int? = nil, heartbeatTicks: Int? = nil, snapshotThresholdEntries: Int? = nil,
         snapshotChunkBytes: Int? = nil, snapshotRetainEntries: Int? = nil, httpIdleTimeoutSeconds: Int? = nil,
-        httpMaxConnections: Int? = nil, telemetryMaxAgeSeconds: Int? = nil
+        httpMaxConnections: Int? = nil, telemetryMaxAgeSeconds: Int? = nil, tokenFile: String? = nil,
+        authReads: Bool? = nil
     ) {
         self.nodeID = nodeID
         self.dataDir = dataDir
@@ -75,6 +82,8 @@ public struct ServerSettings: Codable, Equatable, Sendable {
         self.httpIdleTimeoutSeconds = httpIdleTimeoutSeconds
         self.httpMaxConnections = httpMaxConnections
         self.telemetryMaxAgeSeconds = telemetryMaxAgeSeconds
+        self.tokenFile = tokenFile
+        self.authReads = authReads
     }
 
     /// The settings named by `BERTH_<NAME>` variables (`BERTH_NODE_ID`, `BERTH_PEERS`, …).
@@ -92,6 +101,14 @@ public struct ServerSettings: Codable, Equatable, Sendable {
         settings.peers = environment["BERTH_PEERS"]
         settings.clusterID = environment["BERTH_CLUSTER_ID"]
         settings.join = environment["BERTH_JOIN"]
+        settings.tokenFile = environment["BERTH_TOKEN_FILE"]
+        if let raw = environment["BERTH_AUTH_READS"] {
+            switch raw.lowercased() {
+            case "1", "true", "yes": settings.authReads = true
+            case "0", "false", "no", "": settings.authReads = false
+            default: throw .invalid(key: "BERTH_AUTH_READS", value: raw, reason: "expected true or false")
+            }
+        }
         for (key, path) in [
             ("BERTH_TICK_MS", \ServerSettings.tickMilliseconds), ("BERTH_ELECTION_TICKS", \.electionTicks),
             ("BERTH_HEARTBEAT_TICKS", \.heartbeatTicks), ("BERTH_SNAPSHOT_THRESHOLD", \.snapshotThresholdEntries),
@@ -123,7 +140,8 @@ public struct ServerSettings: Codable, Equatable, Sendable {
             snapshotRetainEntries: snapshotRetainEntries ?? lower.snapshotRetainEntries,
             httpIdleTimeoutSeconds: httpIdleTimeoutSeconds ?? lower.httpIdleTimeoutSeconds,
             httpMaxConnections: httpMaxConnections ?? lower.httpMaxConnections,
-            telemetryMaxAgeSeconds: telemetryMaxAgeSeconds ?? lower.telemetryMaxAgeSeconds)
+            telemetryMaxAgeSeconds: telemetryMaxAgeSeconds ?? lower.telemetryMaxAgeSeconds,
+            tokenFile: tokenFile ?? lower.tokenFile, authReads: authReads ?? lower.authReads)
     }
 }
 

@@ -29,6 +29,8 @@ struct APIAnswer: Sendable {
 struct APIClient: Sendable {
     let servers: [String]
     let timeoutSeconds: Int64
+    /// Sent as `Authorization: Bearer` to every server tried.
+    var token: String? = nil
 
     /// A client that fails a refused connection at once: AsyncHTTPClient's shared client retries
     /// connection establishment until the request's deadline, so a dead first server would cost
@@ -89,6 +91,7 @@ struct APIClient: Sendable {
         var request = HTTPClientRequest(url: server + path)
         request.method = .RAW(value: method)
         request.headers.add(name: "Accept", value: "application/json")
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         if let idempotencyKey { request.headers.add(name: "Idempotency-Key", value: idempotencyKey) }
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")

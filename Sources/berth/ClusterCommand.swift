@@ -5,7 +5,7 @@ import BerthControlPlane
 struct ClusterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cluster", abstract: "Inspect and operate a Berth cluster.",
-        subcommands: [ClusterStatusCommand.self, TransferLeaderCommand.self])
+        subcommands: [ClusterStatusCommand.self, TransferLeaderCommand.self, ClusterDrainCommand.self])
 }
 
 struct ClusterStatusCommand: AsyncParsableCommand {
@@ -51,6 +51,32 @@ struct TransferLeaderCommand: AsyncParsableCommand {
             let answer = try await client.client().call(
                 "POST", "/api/cluster/transfer-leadership", body: "{\"target\":\(to)}")
             Output.show(answer, as: client.output) { "leadership transfer to node \(to): \($0.display)" }
+        }
+    }
+}
+
+struct ClusterDrainCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "drain",
+        abstract: "Drain one node: it hands leadership away, fails /health/ready and refuses new writes.",
+        discussion: "Run before stopping a node (a Kubernetes preStop hook, a maintenance window) so that "
+            + "load balancers take it out of the rotation first.\n\n" + CLIError.exitStatusHelp)
+
+    @OptionGroup var client: ClientOptions
+
+    func run() async throws {
+        try await runClient(output: client.output) {
+            // Only the first server: the drain applies to whichever node answers, so moving on
+            // to another server after a failure would drain the wrong node.
+            let servers = try client.serverList()
+            let answer = try await APIClient(
+                servers: Array(servers.prefix(1)), timeoutSeconds: client.timeout, token: client.bearerToken
+            )
+            .call("POST", "/api/cluster/drain", body: "{}")
+            Output.show(answer, as: client.output) { status in
+                let handedTo = status["leadership_handed_to"]?.integer.map { ", leadership handed to node \($0)" }
+                return "node \(status["node_id"]?.display ?? "?") is draining\(handedTo ?? "")"
+            }
         }
     }
 }

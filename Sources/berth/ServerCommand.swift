@@ -38,6 +38,12 @@ struct ServerCommand: AsyncParsableCommand {
         name: .customLong("telemetry-max-age"),
         help: "Seconds after which a node's telemetry is stale for placement (default 60).")
     var telemetryMaxAge: Int?
+    @Option(
+        name: .customLong("token-file"),
+        help: "Bearer tokens for the API, one 'TOKEN ROLE' per line (role: read, write or admin).")
+    var tokenFile: String?
+    @Flag(name: .customLong("auth-reads"), help: "Reads need a token too (a read token at least).")
+    var authReads = false
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -54,7 +60,7 @@ struct ServerCommand: AsyncParsableCommand {
             heartbeatTicks: heartbeatTicks, snapshotThresholdEntries: snapshotThreshold,
             snapshotChunkBytes: snapshotChunkBytes, snapshotRetainEntries: snapshotRetainEntries,
             httpIdleTimeoutSeconds: httpIdleTimeout, httpMaxConnections: httpMaxConnections,
-            telemetryMaxAgeSeconds: telemetryMaxAge)
+            telemetryMaxAgeSeconds: telemetryMaxAge, tokenFile: tokenFile, authReads: authReads ? true : nil)
         let resolved: ServerConfig
         do {
             let file = try config.map { path throws(ConfigError) in try ServerSettings.load(path: path) }

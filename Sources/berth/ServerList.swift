@@ -20,6 +20,19 @@ struct ClientOptions: ParsableArguments {
     @Option(help: ArgumentHelp("How long to wait for each server's answer.", valueName: "seconds"))
     var timeout: Int64 = 10
 
+    @Option(
+        help: ArgumentHelp(
+            "Bearer token for servers started with --token-file. Default: $BERTH_TOKEN (safer: "
+                + "a flag shows in the process list).", valueName: "token"))
+    var token: String?
+
+    /// `--token`, else `BERTH_TOKEN`, else none.
+    var bearerToken: String? {
+        if let token { return token }
+        let environment = ProcessInfo.processInfo.environment["BERTH_TOKEN"]?.trimmingCharacters(in: .whitespaces)
+        return environment?.isEmpty == false ? environment : nil
+    }
+
     mutating func validate() throws {
         do {
             _ = try serverList()
@@ -41,7 +54,7 @@ struct ClientOptions: ParsableArguments {
     }
 
     func client() throws(CLIError) -> APIClient {
-        APIClient(servers: try serverList(), timeoutSeconds: timeout)
+        APIClient(servers: try serverList(), timeoutSeconds: timeout, token: bearerToken)
     }
 }
 

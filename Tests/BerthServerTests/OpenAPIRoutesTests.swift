@@ -24,7 +24,10 @@ final class OpenAPIRoutesTests: XCTestCase {
         // Every write documents its 4xx/5xx answers; a read at least its success.
         let text = try String(contentsOfFile: Self.openAPIPath, encoding: .utf8)
         XCTAssertTrue(text.hasPrefix("openapi: 3.1"))
-        for code in ["NO_LEADER", "OUTCOME_UNKNOWN", "IDEMPOTENCY_KEY_REUSED", "TOO_LARGE", "QUEUE_FULL"] {
+        for code in [
+            "NO_LEADER", "OUTCOME_UNKNOWN", "IDEMPOTENCY_KEY_REUSED", "TOO_LARGE", "QUEUE_FULL", "UNAUTHENTICATED",
+            "FORBIDDEN",
+        ] {
             XCTAssertTrue(text.contains(code), "\(code) is not documented")
         }
     }
