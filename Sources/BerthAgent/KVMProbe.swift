@@ -99,10 +99,13 @@ public enum KVMProbe {
     private static func evidence(
         _ result: berth_kvm_probe_result, device: String, guest: KVMProbeGuest, timeoutMs: Int
     ) -> String {
-        let error = result.error_number != 0 ? ": \(String(cString: strerror(result.error_number))) (errno \(result.error_number))" : ""
+        let error =
+            result.error_number != 0
+            ? ": \(String(cString: strerror(result.error_number))) (errno \(result.error_number))" : ""
         switch UInt32(result.failed_step) {
         case BERTH_KVM_STEP_NONE.rawValue:
-            return "a one-vCPU guest ran to its known exit (\(guest.expectedExitDescription)) in \(result.elapsed_ms) ms"
+            return
+                "a one-vCPU guest ran to its known exit (\(guest.expectedExitDescription)) in \(result.elapsed_ms) ms"
         case BERTH_KVM_STEP_OPEN.rawValue: return "open \(device)\(error)"
         case BERTH_KVM_STEP_API_VERSION.rawValue:
             return "KVM_GET_API_VERSION answered \(result.api_version), expected 12\(error)"

@@ -86,7 +86,8 @@ enum AArch64 {
 
     /// KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | the offset of `regs.pc` in
     /// `struct kvm_regs` in 32-bit words (31 general registers and sp precede it: 256 bytes).
-    static let programCounterRegisterID: UInt64 = 0x6000_0000_0000_0000 | 0x0030_0000_0000_0000 | 0x0010_0000 | (256 / 4)
+    static let programCounterRegisterID: UInt64 =
+        0x6000_0000_0000_0000 | 0x0030_0000_0000_0000 | 0x0010_0000 | (256 / 4)
 
     static func littleEndian(_ words: [UInt32]) -> [UInt8] {
         words.flatMap { word in (0..<4).map { UInt8((word >> (8 * $0)) & 0xFF) } }

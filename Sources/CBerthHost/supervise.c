@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>  // rename
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
