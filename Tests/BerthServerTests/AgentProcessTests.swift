@@ -1,0 +1,164 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension ProcessClusterTests {
+    /// Issue 10's first slice on real processes: a `berth agent` registers its host with a
+    /// 3-node cluster, long-polls its actions, runs `process` launches, and reports every
+    /// transition until the launch's record is finished, with the trace.
+    @Suite("Agent")
+    struct AgentLaunches {
+        /// A running `berth agent`, killed (and the workloads it left, found in its records)
+        /// when the test ends.
+        final class RunningAgent: @unchecked Sendable {
+            let process = Process()
+            let root: String
+            let logPath: String
+
+            init(servers: [String], nodeID: String, directory: String) throws {
+                root = directory + "/agent-root"
+                logPath = directory + "/agent.log"
+                _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+                let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+                process.executableURL = URL(fileURLWithPath: try BerthBinary.path())
+                process.arguments = [
+                    "agent", "--servers", servers.joined(separator: ","), "--node-id", nodeID, "--root", root,
+                    "--labels", "role=agent-test", "--envelope-interval", "2", "--poll-wait", "5",
+                    "--reserved-memory-mib", "0",
+                ]
+                process.standardOutput = log
+                process.standardError = log
+                try process.run()
+            }
+
+            var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+            func stop() {
+                if process.isRunning {
+                    kill(process.processIdentifier, SIGKILL)
+                    process.waitUntilExit()
+                }
+                // Workloads outlive the agent by design: end the ones this test started.
+                let launches = root + "/launches"
+                for name in (try? FileManager.default.contentsOfDirectory(atPath: launches)) ?? [] {
+                    guard let data = FileManager.default.contents(atPath: "\(launches)/\(name)/launch.json"),
+                        let record = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                        let process = record["process"] as? [String: Any],
+                        let workload = process["workload"] as? [String: Any],
+                        let pid = workload["pid"] as? Int32,
+                        let start = workload["start_time"] as? UInt64
+                    else { continue }
+                    // Only if the pid is still that process (same start time).
+                    if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                        let close = stat.lastIndex(of: ")"),
+                        UInt64(stat[stat.index(after: close)...].split(separator: " ")[19]) == start
+                    {
+                        kill(-pid, SIGKILL)
+                    }
+                }
+            }
+        }
+
+        static func intent(_ name: String, command: String) -> String {
+            """
+            {"intent": {"name": "\(name)", "arch": "any", "vcpus": 1, "memory_mib": 16, "requires_kvm": false,
+              "backend": "process", "labels": {"role": "agent-test"}, "command": \(command)}}
+            """
+        }
+
+        static func waitForState(
+            _ id: String, _ states: Set<String>, via base: String, within seconds: Double = 20
+        ) async throws -> HTTPAnswer {
+            let deadline = Date().addingTimeInterval(seconds)
+            var last: HTTPAnswer?
+            while Date() < deadline {
+                let shown = try await HTTPCall.get("\(base)/api/v1alpha1/launch/\(id)?consistent=true")
+                if let state = shown.string("state"), states.contains(state) { return shown }
+                last = shown
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            throw Observation("launch \(id) never reached \(states.sorted()): \(String(describing: last))")
+        }
+
+        static func traceStates(_ answer: HTTPAnswer) -> [String] {
+            ((answer.object?["trace"] as? [[String: Any]]) ?? []).compactMap { $0["state"] as? String }
+        }
+
+        @Test("a real agent registers, runs process launches to running and finished, and stops one on request")
+        func processLaunches() async throws {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "berth-agent-test-\(UUID().uuidString)"
+            ).path
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            try await withServerCluster { cluster in
+                let leader = try await cluster.waitForLeader()
+                // A dead server first: the agent must fail over to the live ones.
+                let servers = ["http://127.0.0.1:1"] + cluster.ids.map { cluster.url($0) }
+                let agent = try RunningAgent(servers: servers, nodeID: "agent-1", directory: directory)
+                defer { agent.stop() }
+                do {
+                    let base = cluster.url(leader.id)
+                    var explained: HTTPAnswer?
+                    let deadline = Date().addingTimeInterval(20)
+                    while Date() < deadline {
+                        let answer = try await HTTPCall.get("\(base)/api/v1alpha1/nodes/agent-1/explain")
+                        if answer.status == 200 {
+                            explained = answer
+                            break
+                        }
+                        try await Task.sleep(for: .milliseconds(100))
+                    }
+                    let node = try #require(explained, "the agent never registered")
+                    #expect((node.object?["labels"] as? [String: String])?["role"] == "agent-test", "\(node)")
+
+                    // 1. Runs to the end on its own: running, then terminated (status 0).
+                    let created = try await HTTPCall.post(
+                        "\(cluster.url(cluster.ids[1]))/api/v1alpha1/launch/execute",
+                        json: Self.intent("hello", command: #"["/bin/sh", "-c", "echo hello from berth; sleep 1"]"#))
+                    #expect(created.status == 201 && created.string("node_id") == "agent-1", "\(created)")
+                    let id = try #require(created.string("launch_id"))
+                    let running = try await Self.waitForState(id, ["running", "terminated", "failed"], via: base)
+                    #expect(running.string("state") == "running", "\(running)")
+                    let finished = try await Self.waitForState(id, ["terminated", "failed"], via: base)
+                    #expect(finished.string("state") == "terminated", "\(finished)")
+                    #expect(
+                        Self.traceStates(finished) == [
+                            "pending", "validated", "preparing", "starting", "running", "terminated",
+                        ], "\(finished)")
+                    let stdout = try String(
+                        contentsOfFile: "\(agent.root)/launches/\(id)/stdout", encoding: .utf8)
+                    #expect(stdout == "hello from berth\n")
+
+                    // 2. A non-zero exit fails with EXITED and the status.
+                    let failing = try await HTTPCall.post(
+                        "\(base)/api/v1alpha1/launch/execute",
+                        json: Self.intent("fails", command: #""exit 7", "shell": true"#))
+                    let failingID = try #require(failing.string("launch_id"), "\(failing)")
+                    let failed = try await Self.waitForState(failingID, ["terminated", "failed"], via: base)
+                    let failure = failed.object?["failure"] as? [String: Any]
+                    #expect(failure?["code"] as? String == "EXITED" && failure?["exit_code"] as? Int == 7, "\(failed)")
+
+                    // 3. Stopped on request: running → terminating → terminated.
+                    let long = try await HTTPCall.post(
+                        "\(base)/api/v1alpha1/launch/execute",
+                        json: Self.intent("sleeper", command: #"["/bin/sleep", "60"]"#))
+                    let longID = try #require(long.string("launch_id"), "\(long)")
+                    _ = try await Self.waitForState(longID, ["running"], via: base)
+                    let terminate = try await HTTPCall.post(
+                        "\(cluster.url(cluster.ids[2]))/api/v1alpha1/launch/\(longID)/terminate", json: "")
+                    #expect(terminate.status == 200, "\(terminate)")
+                    let stopped = try await Self.waitForState(longID, ["terminated", "failed"], via: base)
+                    #expect(stopped.string("state") == "terminated", "\(stopped)")
+                    #expect(
+                        Self.traceStates(stopped).suffix(3) == ["running", "terminating", "terminated"], "\(stopped)")
+                } catch {
+                    throw Observation("\(error)\nagent log:\n\(agent.log.suffix(4000))")
+                }
+            }
+        }
+    }
+}
