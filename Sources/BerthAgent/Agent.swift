@@ -87,6 +87,8 @@ public actor Agent {
     private func envelopeLoop() async {
         var kvm = await takeKVMProbe()
         var kvmTakenAt = ContinuousClock.now
+        var backends = probe.discoverBackends()
+        var backendsTakenAt = ContinuousClock.now
         var lastSent: HostFingerprint?
         var lastSentAt = ContinuousClock.now
         while !Task.isCancelled {
@@ -94,9 +96,13 @@ public actor Agent {
                 kvm = await takeKVMProbe()
                 kvmTakenAt = ContinuousClock.now
             }
+            if fixture == nil, ContinuousClock.now - backendsTakenAt >= configuration.backendRescanInterval {
+                backends = probe.discoverBackends()
+                backendsTakenAt = ContinuousClock.now
+            }
             let fingerprint: HostFingerprint
             do {
-                fingerprint = try fixture ?? probe.fingerprint(kvm: kvm)
+                fingerprint = try fixture ?? probe.fingerprint(kvm: kvm, backends: backends)
             } catch {
                 logger.error("cannot fingerprint the host", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: configuration.envelopeInterval)

@@ -13,6 +13,8 @@ public struct AgentConfiguration: Sendable {
     public var fingerprintInterval: Duration = .seconds(1)
     /// How often the KVM probe runs again (it forks and runs a guest).
     public var kvmReprobeInterval: Duration = .seconds(300)
+    /// How often PATH is searched again for backend binaries (each is run for its version).
+    public var backendRescanInterval: Duration = .seconds(30)
     /// How long one action poll waits on the server (at most 30).
     public var pollWaitSeconds = 20
     /// How often running workloads are checked and transitions reported.

@@ -63,9 +63,9 @@ public struct HostProbe: Sendable {
         public var description: String
     }
 
-    /// The fingerprint without the KVM probe (which `probeKVM` adds): cheap enough to take
-    /// every few seconds.
-    public func fingerprint(kvm: KVMProbeResult) throws(Failure) -> HostFingerprint {
+    /// The fingerprint with `kvm` and `backends` taken apart (`probeKVM`, `discoverBackends`):
+    /// the rest is cheap enough to take every second, those fork processes.
+    public func fingerprint(kvm: KVMProbeResult, backends: [InstalledBackend]) throws(Failure) -> HostFingerprint {
         guard let arch = HostArchitecture.current else {
             throw Failure(description: "unsupported architecture \(HostArchitecture.machine)")
         }
@@ -73,14 +73,19 @@ public struct HostProbe: Sendable {
             let memory = MemInfo(parsing: text)
         else { throw Failure(description: "cannot read MemTotal from /proc/meminfo") }
         let cpus = ProcessInfo.processInfo.activeProcessorCount
-        let backends = [processBackend] + discovery.discover(hostArch: arch)
         return HostFingerprint(
             arch: arch,
             cpus: ResourceCapacity(total: cpus, allocatable: max(0, cpus - reservedCPUs)),
             memoryMiB: ResourceCapacity(
                 total: memory.totalMiB, allocatable: max(0, memory.totalMiB - reservedMemoryMiB)),
             kvm: kvm.status, kvmEvidence: kvm.evidence, kernel: HostArchitecture.kernelRelease,
-            backends: Array(backends.prefix(16)), labels: labels, health: .healthy)
+            backends: Array(([processBackend] + backends).prefix(16)), labels: labels, health: .healthy)
+    }
+
+    /// The VM backends on PATH, each asked for its version.
+    public func discoverBackends() -> [InstalledBackend] {
+        guard let arch = HostArchitecture.current else { return [] }
+        return discovery.discover(hostArch: arch)
     }
 
     public func probeKVM() async -> KVMProbeResult {

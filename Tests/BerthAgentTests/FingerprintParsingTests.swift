@@ -91,8 +91,7 @@ struct FingerprintParsingTests {
         let kvm = KVMProbeResult(present: false, usable: false, apiVersion: nil, evidence: "test", elapsedMs: 0)
         var probe = HostProbe()
         probe.labels = ["zone": "test"]
-        probe.discovery = BackendDiscovery(searchPath: [])
-        let fingerprint = try probe.fingerprint(kvm: kvm)
+        let fingerprint = try probe.fingerprint(kvm: kvm, backends: [])
         #expect(fingerprint.cpus.total == ProcessInfo.processInfo.activeProcessorCount)
         #expect(fingerprint.memoryMiB.total > 0 && fingerprint.memoryMiB.allocatable <= fingerprint.memoryMiB.total)
         #expect(fingerprint.backends.first?.kind == .process)
