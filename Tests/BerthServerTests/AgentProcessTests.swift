@@ -14,7 +14,8 @@ extension ProcessClusterTests {
         /// A running `berth agent`, killed (and the workloads it left, found in its records)
         /// when the test ends.
         final class RunningAgent: @unchecked Sendable {
-            let process = Process()
+            private(set) var process = Process()
+            let arguments: [String]
             let root: String
             let logPath: String
 
@@ -22,16 +23,51 @@ extension ProcessClusterTests {
                 root = directory + "/agent-root"
                 logPath = directory + "/agent.log"
                 _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-                let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-                process.executableURL = URL(fileURLWithPath: try BerthBinary.path())
-                process.arguments = [
+                arguments = [
                     "agent", "--servers", servers.joined(separator: ","), "--node-id", nodeID, "--root", root,
                     "--labels", "role=agent-test", "--envelope-interval", "2", "--poll-wait", "5",
                     "--reserved-memory-mib", "0",
                 ]
+                try start()
+            }
+
+            private func start() throws {
+                process = Process()
+                let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+                log.seekToEndOfFile()
+                process.executableURL = URL(fileURLWithPath: try BerthBinary.path())
+                process.arguments = arguments
                 process.standardOutput = log
                 process.standardError = log
                 try process.run()
+            }
+
+            /// kill -9, then a new agent on the same root.
+            func restart() throws {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+                try start()
+            }
+
+            /// The workload's pid and start time as the agent recorded them.
+            func recordedProcess(_ launchID: String) -> (pid: Int32, startTime: UInt64)? {
+                guard let data = FileManager.default.contents(atPath: "\(root)/launches/\(launchID)/launch.json"),
+                    let record = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                    let process = record["process"] as? [String: Any],
+                    let workload = process["workload"] as? [String: Any],
+                    let pid = (workload["pid"] as? NSNumber)?.int32Value,
+                    let start = (workload["start_time"] as? NSNumber)?.uint64Value
+                else { return nil }
+                return (pid, start)
+            }
+
+            /// Whether `pid` is still the process that started at `startTime` (field 22 of its stat).
+            static func isAlive(_ pid: Int32, startTime: UInt64) -> Bool {
+                guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                    let close = stat.lastIndex(of: ")")
+                else { return false }
+                let fields = stat[stat.index(after: close)...].split(separator: " ")
+                return fields.count > 19 && fields[0] != "Z" && UInt64(fields[19]) == startTime
             }
 
             var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
@@ -41,21 +77,11 @@ extension ProcessClusterTests {
                     kill(process.processIdentifier, SIGKILL)
                     process.waitUntilExit()
                 }
-                // Workloads outlive the agent by design: end the ones this test started.
+                // Workloads outlive the agent by design: end the ones this test started, if the
+                // pid is still theirs.
                 let launches = root + "/launches"
                 for name in (try? FileManager.default.contentsOfDirectory(atPath: launches)) ?? [] {
-                    guard let data = FileManager.default.contents(atPath: "\(launches)/\(name)/launch.json"),
-                        let record = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                        let process = record["process"] as? [String: Any],
-                        let workload = process["workload"] as? [String: Any],
-                        let pid = workload["pid"] as? Int32,
-                        let start = workload["start_time"] as? UInt64
-                    else { continue }
-                    // Only if the pid is still that process (same start time).
-                    if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                        let close = stat.lastIndex(of: ")"),
-                        UInt64(stat[stat.index(after: close)...].split(separator: " ")[19]) == start
-                    {
+                    if let (pid, start) = recordedProcess(name), Self.isAlive(pid, startTime: start) {
                         kill(-pid, SIGKILL)
                     }
                 }
@@ -87,7 +113,9 @@ extension ProcessClusterTests {
             ((answer.object?["trace"] as? [[String: Any]]) ?? []).compactMap { $0["state"] as? String }
         }
 
-        @Test("a real agent registers, runs process launches to running and finished, and stops one on request")
+        @Test(
+            "a real agent registers, runs process launches to finished and failed, survives kill -9 without relaunching, and stops one on request"
+        )
         func processLaunches() async throws {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
                 "berth-agent-test-\(UUID().uuidString)"
@@ -148,6 +176,15 @@ extension ProcessClusterTests {
                         json: Self.intent("sleeper", command: #"["/bin/sleep", "60"]"#))
                     let longID = try #require(long.string("launch_id"), "\(long)")
                     _ = try await Self.waitForState(longID, ["running"], via: base)
+                    // kill -9 the agent while it runs: the workload lives on in its own session,
+                    // and the new agent re-attaches to it instead of starting a second one.
+                    let workload = try #require(agent.recordedProcess(longID))
+                    try agent.restart()
+                    try await Task.sleep(for: .seconds(1))
+                    #expect(RunningAgent.isAlive(workload.pid, startTime: workload.startTime))
+                    let afterRestart = try await HTTPCall.get("\(base)/api/v1alpha1/launch/\(longID)?consistent=true")
+                    #expect(afterRestart.string("state") == "running", "\(afterRestart)")
+                    #expect(agent.recordedProcess(longID)?.pid == workload.pid, "not launched again")
                     let terminate = try await HTTPCall.post(
                         "\(cluster.url(cluster.ids[2]))/api/v1alpha1/launch/\(longID)/terminate", json: "")
                     #expect(terminate.status == 200, "\(terminate)")
