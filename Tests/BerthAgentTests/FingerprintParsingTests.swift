@@ -118,3 +118,28 @@ struct FingerprintParsingTests {
         #expect(throws: FingerprintFixture.Invalid.self) { try FingerprintFixture.parse(Data(inconsistent.utf8)) }
     }
 }
+
+@Suite("Agent with a fixture")
+struct AgentFixtureTests {
+    @Test("--fixture replaces the probed host; --labels win over the fixture's")
+    func labelsMerge() async throws {
+        let temporary = try TemporaryRoot()
+        defer { temporary.remove() }
+        let path = temporary.path + "/fixture.json"
+        try """
+        {"arch": "aarch64", "cpus": {"total": 8, "allocatable": 8},
+         "memory_mib": {"total": 16384, "allocatable": 16000},
+         "kvm": {"present": true, "usable": false, "evidence": "nested virtualisation off"},
+         "labels": {"zone": "a", "rack": "r1"}}
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        var configuration = AgentConfiguration(
+            servers: ["http://127.0.0.1:9"], nodeID: "arm-9", rootPath: temporary.path + "/root")
+        configuration.fixturePath = path
+        configuration.labels = ["zone": "b"]
+        let agent = try Agent(configuration: configuration, logger: .init(label: "test"))
+        let fixture = await agent.fixture
+        #expect(fixture?.arch == .aarch64)
+        #expect(fixture?.labels == ["zone": "b", "rack": "r1"])
+        #expect(fixture?.kvmEvidence == "nested virtualisation off")
+    }
+}
