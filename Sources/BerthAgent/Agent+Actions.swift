@@ -7,22 +7,29 @@ import Logging
 extension Agent {
     func actionLoop() async {
         let path = "/api/v1alpha1/agents/\(configuration.nodeID)/actions?wait=\(configuration.pollWaitSeconds)"
+        var backoff = Backoff()
         while !Task.isCancelled {
             let answer: ServerAnswer
             do {
                 answer = try await servers.send(
                     "GET", path, timeoutSeconds: Int64(configuration.pollWaitSeconds) + 10)
             } catch {
-                logger.warning("action poll failed", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: .seconds(1))
+                let delay = backoff.failed()
+                if backoff.isFirstFailure { logger.warning("action poll failed", metadata: ["error": "\(error)"]) }
+                try? await Task.sleep(for: delay)
                 continue
             }
             guard answer.isSuccess, let actions = try? JSONDecoder().decode(AgentActions.self, from: Data(answer.body))
             else {
+                let delay = backoff.failed()
                 logger.warning("action poll refused", metadata: ["status": "\(answer.status)"])
-                try? await Task.sleep(for: .seconds(1))
+                try? await Task.sleep(for: delay)
                 continue
             }
+            if backoff.failures > 0 {
+                logger.info("action poll answered again", metadata: ["server": "\(answer.server)"])
+            }
+            backoff.succeeded()
             var tookAny = false
             for action in actions.actions { tookAny = await take(action) || tookAny }
             // Actions stay offered until their first report lands: do not spin on them meanwhile.

@@ -12,6 +12,8 @@ extension Agent {
         var backendsTakenAt = ContinuousClock.now
         var lastSent: HostFingerprint?
         var lastSentAt = ContinuousClock.now
+        var backoff = Backoff()
+        var retryAt = ContinuousClock.now
         while !Task.isCancelled {
             if fixture == nil, ContinuousClock.now - kvmTakenAt >= configuration.kvmReprobeInterval {
                 kvm = await takeKVMProbe()
@@ -29,11 +31,15 @@ extension Agent {
                 try? await Task.sleep(for: configuration.envelopeInterval)
                 continue
             }
-            if fingerprint != lastSent || ContinuousClock.now - lastSentAt >= configuration.envelopeInterval {
+            let due = fingerprint != lastSent || ContinuousClock.now - lastSentAt >= configuration.envelopeInterval
+            if due, ContinuousClock.now >= retryAt {
                 if fingerprint != lastSent { recordFingerprint(fingerprint) }
-                if await push(fingerprint) {
+                if await push(fingerprint, quiet: backoff.failures > 0) {
                     lastSent = fingerprint
                     lastSentAt = ContinuousClock.now
+                    backoff.succeeded()
+                } else {
+                    retryAt = ContinuousClock.now + backoff.failed()
                 }
             }
             try? await Task.sleep(for: configuration.fingerprintInterval)
@@ -73,14 +79,22 @@ extension Agent {
         try? AtomicFile.write(Array(bytes), to: path)
     }
 
-    /// Sends one envelope with a fresh sequence; after a STALE_SEQUENCE (the root was wiped, or
-    /// another agent used this node id) it continues above the stored sequence once.
-    func push(_ fingerprint: HostFingerprint) async -> Bool {
-        var floor: UInt64 = 0
+    /// Sends one envelope. Its sequence is fresh, or the one a failed send already used: an
+    /// envelope whose answer was lost may have been applied, and reusing its number keeps a
+    /// retry from applying twice while not burning numbers while the servers are down. After a
+    /// STALE_SEQUENCE (the root was wiped, another agent used this node id, or the lost send did
+    /// apply) it continues above the stored sequence once.
+    func push(_ fingerprint: HostFingerprint, quiet: Bool) async -> Bool {
+        var floor: UInt64?
         for _ in 0..<2 {
             let number: UInt64
             do {
-                number = try sequence.next(atLeast: floor)
+                if let unacknowledged = unacknowledgedSequence, floor == nil {
+                    number = unacknowledged
+                } else {
+                    number = try sequence.next(atLeast: floor ?? 0)
+                }
+                unacknowledgedSequence = number
             } catch {
                 logger.error("cannot record the envelope sequence", metadata: ["error": "\(error)"])
                 return false
@@ -90,7 +104,10 @@ extension Agent {
             guard let body = try? JSONEncoder().encode(envelope) else { return false }
             do {
                 let answer = try await servers.send("POST", "/api/v1alpha1/intake/envelope", body: Array(body))
-                if answer.isSuccess { return true }
+                if answer.isSuccess {
+                    unacknowledgedSequence = nil
+                    return true
+                }
                 if answer.errorCode == "STALE_SEQUENCE",
                     let stored = answer.json?["error"]?["details"]?["stored_sequence"]?.integer, stored >= 0
                 {
@@ -102,7 +119,7 @@ extension Agent {
                     metadata: ["status": "\(answer.status)", "body": "\(String(decoding: answer.body, as: UTF8.self))"])
                 return false
             } catch {
-                logger.warning("envelope not delivered", metadata: ["error": "\(error)"])
+                if !quiet { logger.warning("envelope not delivered", metadata: ["error": "\(error)"]) }
                 return false
             }
         }

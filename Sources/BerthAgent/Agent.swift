@@ -18,6 +18,8 @@ public actor Agent {
     var launches: [String: LocalLaunch] = [:]
     /// Terminates in progress, so a re-offered terminate does not signal twice.
     var stopping: Set<String> = []
+    /// The sequence of an envelope sent without a known outcome (see `push`).
+    var unacknowledgedSequence: UInt64?
 
     public init(configuration: AgentConfiguration, logger: Logger) throws {
         self.configuration = configuration
