@@ -114,7 +114,7 @@ extension ProcessClusterTests {
         }
 
         @Test(
-            "a real agent registers, runs process launches to finished and failed, survives kill -9 without relaunching, and stops one on request"
+            "a real agent registers, runs process launches to finished and failed, survives kill -9 without relaunching, stops one on request, and fails over when its server dies"
         )
         func processLaunches() async throws {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
@@ -191,7 +191,24 @@ extension ProcessClusterTests {
                     let stopped = try await Self.waitForState(longID, ["terminated", "failed"], via: base)
                     #expect(stopped.string("state") == "terminated", "\(stopped)")
                     #expect(
-                        Self.traceStates(stopped).suffix(3) == ["running", "terminating", "terminated"], "\(stopped)")
+                        Self.traceStates(stopped) == [
+                            "pending", "validated", "preparing", "starting", "running", "terminating", "terminated",
+                        ], "\(stopped)")
+                    #expect(!RunningAgent.isAlive(workload.pid, startTime: workload.startTime))
+                    #expect(agent.log.contains("rehydrated launch"), "\(agent.log.suffix(2000))")
+
+                    // 4. The server the agent talks to dies (the first live URL; perhaps the
+                    // leader): the agent fails over to the others and the next launch still runs.
+                    _ = await cluster.stop(cluster.ids[0])
+                    let survivors = Array(cluster.ids.dropFirst())
+                    let newLeader = try await cluster.waitForLeader(among: survivors)
+                    let after = try await HTTPCall.post(
+                        "\(cluster.url(newLeader.id))/api/v1alpha1/launch/execute",
+                        json: Self.intent("after-failover", command: #"["/bin/echo", "still here"]"#))
+                    let afterID = try #require(after.string("launch_id"), "\(after)")
+                    let done = try await Self.waitForState(
+                        afterID, ["terminated", "failed"], via: cluster.url(newLeader.id), within: 30)
+                    #expect(done.string("state") == "terminated", "\(done)")
                 } catch {
                     throw Observation("\(error)\nagent log:\n\(agent.log.suffix(4000))")
                 }
