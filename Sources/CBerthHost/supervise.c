@@ -122,6 +122,8 @@ static void keep(const char *path, char *const argv[], char *const envp[], const
         write_all(exec_error[1], (const char *)&error_number, sizeof error_number);
         _exit(127);
     }
+    // Also set here, so a terminate that comes before the child ran setpgid still finds the group.
+    setpgid(child, child);
     close(out[1]);
     close(err[1]);
     close(exec_error[1]);
