@@ -3,12 +3,19 @@ import BerthAgent
 import Foundation
 import Logging
 
-/// `berth agent`: the node agent (spec §6). Reports this host to the control plane and runs
-/// what the leader places here. Workloads run in their own sessions: stopping the agent (even
-/// kill -9) leaves them running, and the next agent on the same --root re-attaches to them.
+/// `berth agent`: the node agent (spec §6); `berth agent prepare` checks a spec on this host.
 struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "agent", abstract: "Run the node agent: report this host, run what is placed on it.")
+        commandName: "agent", abstract: "The node agent: report this host, run what is placed on it.",
+        subcommands: [AgentRunCommand.self, AgentPrepareCommand.self], defaultSubcommand: AgentRunCommand.self)
+}
+
+/// `berth agent [run]`: reports this host to the control plane and runs what the leader places
+/// here. Workloads run in their own sessions: stopping the agent (even kill -9) leaves them
+/// running, and the next agent on the same --root re-attaches to them.
+struct AgentRunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "Run the node agent (the default): report this host, run what is placed on it.")
 
     @Option(help: ArgumentHelp("Control-plane servers to try, failing over in order.", valueName: "url[,url…]"))
     var servers: String
