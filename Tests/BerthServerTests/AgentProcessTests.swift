@@ -214,5 +214,37 @@ extension ProcessClusterTests {
                 }
             }
         }
+
+        @Test("berth agent prepare: a LaunchPreparationResult on stdout; exit 0 when ready, 1 with typed reasons")
+        func prepare() async throws {
+            let files = try CLIFiles()
+            defer { files.remove() }
+            let fixture = try files.write(
+                "host.json",
+                """
+                {"arch": "x86_64", "cpus": {"total": 4, "allocatable": 4},
+                 "memory_mib": {"total": 8192, "allocatable": 8192},
+                 "kvm": {"present": true, "usable": false, "evidence": "timed out"}}
+                """)
+            let root = files.directory + "/root"
+            let process =
+                #"{"name": "p", "node_id": "n1", "arch": "x86_64", "backend": "process", "accel": "none", "vcpus": 1, "memory_mib": 16, "command": ["/bin/echo", "hi"]}"#
+            let ready = try await BerthCLI.run(
+                ["agent", "prepare", "--spec", "-", "--root", root, "--fixture", fixture, "--node-id", "n1"],
+                stdin: process)
+            #expect(ready.status == 0 && ready.json?["status"] as? String == "ready", "\(ready)")
+            #expect((ready.json?["invocation"] as? [String: Any])?["program"] as? String == "/bin/echo", "\(ready)")
+
+            let vm =
+                #"{"name": "v", "node_id": "n1", "arch": "x86_64", "backend": "qemu", "accel": "kvm", "vcpus": 1, "memory_mib": 256, "image": {"kernel": "../vmlinuz"}}"#
+            let path = try files.write("vm.json", vm)
+            let notReady = try await BerthCLI.run(
+                ["agent", "prepare", "--spec", path, "--root", root, "--fixture", fixture])
+            #expect(notReady.status == 1, "\(notReady)")
+            let codes = (notReady.json?["reasons"] as? [[String: Any]])?.compactMap { $0["code"] as? String }
+            #expect(
+                codes == ["KVM_UNUSABLE", "BACKEND_MISSING", "PATH_OUTSIDE_ROOT", "BACKEND_NOT_IMPLEMENTED"],
+                "\(notReady)")
+        }
     }
 }
