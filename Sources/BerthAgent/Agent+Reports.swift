@@ -6,9 +6,14 @@ import Logging
 // state, and every transition reaches the control plane in order, across restarts.
 extension Agent {
     func watchLoop() async {
+        var orphansScannedAt = ContinuousClock.now
         while !Task.isCancelled {
             observeProcesses()
             await flushReports()
+            if ContinuousClock.now - orphansScannedAt >= configuration.orphanScanInterval {
+                scanOrphans()
+                orphansScannedAt = ContinuousClock.now
+            }
             try? await Task.sleep(for: configuration.watchInterval)
         }
     }

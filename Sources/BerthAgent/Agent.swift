@@ -18,6 +18,8 @@ public actor Agent {
     var launches: [String: LocalLaunch] = [:]
     /// Terminates in progress, so a re-offered terminate does not signal twice.
     var stopping: Set<String> = []
+    /// The orphans last recorded (see `scanOrphans`).
+    var knownOrphans: [Orphan] = []
     /// The sequence of an envelope sent without a known outcome (see `push`).
     var unacknowledgedSequence: UInt64?
 
@@ -62,14 +64,20 @@ public actor Agent {
         let (recorded, unreadable) = store.loadAll()
         for path in unreadable { logger.error("unreadable launch record", metadata: ["path": "\(path)"]) }
         for var launch in recorded {
-            if launch.process == nil, launch.state == .preparing || launch.state == .starting {
-                // `starting` is recorded before the spawn and the pid after it: a crash in
-                // between may have left a process this agent cannot find, so the launch is
-                // reported failed rather than started a second time.
+            if launch.process == nil, launch.state == .starting, let found = findStartedWorkload(launch.launchID) {
+                // `starting` is recorded before the spawn and the pid after it: the agent died in
+                // between, and the workload is found by its marker instead of started again.
+                launch.process = found
+                launch.move(to: .running, note: "pid \(found.workload.pid), found by its marker after an agent restart")
+                persist(launch)
+            } else if launch.process == nil, launch.state == .preparing || launch.state == .starting {
+                // Nothing carries its marker: it never started, or it already ended. Either way
+                // it is reported failed rather than started a second time.
                 launch.move(
                     to: .failed,
                     reason: FailureReason(
-                        code: .agentError, detail: "the agent restarted while the launch was \(launch.state.rawValue)"))
+                        code: .agentError,
+                        detail: "the agent restarted while the launch was \(launch.state.rawValue)"))
                 persist(launch)
             }
             if let process = launch.process, !launch.state.isTerminal {
@@ -82,6 +90,7 @@ public actor Agent {
             }
             launches[launch.launchID] = launch
         }
+        scanOrphans()
     }
 
     /// Records `launch` in memory and on disk.

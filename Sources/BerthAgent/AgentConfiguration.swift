@@ -19,6 +19,8 @@ public struct AgentConfiguration: Sendable {
     public var pollWaitSeconds = 20
     /// How often running workloads are checked and transitions reported.
     public var watchInterval: Duration = .milliseconds(200)
+    /// How often `/proc` is scanned for workloads no record owns.
+    public var orphanScanInterval: Duration = .seconds(30)
     /// Bytes of stdout, and of stderr, kept per process launch.
     public var outputLimitBytes: Int64 = 1 << 20
     public var reservedCPUs = 0

@@ -30,8 +30,10 @@ public struct ProcessBackend: Sendable {
     /// The environment workloads start with (Berth's marker is added to it).
     public var environment: [String: String] = ProcessInfo.processInfo.environment
 
-    /// The variable that marks a workload as Berth's, naming its launch (for finding orphans).
+    /// The variables that mark a workload as Berth's: its launch, and the root of the agent that
+    /// started it (so agents with different roots on one host tell their workloads apart).
     public static let markerVariable = "BERTH_LAUNCH_ID"
+    public static let rootMarkerVariable = "BERTH_AGENT_ROOT"
 
     public init(root: AgentRoot, outputLimit: Int64 = 1 << 20) {
         self.root = root
@@ -75,6 +77,7 @@ public struct ProcessBackend: Sendable {
         }
         var environment = self.environment
         environment[Self.markerVariable] = launchID
+        environment[Self.rootMarkerVariable] = root.path
         let environmentStrings = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         var result = berth_spawn_result()
         withCStrings(command.argv) { argv in
