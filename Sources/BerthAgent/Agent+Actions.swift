@@ -30,10 +30,16 @@ extension Agent {
                 logger.info("action poll answered again", metadata: ["server": "\(answer.server)"])
             }
             backoff.succeeded()
+            if actions.unreadable > 0 {
+                logger.warning(
+                    "actions this agent cannot read were skipped", metadata: ["count": "\(actions.unreadable)"])
+            }
             var tookAny = false
             for action in actions.actions { tookAny = await take(action) || tookAny }
             // Actions stay offered until their first report lands: do not spin on them meanwhile.
-            if !actions.actions.isEmpty && !tookAny { try? await Task.sleep(for: .milliseconds(300)) }
+            if (!actions.actions.isEmpty || actions.unreadable > 0) && !tookAny {
+                try? await Task.sleep(for: .milliseconds(300))
+            }
         }
     }
 

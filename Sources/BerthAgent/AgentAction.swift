@@ -17,7 +17,28 @@ struct AgentAction: Decodable, Sendable {
     }
 }
 
-/// The whole answer.
+/// The whole answer. Each action is read on its own: one this agent cannot read (a spec from a
+/// newer server) is counted and skipped instead of hiding every other action.
 struct AgentActions: Decodable, Sendable {
     var actions: [AgentAction]
+    var unreadable = 0
+
+    enum CodingKeys: String, CodingKey {
+        case actions
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        var list = try container.nestedUnkeyedContainer(forKey: .actions)
+        actions = []
+        while !list.isAtEnd {
+            if let action = try? list.decode(AgentAction.self) {
+                actions.append(action)
+            } else {
+                // A failed decode does not move past the element; reading it as any JSON does.
+                _ = try list.decode(JSONValue.self)
+                unreadable += 1
+            }
+        }
+    }
 }

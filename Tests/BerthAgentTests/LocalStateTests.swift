@@ -105,3 +105,21 @@ struct LocalStateTests {
         #expect(launches[1].transitions.first?.reason?.code == .validationFailed)
     }
 }
+
+@Suite("Action feed")
+struct ActionFeedTests {
+    @Test("an action this agent cannot read is skipped and counted; the others are kept")
+    func lenient() throws {
+        let json = """
+            {"node_id": "n1", "state_index": 9, "actions": [
+              {"type": "launch", "launch_id": "a", "state": "validated", "spec": {"name": "x", "node_id": "n1",
+               "arch": "x86_64", "backend": "process", "accel": "none", "vcpus": 1, "memory_mib": 16,
+               "command": ["/bin/true"], "from_the_future": 1}},
+              {"type": "terminate", "launch_id": "b", "state": "terminating"}
+            ]}
+            """
+        let feed = try JSONDecoder().decode(AgentActions.self, from: Data(json.utf8))
+        #expect(feed.actions.map(\.launchID) == ["b"])
+        #expect(feed.unreadable == 1)
+    }
+}
