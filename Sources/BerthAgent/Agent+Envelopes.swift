@@ -8,7 +8,7 @@ extension Agent {
     func envelopeLoop() async {
         var kvm = await takeKVMProbe()
         var kvmTakenAt = ContinuousClock.now
-        var backends = probe.discoverBackends()
+        var backends = await discoverBackends()
         var backendsTakenAt = ContinuousClock.now
         var lastSent: HostFingerprint?
         var lastSentAt = ContinuousClock.now
@@ -20,7 +20,7 @@ extension Agent {
                 kvmTakenAt = ContinuousClock.now
             }
             if fixture == nil, ContinuousClock.now - backendsTakenAt >= configuration.backendRescanInterval {
-                backends = probe.discoverBackends()
+                backends = await discoverBackends()
                 backendsTakenAt = ContinuousClock.now
             }
             let fingerprint: HostFingerprint
@@ -44,6 +44,13 @@ extension Agent {
             }
             try? await Task.sleep(for: configuration.fingerprintInterval)
         }
+    }
+
+    /// Backend discovery runs each binary and waits for it: off the actor, so actions and
+    /// reports are not held up meanwhile.
+    func discoverBackends() async -> [InstalledBackend] {
+        let probe = self.probe
+        return await Task.detached { probe.discoverBackends() }.value
     }
 
     func takeKVMProbe() async -> KVMProbeResult {
