@@ -50,7 +50,8 @@ public struct HostProbe: Sendable {
     public var discovery = BackendDiscovery(searchPath: BackendDiscovery.environmentPath)
     public var kvmDevice = "/dev/kvm"
     public var kvmTimeoutMs = KVMProbe.defaultTimeoutMs
-    /// The `process` backend's entry: the agent's own executable is its launcher.
+    /// The `process` backend's entry: the agent's own executable is its launcher, and `1` is
+    /// the version of how it runs processes (any version is supported, see `BackendSupport`).
     public var processBackend = InstalledBackend(kind: .process, binary: HostProbe.selfExecutable, version: "1")
 
     public init() {}
