@@ -19,15 +19,16 @@ extension ProcessClusterTests {
             let root: String
             let logPath: String
 
-            init(servers: [String], nodeID: String, directory: String) throws {
-                root = directory + "/agent-root"
-                logPath = directory + "/agent.log"
+            init(servers: [String], nodeID: String, directory: String, extra: [String] = []) throws {
+                root = directory + "/\(nodeID)-root"
+                logPath = directory + "/\(nodeID).log"
                 _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-                arguments = [
-                    "agent", "--servers", servers.joined(separator: ","), "--node-id", nodeID, "--root", root,
-                    "--labels", "role=agent-test", "--envelope-interval", "2", "--poll-wait", "5",
-                    "--reserved-memory-mib", "0",
-                ]
+                arguments =
+                    [
+                        "agent", "--servers", servers.joined(separator: ","), "--node-id", nodeID, "--root", root,
+                        "--labels", "role=agent-test", "--envelope-interval", "2", "--poll-wait", "5",
+                        "--reserved-memory-mib", "0",
+                    ] + extra
                 try start()
             }
 
@@ -157,8 +158,7 @@ extension ProcessClusterTests {
                         Self.traceStates(finished) == [
                             "pending", "validated", "preparing", "starting", "running", "terminated",
                         ], "\(finished)")
-                    let stdout = try String(
-                        contentsOfFile: "\(agent.root)/launches/\(id)/stdout", encoding: .utf8)
+                    let stdout = try String(contentsOfFile: "\(agent.root)/launches/\(id)/stdout", encoding: .utf8)
                     #expect(stdout == "hello from berth\n")
 
                     // 2. A non-zero exit fails with EXITED and the status.
@@ -245,6 +245,56 @@ extension ProcessClusterTests {
             #expect(
                 codes == ["KVM_UNUSABLE", "BACKEND_MISSING", "PATH_OUTSIDE_ROOT", "BACKEND_NOT_IMPLEMENTED"],
                 "\(notReady)")
+        }
+
+        @Test("KVM as the agents report it decides placement: unusable KVM is rejected with KVM_UNUSABLE")
+        func kvmInPlacement() async throws {
+            let files = try CLIFiles()
+            defer { files.remove() }
+            let fixture = try files.write(
+                "nested.json",
+                """
+                {"arch": "x86_64", "cpus": {"total": 8, "allocatable": 8},
+                 "memory_mib": {"total": 16384, "allocatable": 16384},
+                 "kvm": {"present": true, "usable": false, "evidence": "timed out"},
+                 "backends": [{"kind": "qemu", "binary": "/usr/bin/qemu-system-x86_64", "version": "8.2.2"}]}
+                """)
+            try await withServerCluster { cluster in
+                let leader = try await cluster.waitForLeader()
+                let servers = cluster.ids.map { cluster.url($0) }
+                let nested = try RunningAgent(
+                    servers: servers, nodeID: "nested-1", directory: files.directory, extra: ["--fixture", fixture])
+                defer { nested.stop() }
+                do {
+                    let base = cluster.url(leader.id)
+                    let deadline = Date().addingTimeInterval(20)
+                    var node: HTTPAnswer?
+                    while Date() < deadline {
+                        let answer = try await HTTPCall.get("\(base)/api/v1alpha1/nodes/nested-1/explain")
+                        if answer.status == 200 {
+                            node = answer
+                            break
+                        }
+                        try await Task.sleep(for: .milliseconds(100))
+                    }
+                    let explained = try #require(node, "the agent never registered")
+                    #expect(
+                        (explained.object?["kvm"] as? [String: Any])?["usable"] as? Bool == false, "\(explained)")
+                    let explain = try await HTTPCall.post(
+                        "\(base)/api/v1alpha1/schedule/explain",
+                        json: """
+                            {"name": "vm", "arch": "x86_64", "vcpus": 1, "memory_mib": 256, "requires_kvm": true,
+                             "backend": "qemu", "labels": {}, "image": {"kernel": "vmlinuz"}}
+                            """)
+                    let rejected = (explain.object?["rejected_nodes"] as? [[String: Any]]) ?? []
+                    let codes =
+                        (rejected.first { $0["node_id"] as? String == "nested-1" }?["reasons"]
+                        as? [[String: Any]])?.compactMap { $0["code"] as? String }
+                    #expect(codes == ["KVM_UNUSABLE"], "\(explain)")
+                } catch {
+                    throw Observation("\(error)\nagent log:\n\(nested.log.suffix(4000))")
+                }
+            }
         }
     }
 }
