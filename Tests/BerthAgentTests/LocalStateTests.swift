@@ -60,7 +60,7 @@ struct LocalStateTests {
         #expect(took)
         let started = try #require(await first.snapshot().first)
         let handle = try #require(started.process)
-        defer { kill(-handle.workload.pid, SIGKILL) }
+        defer { killAndReap(handle) }
         #expect(started.state == .running)
         #expect(started.transitions.map(\.state) == [.preparing, .starting, .running])
 

@@ -27,7 +27,7 @@ struct OrphanTests {
         defer { temporary.remove() }
         let backend = ProcessBackend(root: try AgentRoot(temporary.path))
         let handle = try backend.start(launchID: "marked", command: WorkloadCommand(argv: ["/bin/sleep", "30"]))
-        defer { kill(-handle.workload.pid, SIGKILL) }
+        defer { killAndReap(handle) }
         let found = MarkedProcess.scan(root: backend.root.path)
         #expect(found.map(\.identity) == [handle.workload], "\(found)")
         #expect(found.first?.isGroupLeader == true && found.first?.launchID == "marked")
@@ -41,7 +41,7 @@ struct OrphanTests {
         let agent = try Self.agent(root: temporary.path)
         let backend = ProcessBackend(root: try AgentRoot(temporary.path))
         let handle = try backend.start(launchID: "lost-record", command: WorkloadCommand(argv: ["/bin/sleep", "30"]))
-        defer { kill(-handle.workload.pid, SIGKILL) }
+        defer { killAndReap(handle) }
         await agent.rehydrate()
         let orphans = await agent.scanOrphans()
         #expect(orphans == [Orphan(launchID: "lost-record", process: handle.workload)])
@@ -62,7 +62,7 @@ struct OrphanTests {
             payload: .command(WorkloadCommand(argv: ["/bin/sleep", "30"])))
         // As if the agent died after the spawn, before it recorded the pid.
         let handle = try backend.start(launchID: "l-half", command: WorkloadCommand(argv: ["/bin/sleep", "30"]))
-        defer { kill(-handle.workload.pid, SIGKILL) }
+        defer { killAndReap(handle) }
         var record = LocalLaunch(launchID: "l-half", spec: spec)
         record.move(to: .preparing)
         record.move(to: .starting)

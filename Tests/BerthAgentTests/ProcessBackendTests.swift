@@ -63,7 +63,7 @@ struct ProcessBackendTests {
         defer { temporary.remove() }
         let backend = ProcessBackend(root: try AgentRoot(temporary.path))
         let handle = try backend.start(launchID: "sleeper", command: WorkloadCommand(argv: ["/bin/sleep", "30"]))
-        defer { kill(-handle.workload.pid, SIGKILL) }
+        defer { killAndReap(handle) }
         #expect(handle.workload.isAlive())
         #expect(backend.outcome(of: handle) == .running)
         #expect(getsid(handle.workload.pid) != getsid(0))
