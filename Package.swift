@@ -64,9 +64,24 @@ let package = Package(
             dependencies: ["BerthRaft"],
             path: "Tests/BerthSimulation"
         ),
+        // The few host calls Swift cannot make safely (variadic ioctl, work between fork and exec).
+        .target(name: "CBerthHost"),
+        // The node agent: host fingerprint and KVM probe, runtime backends, local state, and the
+        // loop that reports to and takes actions from the control plane.
+        .target(
+            name: "BerthAgent",
+            dependencies: [
+                "BerthControlPlane", "CBerthHost",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "berth",
             dependencies: [
+                "BerthAgent",
                 "BerthRaft",
                 "BerthSimulation",
                 "BerthServer",
@@ -79,6 +94,7 @@ let package = Package(
         ),
         .testTarget(name: "BerthRaftTests", dependencies: ["BerthRaft"]),
         .testTarget(name: "BerthControlPlaneTests", dependencies: ["BerthControlPlane"]),
+        .testTarget(name: "BerthAgentTests", dependencies: ["BerthAgent", "BerthControlPlane", "CBerthHost"]),
         .testTarget(
             name: "BerthWireTests",
             dependencies: [

@@ -1,0 +1,131 @@
+import BerthControlPlane
+import Foundation
+import Logging
+
+// Actions: long-polled from any server, each carried out once. An action stays offered until
+// its first report lands, so taking one is keyed by the launch id, never repeated.
+extension Agent {
+    func actionLoop() async {
+        let path = "/api/v1alpha1/agents/\(configuration.nodeID)/actions?wait=\(configuration.pollWaitSeconds)"
+        var backoff = Backoff()
+        while !Task.isCancelled {
+            let answer: ServerAnswer
+            do {
+                answer = try await servers.send(
+                    "GET", path, timeoutSeconds: Int64(configuration.pollWaitSeconds) + 10)
+            } catch {
+                let delay = backoff.failed()
+                if backoff.isFirstFailure { logger.warning("action poll failed", metadata: ["error": "\(error)"]) }
+                try? await Task.sleep(for: delay)
+                continue
+            }
+            guard answer.isSuccess, let actions = try? JSONDecoder().decode(AgentActions.self, from: Data(answer.body))
+            else {
+                let delay = backoff.failed()
+                logger.warning("action poll refused", metadata: ["status": "\(answer.status)"])
+                try? await Task.sleep(for: delay)
+                continue
+            }
+            if backoff.failures > 0 {
+                logger.info("action poll answered again", metadata: ["server": "\(answer.server)"])
+            }
+            backoff.succeeded()
+            if actions.unreadable > 0 {
+                logger.warning(
+                    "actions this agent cannot read were skipped", metadata: ["count": "\(actions.unreadable)"])
+            }
+            var tookAny = false
+            for action in actions.actions { tookAny = await take(action) || tookAny }
+            // Actions stay offered until their first report lands: do not spin on them meanwhile.
+            if (!actions.actions.isEmpty || actions.unreadable > 0) && !tookAny {
+                try? await Task.sleep(for: .milliseconds(300))
+            }
+        }
+    }
+
+    /// Carries out one action; whether it was new to this agent.
+    func take(_ action: AgentAction) async -> Bool {
+        switch action.type {
+        case "launch":
+            guard launches[action.launchID] == nil else { return false }
+            guard let spec = action.spec else {
+                logger.error("launch action without a spec", metadata: ["launch": "\(action.launchID)"])
+                return false
+            }
+            launch(action.launchID, spec: spec)
+            return true
+        case "terminate":
+            return stop(action.launchID, spec: action.spec)
+        default:
+            logger.warning("unknown action", metadata: ["type": "\(action.type)"])
+            return false
+        }
+    }
+
+    /// preparing → starting → running, each recorded before the next step and reported after.
+    func launch(_ launchID: String, spec: LaunchSpec) {
+        var launch = LocalLaunch(launchID: launchID, spec: spec)
+        guard LaunchDirectory.isSafeName(launchID) else {
+            logger.error("launch id unusable as a directory name", metadata: ["launch": "\(launchID)"])
+            return
+        }
+        func refuse(_ code: FailureCode, _ detail: String) {
+            launch.move(to: .failed, reason: FailureReason(code: code, detail: detail))
+            persist(launch)
+        }
+        guard spec.nodeID == configuration.nodeID else {
+            return refuse(
+                .validationFailed, "the spec is for node \(spec.nodeID), this agent is \(configuration.nodeID)")
+        }
+        guard spec.backend == .process, case .command(let command) = spec.payload else {
+            return refuse(
+                .validationFailed, "this agent runs only the process backend so far, not \(spec.backend.rawValue)")
+        }
+        launch.move(to: .preparing)
+        persist(launch)
+        launch.move(to: .starting)
+        persist(launch)
+        do {
+            let handle = try backend.start(launchID: launchID, command: command)
+            launch.process = handle
+            launch.move(to: .running, note: "pid \(handle.workload.pid)")
+            persist(launch)
+            logger.info("started", metadata: ["launch": "\(launchID)", "pid": "\(handle.workload.pid)"])
+        } catch {
+            refuse(error.code, error.detail)
+        }
+    }
+
+    /// A terminate: the process is signalled; the watch loop records how it ended.
+    func stop(_ launchID: String, spec: LaunchSpec?) -> Bool {
+        guard var launch = launches[launchID] else {
+            // Placed, then terminated before this agent took it: nothing runs.
+            guard let spec else { return false }
+            var launch = LocalLaunch(launchID: launchID, spec: spec)
+            launch.state = .terminating
+            launch.stopRequested = true
+            launch.move(to: .terminated, note: "stopped before the agent started it")
+            persist(launch)
+            return true
+        }
+        guard !launch.state.isTerminal, !stopping.contains(launchID) else { return false }
+        launch.stopRequested = true
+        persist(launch)
+        if let handle = launch.process {
+            stopping.insert(launchID)
+            let backend = self.backend
+            Task {
+                _ = await backend.terminate(handle)
+                self.stopped(launchID)
+            }
+        } else {
+            launch.move(to: .terminated, note: "stopped before it started")
+            persist(launch)
+        }
+        return true
+    }
+
+    func stopped(_ launchID: String) {
+        stopping.remove(launchID)
+    }
+}

@@ -1,0 +1,116 @@
+import BerthControlPlane
+import Foundation
+import Logging
+
+// Watching what runs and reporting it: how each process ended becomes the launch's final
+// state, and every transition reaches the control plane in order, across restarts.
+extension Agent {
+    func watchLoop() async {
+        var orphansScannedAt = ContinuousClock.now
+        while !Task.isCancelled {
+            observeProcesses()
+            await flushReports()
+            if ContinuousClock.now - orphansScannedAt >= configuration.orphanScanInterval {
+                scanOrphans()
+                orphansScannedAt = ContinuousClock.now
+            }
+            try? await Task.sleep(for: configuration.watchInterval)
+        }
+    }
+
+    /// Records how each running process ended: status 0 is `terminated`, another status
+    /// `failed` EXITED, a signal `failed` KILLED, and any ending after a terminate `terminated`.
+    func observeProcesses() {
+        for var launch in launches.values where !launch.state.isTerminal {
+            guard let handle = launch.process else { continue }
+            let outcome = backend.outcome(of: handle)
+            switch outcome {
+            case .running:
+                continue
+            case .ended(let status):
+                var notes: [String] = []
+                if status.truncated {
+                    notes.append(
+                        "output over \(backend.outputLimit) bytes was dropped (stdout \(status.stdoutDropped), stderr \(status.stderrDropped))"
+                    )
+                }
+                switch status.ending {
+                case .exited(let code):
+                    notes.insert("exited with status \(code)", at: 0)
+                    if launch.stopRequested || code == 0 {
+                        launch.move(to: .terminated, note: notes.joined(separator: "; "))
+                    } else {
+                        launch.move(to: .failed, reason: .exited(code, detail: notes.dropFirst().first))
+                    }
+                case .signaled(let signal):
+                    notes.insert("killed by signal \(signal)", at: 0)
+                    if launch.stopRequested {
+                        launch.move(to: .terminated, note: notes.joined(separator: "; "))
+                    } else {
+                        launch.move(
+                            to: .failed,
+                            reason: FailureReason(code: .killed, signal: signal, detail: notes.dropFirst().first))
+                    }
+                case .unknown:
+                    launch.move(
+                        to: launch.stopRequested ? .terminated : .failed,
+                        reason: launch.stopRequested
+                            ? nil : FailureReason(code: .agentError, detail: "the keeper could not tell how it ended"),
+                        note: launch.stopRequested ? "stopped; exit status unknown" : nil)
+                }
+            case .lost(let detail):
+                if launch.stopRequested {
+                    launch.move(to: .terminated, note: detail)
+                } else {
+                    launch.move(to: .failed, reason: FailureReason(code: .agentError, detail: detail))
+                }
+            }
+            persist(launch)
+            logger.info("ended", metadata: ["launch": "\(launch.launchID)", "state": "\(launch.state.rawValue)"])
+        }
+    }
+
+    /// Sends every unreported transition, in order per launch. A refusal that says the control
+    /// plane has moved on (ILLEGAL_TRANSITION, LAUNCH_NOT_FOUND, LAUNCH_NOT_ON_NODE) is skipped:
+    /// its state is the truth, and a later report may still apply.
+    func flushReports() async {
+        for launchID in launches.keys.sorted() {
+            while let launch = launches[launchID], let transition = launch.unreported.first {
+                var body: [String: Any] = ["node_id": configuration.nodeID, "state": transition.state.rawValue]
+                if let note = transition.note { body["note"] = String(note.prefix(1000)) }
+                if let reason = transition.reason {
+                    var fields: [String: Any] = ["code": reason.code.rawValue]
+                    if let exitCode = reason.exitCode { fields["exit_code"] = exitCode }
+                    if let signal = reason.signal { fields["signal"] = signal }
+                    if let detail = reason.detail { fields["detail"] = String(detail.prefix(4000)) }
+                    body["reason"] = fields
+                }
+                guard let bytes = try? JSONSerialization.data(withJSONObject: body) else { return }
+                let answer: ServerAnswer
+                do {
+                    answer = try await servers.send(
+                        "POST", "/api/v1alpha1/launch/\(launchID)/transitions", body: Array(bytes))
+                } catch {
+                    logger.warning("report not delivered", metadata: ["error": "\(error)"])
+                    return
+                }
+                guard answer.isSuccess || [400, 404, 409].contains(answer.status) else {
+                    logger.warning("report refused", metadata: ["status": "\(answer.status)"])
+                    return
+                }
+                if !answer.isSuccess {
+                    logger.warning(
+                        "report skipped",
+                        metadata: [
+                            "launch": "\(launchID)", "state": "\(transition.state.rawValue)",
+                            "code": "\(answer.errorCode ?? "\(answer.status)")",
+                        ])
+                }
+                // The launch may have changed while the report was in flight: count on the latest.
+                guard var current = launches[launchID] else { break }
+                current.reported += 1
+                persist(current)
+            }
+        }
+    }
+}

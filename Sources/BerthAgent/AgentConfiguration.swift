@@ -1,0 +1,34 @@
+/// How `berth agent` runs.
+public struct AgentConfiguration: Sendable {
+    public var servers: [String]
+    public var nodeID: String
+    public var rootPath: String
+    public var labels: [String: String] = [:]
+    /// A fingerprint to report instead of the probed one (`--fixture`).
+    public var fixturePath: String?
+    /// The longest time between two envelopes when nothing changed: the control plane counts
+    /// telemetry older than 60 s as stale, so this stays well below.
+    public var envelopeInterval: Duration = .seconds(5)
+    /// How often the fingerprint is retaken to notice a change.
+    public var fingerprintInterval: Duration = .seconds(1)
+    /// How often the KVM probe runs again (it forks and runs a guest).
+    public var kvmReprobeInterval: Duration = .seconds(300)
+    /// How often PATH is searched again for backend binaries (each is run for its version).
+    public var backendRescanInterval: Duration = .seconds(30)
+    /// How long one action poll waits on the server (at most 30).
+    public var pollWaitSeconds = 20
+    /// How often running workloads are checked and transitions reported.
+    public var watchInterval: Duration = .milliseconds(200)
+    /// How often `/proc` is scanned for workloads no record owns.
+    public var orphanScanInterval: Duration = .seconds(30)
+    /// Bytes of stdout, and of stderr, kept per process launch.
+    public var outputLimitBytes: Int64 = 1 << 20
+    public var reservedCPUs = 0
+    public var reservedMemoryMiB = 256
+
+    public init(servers: [String], nodeID: String, rootPath: String) {
+        self.servers = servers
+        self.nodeID = nodeID
+        self.rootPath = rootPath
+    }
+}

@@ -1,0 +1,163 @@
+import BerthControlPlane
+import Foundation
+
+/// What `berth agent prepare` prints: whether this host can run a LaunchSpec, every reason it
+/// cannot, and what the backend would be started with. Nothing is launched.
+public struct LaunchPreparationResult: Codable, Equatable, Sendable {
+    /// `ready` or `not_ready`.
+    public var status: String
+    public var nodeID: String
+    public var name: String
+    public var backend: BackendKind
+    public var accel: Acceleration
+    public var reasons: [PreparationReason]
+    /// The backend's invocation, when the agent can build it (`process` so far).
+    public var invocation: Invocation?
+
+    /// How a `process` launch is started.
+    public struct Invocation: Codable, Equatable, Sendable {
+        /// The program exec'd (PATH already searched).
+        public var program: String
+        public var argv: [String]
+        /// Under the root; `{launch_id}` is filled in when the launch runs.
+        public var workingDirectory: String
+        public var stdout: String
+        public var stderr: String
+        public var outputLimitBytes: Int64
+
+        enum CodingKeys: String, CodingKey {
+            case program, argv, stdout, stderr
+            case workingDirectory = "working_directory"
+            case outputLimitBytes = "output_limit_bytes"
+        }
+    }
+
+    public var isReady: Bool { reasons.isEmpty }
+
+    enum CodingKeys: String, CodingKey {
+        case status, name, backend, accel, reasons, invocation
+        case nodeID = "node_id"
+    }
+}
+
+/// Checks a LaunchSpec against this host (its fingerprint and its root) the way a launch would,
+/// without launching: the node and architecture, the backend binary and its version, KVM when
+/// the spec runs with it, every boot artifact present and under the root, and for `process` the
+/// program.
+public struct LaunchPreparation: Sendable {
+    public var fingerprint: HostFingerprint
+    public var root: AgentRoot
+    /// This host's node id, when known: a spec for another node is refused.
+    public var nodeID: String?
+    public var outputLimitBytes: Int64 = 1 << 20
+    public var searchPath: [String] = BackendDiscovery.environmentPath
+
+    public init(fingerprint: HostFingerprint, root: AgentRoot, nodeID: String?) {
+        self.fingerprint = fingerprint
+        self.root = root
+        self.nodeID = nodeID
+    }
+
+    public func prepare(_ spec: LaunchSpec) -> LaunchPreparationResult {
+        var reasons: [PreparationReason] = []
+        if let nodeID, spec.nodeID != nodeID {
+            reasons.append(PreparationReason(.nodeMismatch, needed: spec.nodeID, available: nodeID))
+        }
+        if spec.arch != fingerprint.arch {
+            reasons.append(
+                PreparationReason(.archMismatch, needed: spec.arch.rawValue, available: fingerprint.arch.rawValue))
+        }
+        if spec.accel == .kvm {
+            if !fingerprint.kvm.present {
+                reasons.append(
+                    PreparationReason(
+                        .kvmMissing, needed: "/dev/kvm", available: "absent", detail: fingerprint.kvmEvidence))
+            } else if !fingerprint.kvm.usable {
+                reasons.append(
+                    PreparationReason(
+                        .kvmUnusable, needed: "a guest that runs", available: "present, not usable",
+                        detail: fingerprint.kvmEvidence))
+            }
+        }
+        var invocation: LaunchPreparationResult.Invocation?
+        switch spec.payload {
+        case .command(let command):
+            switch program(command.argv.first ?? "") {
+            case .success(let path):
+                let directory = root.path + "/launches/{launch_id}"
+                invocation = .init(
+                    program: path, argv: command.argv, workingDirectory: directory, stdout: directory + "/stdout",
+                    stderr: directory + "/stderr", outputLimitBytes: outputLimitBytes)
+            case .failure(let reason):
+                reasons.append(reason)
+            }
+        case .image(let image):
+            reasons += backendReasons(spec.backend)
+            for (name, path) in [("kernel", image.kernel), ("initrd", image.initrd), ("disk", image.disk)] {
+                guard let path else { continue }
+                do {
+                    let resolved = try root.resolve(path)
+                    if !FileManager.default.fileExists(atPath: resolved) {
+                        reasons.append(
+                            PreparationReason(.artifactMissing, needed: "\(name) \(resolved)", available: "absent"))
+                    }
+                } catch {
+                    reasons.append(
+                        PreparationReason(
+                            .pathOutsideRoot, needed: "\(name) under \(root.path)", available: path,
+                            detail: error.description))
+                }
+            }
+            reasons.append(
+                PreparationReason(
+                    .backendNotImplemented, needed: spec.backend.rawValue, available: "process",
+                    detail: "VM backends are not carried out by this agent yet"))
+        }
+        return LaunchPreparationResult(
+            status: reasons.isEmpty ? "ready" : "not_ready", nodeID: spec.nodeID, name: spec.name,
+            backend: spec.backend, accel: spec.accel, reasons: reasons, invocation: invocation)
+    }
+
+    /// The backend's binary from the fingerprint, and whether its version is supported.
+    private func backendReasons(_ kind: BackendKind) -> [PreparationReason] {
+        let installed = fingerprint.backends.filter { $0.kind == kind }
+        guard !installed.isEmpty else {
+            return [PreparationReason(.backendMissing, needed: kind.rawValue, available: "not on PATH")]
+        }
+        guard installed.contains(where: \.isSupported) else {
+            let minimum = BackendSupport.minimumVersion(of: kind).map { "\(kind.rawValue) >= \($0)" } ?? kind.rawValue
+            return [
+                PreparationReason(
+                    .backendVersionUnsupported, needed: minimum,
+                    available: installed.map { "\($0.binary) \($0.version)" }.joined(separator: ", "))
+            ]
+        }
+        return []
+    }
+
+    /// The program as the process backend would resolve it (absolute, or searched on PATH).
+    /// A relative path with a slash is resolved in the launch directory, which does not exist
+    /// before the launch: it is only checked to stay under the root.
+    private func program(_ name: String) -> Result<String, PreparationReason> {
+        if name.hasPrefix("/") {
+            return FileManager.default.isExecutableFile(atPath: name)
+                ? .success(name) : .failure(PreparationReason(.programNotFound, needed: name, available: "absent"))
+        }
+        if name.contains("/") {
+            do {
+                return .success(try root.resolve("launches/{launch_id}/" + name))
+            } catch {
+                return .failure(
+                    PreparationReason(
+                        .pathOutsideRoot, needed: "under \(root.path)", available: name, detail: "\(error)"))
+            }
+        }
+        for directory in searchPath where !directory.isEmpty {
+            let candidate = "\(directory)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return .success(candidate) }
+        }
+        return .failure(PreparationReason(.programNotFound, needed: name, available: "not on PATH"))
+    }
+}
+
+extension PreparationReason: Error {}

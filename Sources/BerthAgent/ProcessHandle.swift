@@ -1,0 +1,27 @@
+/// What the agent keeps to find a started process again, even after its own restart.
+public struct ProcessHandle: Codable, Equatable, Sendable {
+    /// The workload (its pid is also its process group).
+    public var workload: ProcessIdentity
+    /// The keeper that waits for it and writes `statusPath`.
+    public var keeper: ProcessIdentity?
+    public var stdoutPath: String
+    public var stderrPath: String
+    public var statusPath: String
+
+    public init(
+        workload: ProcessIdentity, keeper: ProcessIdentity?, stdoutPath: String, stderrPath: String, statusPath: String
+    ) {
+        self.workload = workload
+        self.keeper = keeper
+        self.stdoutPath = stdoutPath
+        self.stderrPath = stderrPath
+        self.statusPath = statusPath
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case workload, keeper
+        case stdoutPath = "stdout_path"
+        case stderrPath = "stderr_path"
+        case statusPath = "status_path"
+    }
+}
