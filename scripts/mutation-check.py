@@ -94,6 +94,14 @@ MUTATIONS = [
         False,
     ),
     (
+        "win-on-unwritten-vote",
+        "a candidate counts its own vote before it is durable (its RequestVotes leave before the write)",
+        CORE + "RaftNode+Election.swift",
+        "if role == .candidate, votes[id] == true, !ownVoteIsDurable { grantedCount -= 1 }",
+        "",
+        False,
+    ),
+    (
         "send-first-unsteady",
         "ReadyPipeline: a node that led at the previous Ready sends before its write (a deposed leader's votes and acks)",
         CORE + "ReadyPipeline.swift",

@@ -35,8 +35,24 @@ extension RaftNode {
     func recordVote(from voter: NodeID, granted: Bool) {
         guard configuration.voters.contains(voter), votes[voter] == nil else { return }
         votes[voter] = granted
-        let grantedCount = votes.values.filter { $0 }.count
+        tallyVotes()
+    }
+
+    /// Whether this campaign's own vote is durable. A candidate's RequestVotes leave before its
+    /// new term and vote are written (`ReadyPipeline`), so the fsync of its own vote overlaps its
+    /// voters' fsyncs of theirs; but it must not win on a vote it could still forget. A candidate
+    /// that won, crashed before its vote was on disk, and came back in the previous term could
+    /// vote for a rival in the same term: two leaders of one term, whose entries at the same
+    /// index and term differ, breaking Log Matching.
+    var ownVoteIsDurable: Bool {
+        durableTermVote.term == term && durableTermVote.vote == id
+    }
+
+    /// Acts on the votes so far: wins, moves from pre-vote to a real vote, or loses.
+    func tallyVotes() {
+        var grantedCount = votes.values.filter { $0 }.count
         let rejectedCount = votes.count - grantedCount
+        if role == .candidate, votes[id] == true, !ownVoteIsDurable { grantedCount -= 1 }
         if grantedCount >= configuration.quorum {
             if role == .preCandidate {
                 becomeCandidate()

@@ -49,6 +49,9 @@ public final class RaftNode {
 
     // What the last `ready()` handed out, confirmed by `advance()`.
     var lastHardState: HardState
+    /// The term and vote known durable: what the last `advance()` confirmed (or storage held at
+    /// start). A candidate counts its own vote only once it is here.
+    var durableTermVote: (term: Term, vote: NodeID)
     var lastSoftState: SoftState
     var handedOutLastEntry: (index: LogIndex, term: Term)?
     var handedOutSnapshot: LogIndex?
@@ -68,6 +71,7 @@ public final class RaftNode {
         term = hardState.term
         vote = hardState.vote
         lastHardState = hardState
+        durableTermVote = (hardState.term, hardState.vote)
         lastSoftState = SoftState(leader: .none, role: .follower)
         configuration = snapshot.metadata.configuration
         // Membership is that of the applied prefix; later configuration entries wait their turn.
@@ -289,6 +293,11 @@ public final class RaftNode {
             handedOutLastEntry = nil
         }
         log.appliedHandedOut()
+        durableTermVote = (lastHardState.term, lastHardState.vote)
+        if role == .candidate {
+            // The write that just finished may hold this campaign's own vote, which waited to count.
+            tallyVotes()
+        }
         if role == .leader {
             // The leader counts its own entries toward a majority only once they are durable.
             let stable = log.stableLastIndex

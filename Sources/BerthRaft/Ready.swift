@@ -10,7 +10,9 @@
 ///    server learns the commit index again from the leader.
 /// 2. **Send** `messages`. Delivery may fail, repeat or reorder; the core copes. A leader
 ///    whose term and vote did not change may send before its own fsync completes (thesis
-///    §10.2.1): it counts its own entries toward a majority only after `advance()`.
+///    §10.2.1): it counts its own entries toward a majority only after `advance()`. Likewise a
+///    candidate may send its RequestVotes before its new term and vote are durable: it counts
+///    its own vote only after `advance()`.
 /// 3. **Apply**: restore the state machine from `snapshot` if set, then apply
 ///    `committedEntries` in order; answer `readStates` once the applied index reaches theirs.
 /// 4. **Advance**: call `advance()`.

@@ -24,7 +24,8 @@ public enum ReadyWrite: Sendable {
 /// production runs.
 ///
 /// For each Ready: messages a steady leader may send before its own write go out first
-/// (thesis §10.2.1), the write starts, and only when it is durable do the other messages go
+/// (thesis §10.2.1), as do a candidate's RequestVotes (it counts its own vote only once
+/// durable), the write starts, and only when it is durable do the other messages go
 /// out, the Ready get applied, and `advance()` run. While a write is under way the core keeps
 /// taking ticks and messages, and its keep-alives (heartbeats and their answers) leave at once
 /// (`RaftNode.takeMessagesSendableWhileWriting()`), so a slow disk does not silence a leader.
@@ -76,10 +77,24 @@ public final class ReadyPipeline {
                 || (ready.snapshot == nil && current.role == .leader
                     && current.term == previous.term && current.vote == previous.vote)
             previous = current
-            if sendFirst && !ready.messages.isEmpty { owner.send(ready.messages) }
-            inFlight = (ready, sendFirst ? [] : ready.messages)
+            var early = sendFirst ? ready.messages : []
+            var afterWrite = sendFirst ? [] : ready.messages
+            if !sendFirst && current.role == .candidate && current.vote == node.id {
+                // A candidate's RequestVotes promise nothing: it counts its own vote only once this
+                // write made it durable (`RaftNode.ownVoteIsDurable`), so they need not wait for it.
+                early = afterWrite.filter { Self.isCampaignRequest($0, term: current.term) }
+                afterWrite.removeAll { Self.isCampaignRequest($0, term: current.term) }
+            }
+            if !early.isEmpty { owner.send(early) }
+            inFlight = (ready, afterWrite)
             if owner.write(ready) == .done { finish() }
         }
+    }
+
+    /// A real (not pre-) RequestVote of the campaign in `term`.
+    private static func isCampaignRequest(_ message: Message, term: Term) -> Bool {
+        guard message.term == term, case .requestVote(let request) = message.body else { return false }
+        return !request.preVote
     }
 
     /// The write the owner answered `.pending` for is durable: finish its Ready and go on.

@@ -72,7 +72,9 @@ struct KVMProbeTests {
         let elapsed = ContinuousClock.now - started
         #expect(result.present && !result.usable, "\(result)")
         #expect(result.evidence.contains("timed out"), "\(result)")
-        #expect(elapsed < .seconds(3), "the probe returned after \(elapsed)")
+        // "No hang", not a timing target: a loaded 2-core machine (the whole suite runs in
+        // parallel) has taken 4.5 s to reap the killed child of a 400 ms timeout.
+        #expect(elapsed < .seconds(30), "the probe returned after \(elapsed)")
     }
 
     @Test(

@@ -132,6 +132,72 @@ import Testing
         #expect(owner.events.dropFirst().first == .write)
     }
 
+    @Test("a candidate's RequestVotes leave before its vote is written; it wins only once that write is durable")
+    func candidateSendsVotesFirstButWinsAfterWrite() {
+        let (node, pipeline, owner) = single()
+        node.campaign()
+        pipeline.run()
+        // The requests went out before the write of the new term and vote finished.
+        guard case .send(let requests)? = owner.events.first else {
+            Issue.record("the candidate wrote before asking for votes: \(owner.events)")
+            return
+        }
+        #expect(requests.count == 2)
+        #expect(requests.allSatisfy { if case .requestVote(let r) = $0.body { !r.preVote } else { false } })
+        #expect(owner.events.dropFirst().first == .write)
+        #expect(pipeline.isWriting)
+        // One other grants while the candidate's own vote is still being written: with its own,
+        // that is a majority, but its own could still be lost.
+        let term = node.status.term
+        node.step(
+            Message(
+                from: 2, to: 1, term: term,
+                body: .requestVoteResponse(RequestVoteResponse(granted: true, preVote: false))))
+        pipeline.run()
+        #expect(node.status.role == .candidate, "won on a vote it could still forget")
+        // A crash now loses the vote: the restarted node is in the old term and may vote for a
+        // rival in this one, which is only safe because it never led.
+        owner.complete(pipeline)
+        #expect(node.status.role == .leader)
+        #expect(node.status.term == term)
+    }
+
+    @Test("a majority of the others' (durable) votes wins at once: no rival can gather a majority in that term")
+    func candidateWinsOnOthersVotes() {
+        let (node, pipeline, owner) = single()
+        node.campaign()
+        pipeline.run()
+        #expect(pipeline.isWriting)
+        for voter: NodeID in [2, 3] {
+            node.step(
+                Message(
+                    from: voter, to: 1, term: node.status.term,
+                    body: .requestVoteResponse(RequestVoteResponse(granted: true, preVote: false))))
+        }
+        // Even if this server forgets its own vote, 2 and 3 voted for it in this term, durably.
+        #expect(node.status.role == .leader)
+        pipeline.run()
+        owner.complete(pipeline)
+        #expect(node.status.role == .leader)
+    }
+
+    @Test("a candidate's other messages (acknowledgements of entries in the same write) still wait for it")
+    func candidateAcknowledgementsWait() {
+        let (node, pipeline, owner) = single()
+        node.step(
+            Message(
+                from: 2, to: 1, term: 1,
+                body: .appendEntries(
+                    AppendEntries(
+                        prevIndex: 0, prevTerm: 0, entries: [Entry(term: 1, index: 1, payload: .empty)], commit: 0))))
+        node.campaign()
+        pipeline.run()
+        let early = owner.sent
+        #expect(!early.contains { if case .appendEntriesResponse = $0.body { true } else { false } })
+        owner.complete(pipeline)
+        #expect(owner.sent.contains { if case .appendEntriesResponse = $0.body { true } else { false } })
+    }
+
     @Test("a leader whose write hangs keeps heartbeating; what is proposed meanwhile waits for the next Ready")
     func leaderHeartbeatsDuringSlowWrite() throws {
         let (node, pipeline, owner) = single()

@@ -2,11 +2,11 @@ import Testing
 
 @testable import BerthRaft
 
-/// A sole voter (a cluster founded by `bootstrap()` while the others join as learners) wins an
-/// election within one call: its new term and vote, and its first entry, are in the very Ready
-/// it then writes. Nothing of that term may leave before that Ready is durable, or a crash that
-/// loses it lets the same server lead the same term again with other entries at the same
-/// indices (§5.3: an index and term name one entry).
+/// A sole voter (a cluster founded by `bootstrap()` while the others join as learners) has every
+/// vote it needs the moment it campaigns: its own. It must not lead on it before the write of
+/// its new term and vote is durable, or a crash that loses that write lets the same server lead
+/// the same term again with other entries at the same indices (§5.3: an index and term name one
+/// entry). So it wins only at `advance()` of that write, and its first entry comes after.
 @Suite struct SoleVoterWriteTests {
     private func soleVoter(_ storage: MemoryStorage) -> (RaftNode, ReadyPipeline, ReadyPipelineTests.RecordingOwner) {
         let node = RaftNode(config: RaftConfig(id: 1, randomSeed: 7), storage: storage)
@@ -14,25 +14,26 @@ import Testing
         return (node, ReadyPipeline(node: node, owner: owner), owner)
     }
 
-    @Test("a sole voter sends no entry of its new term while the write of that term is under way")
+    @Test("a sole voter leads only once its new term and vote are durable, and sends no entry of the term before")
     func noEntryLeavesBeforeTheTermIsDurable() throws {
         let storage = MemoryStorage(configuration: Configuration(voters: [1], learners: [2]))
         let (node, pipeline, owner) = soleVoter(storage)
         node.campaign()
-        #expect(node.status.role == .leader)
+        #expect(node.status.role == .candidate, "led on a vote not yet written")
         pipeline.run()
         #expect(pipeline.isWriting)
         node.tick()
         pipeline.run()
-        try node.propose(Array("x".utf8))
-        node.step(Message(from: 2, to: 1, term: node.status.term, body: .heartbeatResponse(HeartbeatResponse())))
-        pipeline.run()
+        #expect(throws: RaftError.self) { try node.propose(Array("x".utf8)) }
         let term = node.status.term
         #expect(storage.hardState.term < term)
-        // A heartbeat may leave (it promises nothing, and no other server can lead this term);
-        // an entry of this term may not.
-        let appends = owner.sent.filter { if case .appendEntries = $0.body { true } else { false } }
-        #expect(appends.isEmpty, "entries of term \(term) sent before the term was durable")
+        let early = owner.sent.filter { if case .appendEntries = $0.body { true } else { false } }
+        #expect(early.isEmpty, "entries of term \(term) sent before the term was durable")
+        owner.complete(pipeline)
+        #expect(node.status.role == .leader)
+        #expect(storage.hardState.term == term && storage.hardState.vote == 1)
+        try node.propose(Array("x".utf8))
+        pipeline.run()
     }
 
     @Test("§5.3: after a crash that loses that write, the learner is never sent two entries with one index and term")
@@ -43,8 +44,9 @@ import Testing
         firstPipeline.run()
         first.tick()
         firstPipeline.run()
-        try first.propose(Array("x".utf8))
-        // The learner answers the heartbeat it was sent, so the leader streams the log to it.
+        // It cannot lead yet: its vote is in the write under way.
+        #expect(first.status.role == .candidate)
+        #expect(throws: RaftError.self) { try first.propose(Array("x".utf8)) }
         first.step(
             Message(from: 2, to: 1, term: first.status.term, body: .heartbeatResponse(HeartbeatResponse())))
         firstPipeline.run()

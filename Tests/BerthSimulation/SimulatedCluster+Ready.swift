@@ -209,7 +209,7 @@ extension SimulatedCluster {
     /// Every message promises something about the sender's disk; it may leave only once that
     /// is durable (§5, Figure 2: "updated on stable storage before responding to RPCs"). A
     /// granted vote promises the vote, an acknowledgement the entries through its match index,
-    /// and any message of term T the term itself. Pre-votes promise nothing, nor do heartbeats
+    /// and any message of term T the term itself. (Pre-)vote requests promise nothing, nor do heartbeats
     /// and their answers (they carry no log, and the core lets them out during a write). A
     /// durable term past the message's supersedes its promise: one Ready may carry a vote in
     /// term 3 and the term 4 the node moved to since, and it never goes back to term 3.
@@ -221,7 +221,10 @@ extension SimulatedCluster {
             switch message.body {
             case .heartbeat, .heartbeatResponse:
                 continue
-            case .requestVote(let request) where request.preVote:
+            case .requestVote:
+                // Neither a pre-vote nor a candidate's request promises anything: a candidate
+                // counts its own vote only once durable (`RaftNode.ownVoteIsDurable`), which the
+                // election-safety checker holds it to.
                 continue
             case .requestVoteResponse(let response) where response.preVote:
                 continue
