@@ -72,9 +72,11 @@ struct KVMProbeTests {
         let elapsed = ContinuousClock.now - started
         #expect(result.present && !result.usable, "\(result)")
         #expect(result.evidence.contains("timed out"), "\(result)")
-        // "No hang", not a timing target: a loaded 2-core machine (the whole suite runs in
-        // parallel) has taken 4.5 s to reap the killed child of a 400 ms timeout.
-        #expect(elapsed < .seconds(30), "the probe returned after \(elapsed)")
+        // "No hang": the probe itself gave up at its timeout. Wall-clock time around the call is
+        // not a measure of that: during a full parallel test run the awaiting task waited 30 s
+        // for a free thread of the cooperative pool, long after the probe had returned.
+        #expect(result.elapsedMs < 2_000, "the probe gave up after \(result.elapsedMs) ms")
+        #expect(elapsed < .seconds(120), "the probe returned after \(elapsed)")
     }
 
     @Test(

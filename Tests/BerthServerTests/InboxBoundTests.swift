@@ -21,8 +21,10 @@ extension ProcessClusterTests {
                 let (target, impersonated) = (others[0], others[1])
                 let before = try await cluster.createJobs(5, via: cluster.ids, concurrency: 2, prefix: "before-flood")
 
+                // Long enough that the whole flood arrives while the loop sleeps even on a loaded
+                // machine (with 2 s, a full parallel test run once delivered part of it late).
                 let stalled = try await HTTPCall.post(
-                    "\(cluster.url(target))/debug/stall-raft-loop", json: "{\"milliseconds\":2000}")
+                    "\(cluster.url(target))/debug/stall-raft-loop", json: "{\"milliseconds\":6000}")
                 #expect(stalled.status == 200, "\(stalled)")
 
                 // 20,000 harmless messages (a heartbeat answer to a follower is ignored by the
@@ -50,7 +52,7 @@ extension ProcessClusterTests {
 
                 // The loop wakes up to at most the bound; the rest were counted and dropped.
                 let bound = RaftLoop.maxInboxMessages
-                let dropped = try await eventually("messages dropped on node \(target)", within: 10) {
+                let dropped = try await eventually("messages dropped on node \(target)", within: 30) {
                     () async throws -> Double? in
                     let dropped = try await Self.droppedMessages(cluster.url(target))
                     return dropped >= Double(flood - bound) ? dropped : nil
