@@ -28,6 +28,7 @@ public func buildRouter(node: BerthNode, metrics: PrometheusCollectorRegistry? =
             var buffer: [UInt8] = []
             buffer.reserveCapacity(16 << 10)
             metrics.emit(into: &buffer)
+            buffer = MetricsHelp.addHelp(to: buffer)
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
