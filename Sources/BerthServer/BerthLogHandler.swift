@@ -122,7 +122,8 @@ public struct BerthLogHandler: LogHandler {
         case .stringConvertible(let convertible): return jsonString(convertible.description)
         case .array(let items): return "[" + items.map(jsonValue).joined(separator: ",") + "]"
         case .dictionary(let object):
-            return "{" + object.keys.sorted().map { "\(jsonString($0)):\(jsonValue(object[$0]!))" }.joined(separator: ",")
+            return "{"
+                + object.keys.sorted().map { "\(jsonString($0)):\(jsonValue(object[$0]!))" }.joined(separator: ",")
                 + "}"
         }
     }

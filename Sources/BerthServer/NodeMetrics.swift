@@ -51,7 +51,8 @@ struct NodeMetrics: Sendable {
         switch outcome {
         case .launchCreated(let record):
             Counter(
-                label: "berth_placements_total", dimensions: [("result", record.state == .pending ? "pending" : "placed")]
+                label: "berth_placements_total",
+                dimensions: [("result", record.state == .pending ? "pending" : "placed")]
             ).increment()
         case .rejected(let rejection):
             Counter(label: "berth_placement_rejections_total", dimensions: [("code", rejection.code)]).increment()
@@ -80,7 +81,8 @@ struct NodeMetrics: Sendable {
         }
         if let counts = try? node.raft.state.launchCounts() {
             for state in LaunchState.allCases {
-                Gauge(label: "berth_launches", dimensions: [("state", state.rawValue)]).record(counts[state.rawValue] ?? 0)
+                Gauge(label: "berth_launches", dimensions: [("state", state.rawValue)]).record(
+                    counts[state.rawValue] ?? 0)
             }
         }
     }

@@ -1,5 +1,5 @@
-import Dispatch
 import BerthRaft
+import Dispatch
 
 /// The Raft log on disk: a write-ahead log file for durability plus an in-memory mirror that
 /// serves the core's reads (etcd's WAL + MemoryStorage shape).

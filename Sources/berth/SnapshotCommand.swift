@@ -78,7 +78,9 @@ struct SnapshotRestoreCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The new node's data directory (empty or absent).", valueName: "dir"))
     var dataDir: String
     @Option(help: "The new node's id (one of --peers).") var nodeID: UInt64
-    @Option(help: ArgumentHelp("The new cluster's members, as `berth server --peers` takes them.", valueName: "id=host:port,…"))
+    @Option(
+        help: ArgumentHelp(
+            "The new cluster's members, as `berth server --peers` takes them.", valueName: "id=host:port,…"))
     var peers: String
     @Option(name: [.customShort("o"), .long], help: ArgumentHelp("table or json.", valueName: "format"))
     var output: OutputFormat = .table
@@ -114,7 +116,8 @@ struct SnapshotRestoreCommand: AsyncParsableCommand {
             case .table:
                 Output.line(
                     "restored \(dataDir) for node \(nodeID): state at index \(report.applied.index) "
-                        + "(term \(report.applied.term)) of cluster \(report.clusterID), new incarnation \(incarnation)")
+                        + "(term \(report.applied.term)) of cluster \(report.clusterID), new incarnation \(incarnation)"
+                )
                 Output.line("start it with: berth server --node-id \(nodeID) --data-dir \(dataDir) --peers \(peers)")
             }
         }

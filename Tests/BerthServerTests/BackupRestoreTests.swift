@@ -8,7 +8,9 @@ extension ProcessClusterTests {
     /// recovery of a whole cluster from one file (docs/operations.md, "Backup and restore").
     @Suite("backup and restore")
     struct BackupRestore {
-        @Test("save, destroy every node and data dir, restore three data dirs, start: every job, node and the new membership")
+        @Test(
+            "save, destroy every node and data dir, restore three data dirs, start: every job, node and the new membership"
+        )
         func saveDestroyRestore() async throws {
             let files = try CLIFiles()
             defer { files.remove() }

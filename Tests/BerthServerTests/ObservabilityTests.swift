@@ -1,7 +1,8 @@
-@testable import BerthServer
 import Foundation
 import Logging
 import Testing
+
+@testable import BerthServer
 
 /// `promtool` from Debian's `prometheus` package, if installed.
 let promtoolPath: String? = ["/usr/bin/promtool", "/usr/local/bin/promtool", "/bin/promtool"].first {

@@ -43,7 +43,8 @@ import Testing
         #expect(throws: BackupError.self) { try BackupFile.decode(Array(bytes.dropLast())) }
     }
 
-    @Test("restore builds a new data dir: the state at the applied index, no members, an empty log, a fresh incarnation")
+    @Test(
+        "restore builds a new data dir: the state at the applied index, no members, an empty log, a fresh incarnation")
     func restoreBuildsNewDataDir() throws {
         try withTemporaryDirectory { root in
             let source = try stateWithJobs(root + "/old", count: 5)
@@ -57,7 +58,8 @@ import Testing
                 let dir = root + "/new\(id)"
                 let report = try ClusterRestore.restore(backup, dataDirectory: dir, nodeID: id)
                 incarnations.insert(report.incarnation)
-                let log = try DurableLogStorage(dataDirectory: dir, nodeID: id, initialConfiguration: Configuration(voters: []))
+                let log = try DurableLogStorage(
+                    dataDirectory: dir, nodeID: id, initialConfiguration: Configuration(voters: []))
                 #expect(log.identity.incarnation == report.incarnation)
                 let snapshot = try log.snapshot()
                 #expect(snapshot.metadata.index == 6 && snapshot.metadata.term == 3)
@@ -70,7 +72,8 @@ import Testing
                 #expect(try state.members().isEmpty)
                 // Opening it again as that node is fine; as another node it is refused.
                 #expect(throws: DurableLogError.self) {
-                    _ = try DurableLogStorage(dataDirectory: dir, nodeID: id + 10, initialConfiguration: Configuration(voters: []))
+                    _ = try DurableLogStorage(
+                        dataDirectory: dir, nodeID: id + 10, initialConfiguration: Configuration(voters: []))
                 }
             }
             #expect(incarnations.count == 2)
