@@ -85,6 +85,7 @@ let package = Package(
                 "BerthRaft",
                 "BerthSimulation",
                 "BerthServer",
+                "BerthStorage",
                 "BerthControlPlane",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -104,7 +105,7 @@ let package = Package(
         ),
         .testTarget(name: "BerthStorageTests", dependencies: ["BerthStorage", "BerthRaft", "BerthControlPlane"]),
         .testTarget(name: "BerthSimulationTests", dependencies: ["BerthSimulation", "BerthRaft"]),
-        .testTarget(name: "BerthServerTests", dependencies: ["BerthServer", "BerthRaft", "BerthWire", "BerthControlPlane", .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "Yams", package: "Yams")]),
+        .testTarget(name: "BerthServerTests", dependencies: ["BerthServer", "BerthRaft", "BerthWire", "BerthControlPlane", .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -102,14 +102,26 @@ public final class RaftNode {
     /// membership `{id}`, under this server's incarnation, becomes the first two entries,
     /// committed at once (a one-voter majority). Other servers then join it one at a time.
     /// Only a server whose log is empty may; the owner must know that no cluster exists yet.
+    /// "Empty" also covers a log restored from a backup (`berth snapshot restore`): a base
+    /// snapshot at some index with an empty membership and nothing after it. The cluster is then
+    /// founded after that index, in the term after the snapshot's.
     public func bootstrap() throws(RaftError) {
-        guard log.lastIndex == 0 else { throw .logNotEmpty(lastIndex: log.lastIndex) }
-        if term == 0 { becomeFollower(term: 1, leader: .none) }
+        guard isUnfounded else { throw .logNotEmpty(lastIndex: log.lastIndex) }
+        let base = log.lastIndex
+        let baseTerm = log.lastTerm
+        if term <= baseTerm { becomeFollower(term: baseTerm + 1, leader: .none) }
         appendEntries([
-            Entry(term: 1, index: 1, payload: .configChange(.addLearner(id, incarnation: config.incarnation))),
-            Entry(term: 1, index: 2, payload: .configChange(.promote(id))),
+            Entry(
+                term: term, index: base + 1, payload: .configChange(.addLearner(id, incarnation: config.incarnation))),
+            Entry(term: term, index: base + 2, payload: .configChange(.promote(id))),
         ])
-        log.advanceCommit(to: 2)
+        log.advanceCommit(to: base + 2)
+    }
+
+    /// No cluster was ever founded in this log: nothing after the base snapshot, whose membership
+    /// is empty (a new data directory, or one restored from a backup).
+    public var isUnfounded: Bool {
+        log.lastIndex == log.firstIndex - 1 && configuration.members.isEmpty
     }
 
     /// Starts an election now, as if the election timeout had passed.

@@ -23,7 +23,7 @@ extension BerthNode {
     private func admit() async {
         guard let status = try? await status() else { return }
         guard needsAdmission(status) else { return }
-        if status.lastIndex == 0, config.join == nil, config.nodeID == config.peers.keys.min() {
+        if status.isUnfounded, config.join == nil, config.nodeID == config.peers.keys.min() {
             if await mayFoundCluster() {
                 do {
                     try await raft.bootstrap().get()
@@ -51,7 +51,7 @@ extension BerthNode {
     func needsAdmission(_ status: RaftStatus) -> Bool {
         let recorded = status.configuration.incarnation(of: config.nodeID)
         if recorded == raft.incarnation, status.configuration.voters.contains(config.nodeID) { return false }
-        return status.lastIndex == 0 || recorded != nil
+        return status.isUnfounded || recorded != nil
     }
 
     /// Waits until a majority of `--peers` answered hellos; true when none of them holds a log.
@@ -172,4 +172,10 @@ extension BerthNode {
         guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else { return nil }
         return (object["leader_hint"] as? NSNumber)?.uint64Value
     }
+}
+
+extension RaftStatus {
+    /// No cluster was ever founded in this node's log: a new data directory, or one restored
+    /// from a backup (a base snapshot with an empty membership and nothing after it).
+    var isUnfounded: Bool { lastIndex == firstIndex - 1 && configuration.members.isEmpty }
 }

@@ -36,6 +36,7 @@ extension BerthNode {
             case .success(.rejected(.placementStale)) where plannedNode == nil && attempt < Self.placementAttempts:
                 continue
             case .success(let outcome):
+                NodeMetrics.countPlacement(outcome)
                 return .answered(Self.answer(for: outcome))
             case .failure(let failure):
                 switch failure {
@@ -79,7 +80,9 @@ extension BerthNode {
                 .init(
                     launchID: record.id, intent: record.intent, nodeID: nodeID, atMs: nowMs, waitForCapacity: true,
                     telemetryMaxAgeMs: placementPolicy.telemetryMaxAgeMs))
-            if case .success(.launchCreated(let placed)) = await propose(command), placed.state == .validated {
+            let result = await propose(command)
+            if case .success(let outcome) = result { NodeMetrics.countPlacement(outcome) }
+            if case .success(.launchCreated(let placed)) = result, placed.state == .validated {
                 logger.info("pending launch placed", metadata: ["launch": "\(record.id)", "node": "\(nodeID)"])
             }
         }

@@ -113,6 +113,7 @@ public final class BerthNode: Sendable {
     /// Stops taking new work (not ready, writes refused) and moves leadership away.
     func drain() async -> NodeID? {
         drainingBox.withLockedValue { $0 = true }
+        logger.info("draining: /health/ready fails and new writes are refused")
         return await handOffLeadership()
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import HummingbirdCore
 import Logging
@@ -9,6 +10,12 @@ import ServiceLifecycle
 /// The HTTP router: probes, metrics, cluster and jobs APIs, every error as JSON.
 public func buildRouter(node: BerthNode, metrics: PrometheusCollectorRegistry? = nil) -> Router<BasicRequestContext> {
     let router = Router()
+    // Outermost, so it sees the status of every answer, errors included. BERTH_HTTP_METRICS=off
+    // leaves it out (to measure what it costs; docs/operations.md, "Metrics").
+    if ProcessInfo.processInfo.environment["BERTH_HTTP_METRICS"] != "off" {
+        router.middlewares.add(HTTPMetricsMiddleware())
+    }
+    router.middlewares.add(RequestIDMiddleware())
     router.middlewares.add(ErrorMiddleware())
     // Before the body is read: an unauthenticated client gets nothing of the server's time.
     if let tokens = node.config.tokens {
@@ -17,9 +24,11 @@ public func buildRouter(node: BerthNode, metrics: PrometheusCollectorRegistry? =
     router.middlewares.add(BodyLimitMiddleware())
     if let metrics {
         router.get("/metrics") { _, _ in
+            await NodeMetrics.refreshScrapeGauges(node: node)
             var buffer: [UInt8] = []
             buffer.reserveCapacity(16 << 10)
             metrics.emit(into: &buffer)
+            buffer = MetricsHelp.addHelp(to: buffer)
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
@@ -65,7 +74,21 @@ public func runServer(config: ServerConfig, logger: Logger) async throws {
     // Metrics go to a Prometheus registry served at /metrics; bootstrapped before anything
     // creates a metric, once per process.
     let registry = PrometheusCollectorRegistry()
-    MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+    var factory = PrometheusMetricsFactory(registry: registry)
+    // Sub-millisecond resolution where it matters: an API answer and a WAL fsync usually take
+    // well under the default histogram's first bucket (5 ms).
+    let fine: [Duration] = [
+        .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2),
+        .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+        .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10),
+    ]
+    for label in [
+        HTTPMetricsMiddleware<BasicRequestContext>.label, "berth_wal_fsync_seconds", "berth_raft_persist_seconds",
+        "berth_raft_apply_seconds",
+    ] {
+        factory.durationHistogramBuckets[label] = fine
+    }
+    MetricsSystem.bootstrap(factory)
     let node = try BerthNode(config: config, logger: logger)
     let app = Application(
         router: buildRouter(node: node, metrics: registry),

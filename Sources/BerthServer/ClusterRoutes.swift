@@ -1,6 +1,7 @@
 import BerthRaft
 import BerthStorage
 import Foundation
+import HTTPTypes
 import Hummingbird
 
 /// `POST /api/cluster/members` body.
@@ -32,6 +33,7 @@ struct ClusterRoutes {
     func register(on router: Router<some RequestContext>) {
         router.get("/api/cluster") { _, _ in try await clusterStatus() }
         router.get("/api/cluster/raft-log") { request, _ in try await raftLog(request) }
+        router.get("/api/cluster/snapshot") { _, _ in try await backup() }
         router.post("/api/cluster/transfer-leadership") { request, _ in
             let body = try await decodeJSONBody(TransferBody.self, from: request)
             return JSONResponse.make(await node.submit(.transferLeadership(target: body.target)))
@@ -62,6 +64,23 @@ struct ClusterRoutes {
             return JSONResponse.make(
                 .ok, ["draining": true, "node_id": node.config.nodeID, "leadership_handed_to": handedTo])
         }
+    }
+
+    /// `berth snapshot save`: after a linearizable read barrier (so the copy holds every write
+    /// acknowledged before the request), a consistent copy of the state machine in a
+    /// `BackupFile` (applied index and term, cluster id, CRC-32C).
+    private func backup() async throws -> Response {
+        try await node.awaitLinearizableRead()
+        let state = node.raft.state
+        let copy = try await Task.detached { try state.snapshotData() }.value
+        let file = BackupFile(
+            applied: copy.applied, clusterID: node.config.clusterID,
+            createdAtMs: UInt64(max(0, Date().timeIntervalSince1970 * 1000)), payload: copy.data)
+        var headers = HTTPFields()
+        headers[.contentType] = "application/octet-stream"
+        headers[HTTPField.Name("Berth-Applied-Index")!] = "\(copy.applied.index)"
+        headers[HTTPField.Name("Berth-Applied-Term")!] = "\(copy.applied.term)"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: file.encode())))
     }
 
     private func clusterStatus() async throws -> Response {

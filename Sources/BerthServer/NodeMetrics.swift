@@ -1,3 +1,5 @@
+import BerthControlPlane
+import BerthStorage
 import Metrics
 
 /// What a node reports at `GET /metrics` about its Raft loop (spec §8), through swift-metrics
@@ -21,6 +23,10 @@ struct NodeMetrics: Sendable {
     let persistDuration = Timer(label: "berth_raft_persist_seconds", preferredDisplayUnit: .seconds)
     /// One SQLite apply transaction, per `Ready` with committed entries.
     let applyDuration = Timer(label: "berth_raft_apply_seconds", preferredDisplayUnit: .seconds)
+    /// The WAL's fsync alone, per `Ready` that needed one.
+    let fsyncDuration = Timer(label: "berth_wal_fsync_seconds", preferredDisplayUnit: .seconds)
+    /// Elections this node started as a candidate (a pre-vote that failed is not counted).
+    let electionsStarted = Counter(label: "berth_raft_elections_started_total")
     let logCompactions = Counter(label: "berth_raft_log_compactions_total")
     let snapshotsInstalled = Counter(label: "berth_raft_snapshots_installed_total")
 
@@ -38,4 +44,46 @@ struct NodeMetrics: Sendable {
 
     /// Well-framed peer messages refused because they make no sense (`WireMessage.senseProblem`).
     static var nonsenseMessages: Counter { Counter(label: "berth_peer_nonsense_messages_total") }
+
+    /// A launch placement the leader proposed, by outcome: `placed` on a node, `pending` (waits
+    /// for capacity), or refused, by the refusal's code (`berth_placement_rejections_total`).
+    static func countPlacement(_ outcome: CommandOutcome) {
+        switch outcome {
+        case .launchCreated(let record):
+            Counter(
+                label: "berth_placements_total",
+                dimensions: [("result", record.state == .pending ? "pending" : "placed")]
+            ).increment()
+        case .rejected(let rejection):
+            Counter(label: "berth_placement_rejections_total", dimensions: [("code", rejection.code)]).increment()
+        default:
+            break
+        }
+    }
+
+    /// Gauges computed when `/metrics` is scraped, never on the write path.
+    static func refreshScrapeGauges(node: BerthNode) async {
+        let (checks, status) = await HealthRoutes(node: node).checks()
+        Gauge(label: "berth_ready").record(checks.allSatisfy(\.ok) ? 1 : 0)
+        guard let status else { return }
+        Gauge(label: "berth_raft_has_leader").record(status.leader == .none ? 0 : 1)
+        Gauge(label: "berth_raft_last_index").record(Int64(status.lastIndex))
+        for peer in status.configuration.members.sorted() where peer != node.config.nodeID {
+            let connected = await node.transport.isConnected(peer)
+            Gauge(label: "berth_peer_connected", dimensions: [("peer", "\(peer)")]).record(connected ? 1 : 0)
+            let lag: Int64
+            if status.role == .leader, let progress = status.progress[peer] {
+                lag = Int64(status.lastIndex) - Int64(min(progress.match, status.lastIndex))
+            } else {
+                lag = 0
+            }
+            Gauge(label: "berth_raft_follower_lag_entries", dimensions: [("peer", "\(peer)")]).record(lag)
+        }
+        if let counts = try? node.raft.state.launchCounts() {
+            for state in LaunchState.allCases {
+                Gauge(label: "berth_launches", dimensions: [("state", state.rawValue)]).record(
+                    counts[state.rawValue] ?? 0)
+            }
+        }
+    }
 }

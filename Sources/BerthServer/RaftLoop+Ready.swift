@@ -45,7 +45,10 @@ extension RaftLoop: ReadyOwner {
             let result = Result { () throws(DurableLogError) in try self.log.perform(prepared) }
             self.eventLoop.execute {
                 guard !self.stopped else { return }
-                if case .failure(let error) = result { self.stopOnStorageFailure(error) }
+                switch result {
+                case .failure(let error): self.stopOnStorageFailure(error)
+                case .success(let fsync): self.recordFsync(fsync)
+                }
                 self.log.complete(prepared)
                 self.recordPersist(since: startedAt)
                 self.pipeline.writeCompleted()
@@ -57,12 +60,16 @@ extension RaftLoop: ReadyOwner {
 
     private func perform(_ prepared: DurableLogStorage.PreparedWrite, startedAt: UInt64) {
         do {
-            try log.perform(prepared)
+            recordFsync(try log.perform(prepared))
         } catch {
             stopOnStorageFailure(error)
         }
         log.complete(prepared)
         recordPersist(since: startedAt)
+    }
+
+    private func recordFsync(_ nanoseconds: UInt64?) {
+        if let nanoseconds { metrics.fsyncDuration.recordNanoseconds(Int64(nanoseconds)) }
     }
 
     private func recordPersist(since start: UInt64) {
@@ -148,6 +155,9 @@ extension RaftLoop: ReadyOwner {
                     metadata: ["reason": "\(node.status.lastRefusal ?? "?")", "total": "\(status.refusedMessages)"])
                 metrics.refusedMessages.increment(by: status.refusedMessages - lastStatus.refusedMessages)
             }
+            if status.role == .candidate, lastStatus.role != .candidate || status.term != lastStatus.term {
+                metrics.electionsStarted.increment()
+            }
             let moved =
                 status.role != lastStatus.role || status.leader != lastStatus.leader || status.term != lastStatus.term
             lastStatus = status
@@ -157,6 +167,7 @@ extension RaftLoop: ReadyOwner {
                 statusWaiters = []
             }
             metrics.term.record(Int64(status.term))
+            LogContext.setTerm(status.term, node: config.nodeID)
             metrics.commitIndex.record(Int64(status.commit))
             metrics.appliedIndex.record(Int64(status.applied))
         }

@@ -81,7 +81,10 @@ final class RaftLoop: @unchecked Sendable {
             logger.warning("raft log recovered", metadata: ["report": "\(log.recoveryReport.description)"])
         }
         incarnation = log.identity.incarnation
-        startedWithLog = log.lastIndex > 0
+        // A log restored from a backup holds a base snapshot but no cluster yet: like a new one,
+        // it does not count as a log (the lowest of --peers founds the cluster on it).
+        let base = try log.snapshot().metadata
+        startedWithLog = log.lastIndex > base.index || !base.configuration.members.isEmpty
         reportedHasLog = startedWithLog
         state = try StateStore(layout: log.layout)
         try state.restoreIfBehind(try log.snapshot(), incomingDirectory: log.layout.incomingSnapshotDirectory)
@@ -106,6 +109,7 @@ final class RaftLoop: @unchecked Sendable {
         node = RaftNode(config: raftConfig, storage: log)
         lastSnapshotIndex = try log.snapshot().metadata.index
         lastStatus = node.basicStatus
+        LogContext.setTerm(lastStatus.term, node: config.nodeID)
         publishedStatus = NIOLockedValueBox(lastStatus)
         pipeline = ReadyPipeline(node: node, owner: self)
     }
@@ -141,7 +145,7 @@ final class RaftLoop: @unchecked Sendable {
     }
 
     func reportHasLog() {
-        guard !reportedHasLog, log.lastIndex > 0 else { return }
+        guard !reportedHasLog, !node.isUnfounded else { return }
         reportedHasLog = true
         transport?.setHasLog(true)
     }

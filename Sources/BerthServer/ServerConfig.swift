@@ -42,6 +42,8 @@ public struct ServerConfig: Equatable, Sendable {
     public var tokens: APITokens? = nil
     /// Reads need a `read` token too (`--auth-reads`); otherwise only changes need tokens.
     public var authReads: Bool = false
+    /// How log lines are written (`--log-format`).
+    public var logFormat: LogFormat = .text
 
     /// Resolves flags over environment over file over defaults, and validates the result.
     public static func resolve(
@@ -85,6 +87,12 @@ public struct ServerConfig: Equatable, Sendable {
         if let value = merged.telemetryMaxAgeSeconds { config.telemetryMaxAgeSeconds = value }
         if let path = merged.tokenFile { config.tokens = try APITokens.load(path: path) }
         config.authReads = merged.authReads ?? false
+        if let text = merged.logFormat {
+            guard let format = LogFormat(rawValue: text) else {
+                throw .invalid(key: "log-format", value: text, reason: "expected text or json")
+            }
+            config.logFormat = format
+        }
         if config.authReads && config.tokens == nil {
             throw .invalid(key: "auth-reads", value: "true", reason: "needs --token-file")
         }

@@ -54,6 +54,7 @@ extension ServerSettings {
         settings.clusterID = try string("cluster-id")
         settings.join = try string("join")
         settings.tokenFile = try string("token-file")
+        settings.logFormat = try string("log-format")
         if let value = map["auth-reads"] {
             guard let flag = value as? Bool else {
                 throw .invalid(key: "auth-reads", value: "\(value)", reason: "expected true or false")

@@ -36,6 +36,8 @@ public struct ServerSettings: Codable, Equatable, Sendable {
     public var tokenFile: String?
     /// Reads need a token too (`--auth-reads`).
     public var authReads: Bool?
+    /// `text` or `json` (`--log-format`).
+    public var logFormat: String?
 
     enum CodingKeys: String, CodingKey {
         case nodeID = "node-id"
@@ -56,6 +58,7 @@ public struct ServerSettings: Codable, Equatable, Sendable {
         case telemetryMaxAgeSeconds = "telemetry-max-age"
         case tokenFile = "token-file"
         case authReads = "auth-reads"
+        case logFormat = "log-format"
     }
 
     public init(
@@ -64,7 +67,7 @@ public struct ServerSettings: Codable, Equatable, Sendable {
         electionTicks: Int? = nil, heartbeatTicks: Int? = nil, snapshotThresholdEntries: Int? = nil,
         snapshotChunkBytes: Int? = nil, snapshotRetainEntries: Int? = nil, httpIdleTimeoutSeconds: Int? = nil,
         httpMaxConnections: Int? = nil, telemetryMaxAgeSeconds: Int? = nil, tokenFile: String? = nil,
-        authReads: Bool? = nil
+        authReads: Bool? = nil, logFormat: String? = nil
     ) {
         self.nodeID = nodeID
         self.dataDir = dataDir
@@ -84,6 +87,7 @@ public struct ServerSettings: Codable, Equatable, Sendable {
         self.telemetryMaxAgeSeconds = telemetryMaxAgeSeconds
         self.tokenFile = tokenFile
         self.authReads = authReads
+        self.logFormat = logFormat
     }
 
     /// The settings named by `BERTH_<NAME>` variables (`BERTH_NODE_ID`, `BERTH_PEERS`, …).
@@ -102,6 +106,7 @@ public struct ServerSettings: Codable, Equatable, Sendable {
         settings.clusterID = environment["BERTH_CLUSTER_ID"]
         settings.join = environment["BERTH_JOIN"]
         settings.tokenFile = environment["BERTH_TOKEN_FILE"]
+        settings.logFormat = environment["BERTH_LOG_FORMAT"]
         if let raw = environment["BERTH_AUTH_READS"] {
             switch raw.lowercased() {
             case "1", "true", "yes": settings.authReads = true
@@ -141,7 +146,8 @@ public struct ServerSettings: Codable, Equatable, Sendable {
             httpIdleTimeoutSeconds: httpIdleTimeoutSeconds ?? lower.httpIdleTimeoutSeconds,
             httpMaxConnections: httpMaxConnections ?? lower.httpMaxConnections,
             telemetryMaxAgeSeconds: telemetryMaxAgeSeconds ?? lower.telemetryMaxAgeSeconds,
-            tokenFile: tokenFile ?? lower.tokenFile, authReads: authReads ?? lower.authReads)
+            tokenFile: tokenFile ?? lower.tokenFile, authReads: authReads ?? lower.authReads,
+            logFormat: logFormat ?? lower.logFormat)
     }
 }
 

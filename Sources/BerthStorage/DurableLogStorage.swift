@@ -1,4 +1,5 @@
 import BerthRaft
+import Dispatch
 
 /// The Raft log on disk: a write-ahead log file for durability plus an in-memory mirror that
 /// serves the core's reads (etcd's WAL + MemoryStorage shape).
@@ -236,13 +237,18 @@ public final class DurableLogStorage: LogStorage {
     /// it may run on another thread while the owner's thread goes on — but only one write at a
     /// time, and no `compact` or `close` meanwhile. A failed write is cut back off the file;
     /// the caller then calls `fail(_:)` on the owning thread and stops.
-    public func perform(_ write: PreparedWrite) throws(DurableLogError) {
-        guard !write.isEmpty else { return }
+    /// Returns how long the WAL's fsync took, in nanoseconds (nil when the write needed none).
+    @discardableResult
+    public func perform(_ write: PreparedWrite) throws(DurableLogError) -> UInt64? {
+        guard !write.isEmpty else { return nil }
         if let installing = write.installing { try writeSnapshotFile(installing) }
         let sizeBefore = wal.size
         do throws(DurableLogError) {
             try wal.append(write.bytes)
-            if write.mustSync { try wal.sync() }
+            guard write.mustSync else { return nil }
+            let start = DispatchTime.now().uptimeNanoseconds
+            try wal.sync()
+            return DispatchTime.now().uptimeNanoseconds - start
         } catch {
             // After a failed write or fsync the page cache cannot be trusted (a later fsync may
             // report success for lost data), so nothing more is written; a restart re-reads it.
@@ -348,23 +354,48 @@ public final class DurableLogStorage: LogStorage {
 
     /// Makes a new raft directory: assembled under `raft.tmp`, then renamed into place, so a
     /// crash during creation leaves either nothing or the whole thing.
-    private static func create(_ layout: StorageLayout, identity: DataDirIdentity, configuration: Configuration)
+    /// Creates a brand-new data directory's `raft/` for a cluster restored from a backup
+    /// (`ClusterRestore`): a fresh identity, an empty membership, and a base snapshot at
+    /// (`index`, `term`) without data — the state database, restored beforehand, holds it. The
+    /// log starts empty after it; the hard state is at `term` with no vote and `index` committed.
+    public static func createRestored(dataDirectory: String, nodeID: NodeID, index: LogIndex, term: Term)
+        throws(DurableLogError) -> DataDirIdentity
+    {
+        let layout = StorageLayout(dataDirectory: dataDirectory)
+        try FileIO.makeDirectories(layout.dataDirectory)
+        if FileIO.exists(layout.raftStagingDirectory) { try FileIO.removeTree(layout.raftStagingDirectory) }
+        let identity = DataDirIdentity.fresh(nodeID: nodeID)
+        try create(
+            layout, identity: identity, configuration: Configuration(voters: []), baseIndex: index, baseTerm: term)
+        return identity
+    }
+
+    private static func create(
+        _ layout: StorageLayout, identity: DataDirIdentity, configuration: Configuration, baseIndex: LogIndex = 0,
+        baseTerm: Term = 0
+    )
         throws(DurableLogError)
     {
         let staging = layout.raftStagingDirectory
         try FileIO.makeDirectories(staging + "/snapshot")
         try FileIO.writeAtomically(staging + "/identity", IdentityFile.encode(identity))
         let base = Snapshot(
-            metadata: SnapshotMetadata(index: 0, term: 0, configuration: configuration), data: [])
+            metadata: SnapshotMetadata(index: baseIndex, term: baseTerm, configuration: configuration), data: [])
         try FileIO.writeAtomically(
-            staging + "/snapshot/" + SnapshotFile.fileName(index: 0, term: 0), SnapshotFile.encode(base))
+            staging + "/snapshot/" + SnapshotFile.fileName(index: baseIndex, term: baseTerm), SnapshotFile.encode(base))
         var writer = ByteWriter()
         writer.write(WALFormat.fileHeader())
         WALFormat.append(
             .snapshotMarker(
-                SnapshotMarker(snapshotIndex: 0, snapshotTerm: 0, logStartIndex: 0, logStartTerm: 0)),
+                SnapshotMarker(
+                    snapshotIndex: baseIndex, snapshotTerm: baseTerm, logStartIndex: baseIndex, logStartTerm: baseTerm)),
             to: &writer)
-        WALFormat.append(.hardState(HardState()), to: &writer)
+        var hardState = HardState()
+        if baseIndex > 0 {
+            hardState.term = baseTerm
+            hardState.commit = baseIndex
+        }
+        WALFormat.append(.hardState(hardState), to: &writer)
         // Also makes the staging directory's entries (snapshot/, wal) durable.
         try FileIO.writeAtomically(staging + "/wal", writer.bytes)
         try FileIO.rename(staging, to: layout.raftDirectory)

@@ -6,6 +6,19 @@ import GRDB
 /// Launch records in the replicated state (spec §6): storing what `LaunchRules` decides for the
 /// launch commands, and the queries the API and the agents' action feed make.
 extension StateStore {
+    /// How many launches are in each state (states without any are absent).
+    public func launchCounts() throws(StateStoreError) -> [String: Int] {
+        try Self.wrap {
+            try writer.read { db in
+                var counts: [String: Int] = [:]
+                for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM launches GROUP BY state") {
+                    counts[row["state"]] = row["n"]
+                }
+                return counts
+            }
+        }
+    }
+
     /// One launch, or nil.
     public func launch(id: String) throws(StateStoreError) -> LaunchRecord? {
         try Self.wrap { try writer.read { try Self.launch(id, in: $0) } }

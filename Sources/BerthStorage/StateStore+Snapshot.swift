@@ -44,6 +44,13 @@ extension StateStore {
         return (temporary, applied)
     }
 
+    /// For `ClusterRestore` only, on a database no node runs yet: forgets the member addresses
+    /// recorded by the cluster the backup came from. The restored cluster's members record theirs
+    /// again as they are admitted; stale ones would point its peers at the old cluster's hosts.
+    func forgetMembersForRestore() throws(StateStoreError) {
+        try Self.wrap { try writer.write { try $0.execute(sql: "DELETE FROM members") } }
+    }
+
     /// Makes every apply committed so far durable, although the database runs with
     /// `synchronous=NORMAL`: fsyncs its WAL, then its main file (a checkpoint in between has
     /// synced the main file itself before it reused the WAL). After this the Raft log may be

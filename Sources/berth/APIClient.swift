@@ -12,6 +12,8 @@ struct APIAnswer: Sendable {
     var server: String
     /// The response's headers, names lowercased (the last value of a repeated one).
     var headers: [String: String] = [:]
+    /// The raw body (a binary download: `berth snapshot save`).
+    var bytes: [UInt8] = []
 
     var json: JSONValue? { try? JSONParser.parse(Array(body.utf8)) }
 
@@ -45,7 +47,10 @@ struct APIClient: Sendable {
         }())
 
     /// The first answer that is neither a connection failure nor a 503.
-    func send(_ method: String, _ path: String, body: String? = nil, idempotencyKey: String? = nil)
+    func send(
+        _ method: String, _ path: String, body: String? = nil, idempotencyKey: String? = nil,
+        maxBytes: Int = 64 << 20
+    )
         async throws(CLIError) -> APIAnswer
     {
         var queue = servers
@@ -54,7 +59,8 @@ struct APIClient: Sendable {
             let server = queue.removeFirst()
             let answer: APIAnswer
             do {
-                answer = try await fetch(method, server, path, body: body, idempotencyKey: idempotencyKey)
+                answer = try await fetch(
+                    method, server, path, body: body, idempotencyKey: idempotencyKey, maxBytes: maxBytes)
             } catch {
                 attempts.append("\(server): \(Self.describe(error))")
                 continue
@@ -86,7 +92,8 @@ struct APIClient: Sendable {
     }
 
     private func fetch(
-        _ method: String, _ server: String, _ path: String, body: String?, idempotencyKey: String?
+        _ method: String, _ server: String, _ path: String, body: String?, idempotencyKey: String?,
+        maxBytes: Int = 64 << 20
     ) async throws -> APIAnswer {
         var request = HTTPClientRequest(url: server + path)
         request.method = .RAW(value: method)
@@ -98,11 +105,12 @@ struct APIClient: Sendable {
             request.body = .bytes(ByteBuffer(string: body))
         }
         let response = try await Self.http.execute(request, timeout: .seconds(timeoutSeconds))
-        let bytes = try await response.body.collect(upTo: 64 << 20)
+        let bytes = try await response.body.collect(upTo: maxBytes)
         var headers: [String: String] = [:]
         for header in response.headers { headers[header.name.lowercased()] = header.value }
         return APIAnswer(
-            status: Int(response.status.code), body: String(buffer: bytes), server: server, headers: headers)
+            status: Int(response.status.code), body: String(buffer: bytes), server: server, headers: headers,
+            bytes: Array(buffer: bytes))
     }
 
     /// The server among `remaining` whose address is the leader a 503 names, if any: the

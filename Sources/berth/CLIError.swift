@@ -12,16 +12,21 @@ enum CLIError: Error {
     case refused(APIAnswer)
     /// No server gave an answer: each one was unreachable or answered 503 (exit 69).
     case unreachable([String])
+    /// The input is damaged or cannot be used — a backup whose checksum does not match, a data
+    /// directory that is not empty — with a stable code (exit 65, `EX_DATAERR`).
+    case dataError(code: String, message: String)
 
     static let refusedStatus: Int32 = 1
     static let usageStatus: Int32 = 64
     static let unreachableStatus: Int32 = 69
+    static let dataErrorStatus: Int32 = 65
 
     var exitCode: ExitCode {
         switch self {
         case .usage: return ExitCode(Self.usageStatus)
         case .refused: return ExitCode(Self.refusedStatus)
         case .unreachable: return ExitCode(Self.unreachableStatus)
+        case .dataError: return ExitCode(Self.dataErrorStatus)
         }
     }
 
@@ -52,6 +57,8 @@ enum CLIError: Error {
             return lines
         case .unreachable(let attempts):
             return ["error: UNREACHABLE: no server answered"] + attempts.map { "  \($0)" }
+        case .dataError(let code, let message):
+            return ["error: \(code): \(message)"]
         }
     }
 }

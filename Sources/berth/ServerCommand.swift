@@ -46,21 +46,20 @@ struct ServerCommand: AsyncParsableCommand {
     var authReads = false
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
+    @Option(
+        name: .customLong("log-format"),
+        help: "text or json: one line per event, with node id, term and request id (default text).")
+    var logFormat: String?
 
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
         let flags = ServerSettings(
             nodeID: nodeID, dataDir: dataDir, peerListen: peerListen, httpListen: httpListen, peers: peers,
             clusterID: clusterID, join: join, tickMilliseconds: tickMilliseconds, electionTicks: electionTicks,
             heartbeatTicks: heartbeatTicks, snapshotThresholdEntries: snapshotThreshold,
             snapshotChunkBytes: snapshotChunkBytes, snapshotRetainEntries: snapshotRetainEntries,
             httpIdleTimeoutSeconds: httpIdleTimeout, httpMaxConnections: httpMaxConnections,
-            telemetryMaxAgeSeconds: telemetryMaxAge, tokenFile: tokenFile, authReads: authReads ? true : nil)
+            telemetryMaxAgeSeconds: telemetryMaxAge, tokenFile: tokenFile, authReads: authReads ? true : nil,
+            logFormat: logFormat)
         let resolved: ServerConfig
         do {
             let file = try config.map { path throws(ConfigError) in try ServerSettings.load(path: path) }
@@ -68,6 +67,12 @@ struct ServerCommand: AsyncParsableCommand {
                 flags: flags, environment: ProcessInfo.processInfo.environment, file: file)
         } catch {
             throw ValidationError("\(error)")
+        }
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        let format = resolved.logFormat
+        let provider = LogContext.metadataProvider(nodeID: resolved.nodeID)
+        LoggingSystem.bootstrap { label in
+            BerthLogHandler(label: label, format: format, level: level, metadataProvider: provider)
         }
         try await runServer(config: resolved, logger: Logger(label: "berth.n\(resolved.nodeID)"))
     }

@@ -56,6 +56,8 @@ struct APITokenRulesTests {
             ("POST", "/api/cluster/members"), ("DELETE", "/api/cluster/members/4"),
             ("POST", "/api/v1alpha1/nodes/arm-01/cordon"), ("POST", "/api/v1alpha1/nodes/arm-01/uncordon"),
             ("POST", "/debug/fsync-delay"),
+            // A backup holds the whole state: admin although it is a GET.
+            ("GET", "/api/cluster/snapshot"),
         ] {
             #expect(RequiredRole.of(method: method, path: path, authReads: false) == .admin, "\(method) \(path)")
         }
