@@ -31,9 +31,19 @@ public struct QEMUBackend: Sendable {
         guard LaunchDirectory.isSafeName(launchID) else {
             throw QEMUCommandLineError(code: .validationFailed, detail: "launch id unusable as a directory name")
         }
-        return try QEMUCommandLine.build(
+        let command = try QEMUCommandLine.build(
             spec: spec, root: processes.root, launchDirectory: "launches/\(launchID)", program: program,
             hostTSCkHz: hostTSCkHz)
+        // The boot artifacts must be there (build checked they are under the root).
+        if case .image(let image) = spec.payload {
+            for (name, path) in [("kernel", image.kernel), ("initrd", image.initrd), ("disk", image.disk)] {
+                guard let path, let resolved = try? processes.root.resolve(path) else { continue }
+                if !FileManager.default.fileExists(atPath: resolved) {
+                    throw QEMUCommandLineError(code: .prepareFailed, detail: "\(name) \(resolved) is missing")
+                }
+            }
+        }
+        return command
     }
 
     /// Starts the VM; returns once QEMU has been exec'd (not yet ready: see `waitUntilReady`).

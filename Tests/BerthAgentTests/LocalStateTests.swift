@@ -94,15 +94,24 @@ struct LocalStateTests {
         _ = await agent.take(
             AgentAction(type: "terminate", launchID: "l-stop", state: .terminating, spec: Self.spec(["/bin/true"])))
         var vm = Self.spec(["/bin/true"])
-        vm.backend = .qemu
-        vm.accel = .tcg
+        vm.backend = .firecracker
+        vm.accel = .kvm
         vm.payload = .image(WorkloadImage(kernel: "k", initrd: nil, disk: nil, cmdline: nil))
         _ = await agent.take(AgentAction(type: "launch", launchID: "l-vm", state: .validated, spec: vm))
+        // QEMU, with its kernel missing: refused while preparing, nothing started.
+        vm.backend = .qemu
+        vm.accel = .tcg
+        _ = await agent.take(AgentAction(type: "launch", launchID: "l-vm2", state: .validated, spec: vm))
         let launches = await agent.snapshot()
-        #expect(launches.map(\.launchID) == ["l-stop", "l-vm"])
+        #expect(launches.map(\.launchID) == ["l-stop", "l-vm", "l-vm2"])
         #expect(launches[0].transitions.map(\.state) == [.terminated])
         #expect(launches[1].transitions.map(\.state) == [.failed])
         #expect(launches[1].transitions.first?.reason?.code == .validationFailed)
+        if QEMUCommandLine.findProgram(arch: .x86_64, searchPath: BackendDiscovery.environmentPath) != nil {
+            #expect(launches[2].transitions.map(\.state) == [.preparing, .failed])
+            #expect(launches[2].transitions.last?.reason?.code == .prepareFailed, "\(launches[2].transitions)")
+            #expect(launches[2].process == nil)
+        }
     }
 }
 
