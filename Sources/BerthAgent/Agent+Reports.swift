@@ -9,7 +9,7 @@ extension Agent {
         var orphansScannedAt = ContinuousClock.now
         while !Task.isCancelled {
             observeProcesses()
-            await flushReports()
+            await flushSerialized()
             if ContinuousClock.now - orphansScannedAt >= configuration.orphanScanInterval {
                 scanOrphans()
                 orphansScannedAt = ContinuousClock.now
@@ -68,6 +68,30 @@ extension Agent {
             persist(launch)
             logger.info("ended", metadata: ["launch": "\(launch.launchID)", "state": "\(launch.state.rawValue)"])
         }
+    }
+
+    /// Starts a flush of the reports without waiting for it.
+    func flushSoon() {
+        if flushing {
+            flushRequested = true
+            return
+        }
+        Task { await self.flushSerialized() }
+    }
+
+    /// One flush at a time (two would send the same transition twice and count it twice);
+    /// one asked for during a flush runs right after it.
+    func flushSerialized() async {
+        guard !flushing else {
+            flushRequested = true
+            return
+        }
+        flushing = true
+        repeat {
+            flushRequested = false
+            await flushReports()
+        } while flushRequested
+        flushing = false
     }
 
     /// Sends every unreported transition, in order per launch. A refusal that says the control

@@ -21,6 +21,9 @@ public actor Agent {
     var stopping: Set<String> = []
     /// The orphans last recorded (see `scanOrphans`).
     var knownOrphans: [Orphan] = []
+    /// A report flush is under way / another was asked for meanwhile (see `flushSoon`).
+    var flushing = false
+    var flushRequested = false
     /// The sequence of an envelope sent without a known outcome (see `push`).
     var unacknowledgedSequence: UInt64?
 
@@ -123,6 +126,8 @@ public actor Agent {
         } catch {
             logger.error("cannot record launch", metadata: ["launch": "\(launch.launchID)", "error": "\(error)"])
         }
+        // A transition is reported now, not at the watch loop's next tick.
+        if !launch.unreported.isEmpty { flushSoon() }
     }
 
     /// The launches as the agent holds them (for tests and diagnostics).
