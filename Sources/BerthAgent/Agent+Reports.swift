@@ -37,7 +37,16 @@ extension Agent {
                 switch status.ending {
                 case .exited(let code):
                     notes.insert("exited with status \(code)", at: 0)
-                    if launch.stopRequested || code == 0 {
+                    if launch.state == .starting && !launch.stopRequested {
+                        // A VM that ended before QMP said running never started, whatever its status.
+                        launch.move(
+                            to: .failed,
+                            reason: FailureReason(
+                                code: .startFailed, exitCode: code,
+                                detail:
+                                    "QEMU exited with status \(code) before it was running; see launches/\(launch.launchID)/stderr"
+                            ))
+                    } else if launch.stopRequested || code == 0 {
                         launch.move(to: .terminated, note: notes.joined(separator: "; "))
                     } else {
                         launch.move(to: .failed, reason: .exited(code, detail: notes.dropFirst().first))

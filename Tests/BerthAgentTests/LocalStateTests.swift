@@ -132,3 +132,32 @@ struct ActionFeedTests {
         #expect(feed.unreadable == 1)
     }
 }
+
+@Suite("QEMU launches in the agent")
+struct AgentQEMULaunchTests {
+    @Test(
+        "a VM whose QEMU exits before QMP says running fails START_FAILED with its status, never running",
+        .enabled(if: QEMUPaths.find("qemu-system-x86_64") != nil, "qemu-system-x86_64 is not installed"))
+    func exitsBeforeReady() async throws {
+        let temporary = try TemporaryRoot()
+        defer { temporary.remove() }
+        let agent = try LocalStateTests.agent(root: temporary.path)
+        try "not a kernel".write(toFile: temporary.path + "/k", atomically: true, encoding: .utf8)
+        var vm = LocalStateTests.spec(["/bin/true"])
+        vm.backend = .qemu
+        vm.accel = .tcg
+        vm.payload = .image(WorkloadImage(kernel: "k"))
+        _ = await agent.take(AgentAction(type: "launch", launchID: "l-bad", state: .validated, spec: vm))
+        let ended = await eventually(within: 20) {
+            await agent.observeProcesses()
+            return await agent.snapshot().first?.state.isTerminal == true
+        }
+        #expect(ended)
+        let launch = try #require(await agent.snapshot().first)
+        #expect(launch.transitions.map(\.state) == [.preparing, .starting, .failed], "\(launch.transitions)")
+        #expect(launch.transitions.last?.reason?.code == .startFailed)
+        #expect(launch.transitions.last?.reason?.exitCode == 1)
+        let stderr = (try? String(contentsOfFile: temporary.path + "/launches/l-bad/stderr", encoding: .utf8)) ?? ""
+        #expect(stderr.contains("invalid kernel header"), "QEMU's own message is kept: \(stderr)")
+    }
+}
