@@ -48,6 +48,33 @@ extension ProcessClusterTests.AgentLaunches {
         """
     }
 
+    /// A temporary directory with the test guest under `agent-1-root/images`.
+    static func directoryWithGuest() throws -> String {
+        let guest = try ClusterTestGuest.built.get()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "berth-vm-\(UUID().uuidString.prefix(8))"
+        ).path
+        try FileManager.default.createDirectory(
+            atPath: directory + "/agent-1-root/images", withIntermediateDirectories: true)
+        for name in ["vmlinuz", "initrd.img"] {
+            try FileManager.default.copyItem(
+                atPath: "\(guest)/\(name)", toPath: "\(directory)/agent-1-root/images/\(name)")
+        }
+        return directory
+    }
+
+    /// The qemu processes on this host carrying the marker of the agent whose root is `root`.
+    static func qemuProcesses(root: String) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { Int32($0) }.filter { pid in
+            guard let environ = FileManager.default.contents(atPath: "/proc/\(pid)/environ"),
+                let comm = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8),
+                comm.hasPrefix("qemu-system")
+            else { return false }
+            return environ.split(separator: 0).contains { Array($0) == Array("BERTH_AGENT_ROOT=\(root)".utf8) }
+        }
+    }
+
     /// The qemu processes on this host started for `launchID` (by Berth's marker).
     static func qemuProcesses(launchID: String) -> [Int32] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
@@ -125,6 +152,73 @@ extension ProcessClusterTests.AgentLaunches {
                     ], "\(stopped)")
                 #expect(!RunningAgent.isAlive(qemu.pid, startTime: qemu.startTime))
                 #expect(agent.log.contains("VM stopped"), "\(agent.log.suffix(2000))")
+            } catch {
+                throw Observation("\(error)\nagent log:\n\(agent.log.suffix(4000))")
+            }
+        }
+    }
+
+    @Test(
+        "kill -9 of the leader during a VM execute: retried with its Idempotency-Key on the survivors, the VM is launched exactly once",
+        .enabled(if: ClusterTestGuest.available, "\(ClusterTestGuest.built)"))
+    func qemuLeaderKilledDuringExecute() async throws {
+        let directory = try Self.directoryWithGuest()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await withServerCluster { cluster in
+            let leader = try await cluster.waitForLeader()
+            let agent = try RunningAgent(
+                servers: cluster.ids.map { cluster.url($0) }, nodeID: "agent-1", directory: directory)
+            defer { agent.stop() }
+            do {
+                // The agent must have reported its QEMU before the keyed execute: a refusal would
+                // be remembered under the key too.
+                let registered = Date().addingTimeInterval(30)
+                while Date() < registered {
+                    let node = try await HTTPCall.get("\(cluster.url(leader.id))/api/v1alpha1/nodes/agent-1/explain")
+                    if node.status == 200 && node.body.contains("qemu-system") { break }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                let key = "vm-once-\(UUID().uuidString)"
+                let headers = ["Idempotency-Key": key]
+                let leaderURL = cluster.url(leader.id)
+                let first = Task {
+                    try? await HTTPCall.post(
+                        "\(leaderURL)/api/v1alpha1/launch/execute", json: Self.vmIntent("once"), headers: headers,
+                        timeoutSeconds: 5)
+                }
+                try await Task.sleep(for: .milliseconds(5))
+                _ = await cluster.stop(leader.id)
+                _ = await first.value
+                let survivors = cluster.ids.filter { $0 != leader.id }
+                var launchID: String?
+                let deadline = Date().addingTimeInterval(40)
+                while launchID == nil, Date() < deadline {
+                    for id in survivors {
+                        guard
+                            let answer = try? await HTTPCall.post(
+                                "\(cluster.url(id))/api/v1alpha1/launch/execute", json: Self.vmIntent("once"),
+                                headers: headers, timeoutSeconds: 5),
+                            answer.status == 200 || answer.status == 201
+                        else { continue }
+                        launchID = answer.string("launch_id")
+                        break
+                    }
+                    if launchID == nil { try await Task.sleep(for: .milliseconds(200)) }
+                }
+                let id = try #require(launchID, "the execute never succeeded on the survivors")
+                let base = cluster.url(survivors[0])
+                let running = try await Self.waitForState(
+                    id, ["running", "failed", "terminated"], via: base, within: 60)
+                #expect(running.string("state") == "running", "\(running)")
+                try await Task.sleep(for: .seconds(1))
+                #expect(Self.qemuProcesses(root: agent.root).count == 1, "exactly one QEMU for the one launch")
+                let launches = (try? FileManager.default.contentsOfDirectory(atPath: agent.root + "/launches")) ?? []
+                #expect(launches == [id], "one launch taken by the agent: \(launches)")
+
+                let terminate = try await HTTPCall.post("\(base)/api/v1alpha1/launch/\(id)/terminate", json: "")
+                #expect(terminate.status == 200, "\(terminate)")
+                let stopped = try await Self.waitForState(id, ["terminated", "failed"], via: base, within: 30)
+                #expect(stopped.string("state") == "terminated", "\(stopped)")
             } catch {
                 throw Observation("\(error)\nagent log:\n\(agent.log.suffix(4000))")
             }
