@@ -77,23 +77,76 @@ extension Agent {
             return refuse(
                 .validationFailed, "the spec is for node \(spec.nodeID), this agent is \(configuration.nodeID)")
         }
-        guard spec.backend == .process, case .command(let command) = spec.payload else {
-            return refuse(
-                .validationFailed, "this agent runs only the process backend so far, not \(spec.backend.rawValue)")
-        }
-        launch.move(to: .preparing)
-        persist(launch)
-        launch.move(to: .starting)
-        persist(launch)
-        do {
-            let handle = try backend.start(launchID: launchID, command: command)
-            launch.process = handle
-            launch.move(to: .running, note: "pid \(handle.workload.pid)")
+        switch (spec.backend, spec.payload) {
+        case (.process, .command(let command)):
+            launch.move(to: .preparing)
             persist(launch)
-            logger.info("started", metadata: ["launch": "\(launchID)", "pid": "\(handle.workload.pid)"])
-        } catch {
-            refuse(error.code, error.detail)
+            launch.move(to: .starting)
+            persist(launch)
+            do {
+                let handle = try backend.start(launchID: launchID, command: command)
+                launch.process = handle
+                launch.move(to: .running, note: "pid \(handle.workload.pid)")
+                persist(launch)
+                logger.info("started", metadata: ["launch": "\(launchID)", "pid": "\(handle.workload.pid)"])
+            } catch {
+                refuse(error.code, error.detail)
+            }
+        case (.qemu, .image):
+            launch.move(to: .preparing)
+            persist(launch)
+            let command: QEMUCommandLine
+            do { command = try qemu.commandLine(launchID: launchID, spec: spec) } catch {
+                return refuse(error.code, error.detail)
+            }
+            launch.move(to: .starting, note: "accel \(spec.accel.rawValue): \(command.argv.joined(separator: " "))")
+            persist(launch)
+            do {
+                let handle = try qemu.start(launchID: launchID, spec: spec)
+                launch.process = handle
+                persist(launch)
+                logger.info("VM started", metadata: ["launch": "\(launchID)", "pid": "\(handle.workload.pid)"])
+                awaitReadiness(launchID, handle)
+            } catch {
+                refuse(error.code, error.detail)
+            }
+        default:
+            refuse(
+                .validationFailed,
+                "this agent runs the process and qemu backends, not \(spec.backend.rawValue)")
         }
+    }
+
+    /// Waits for QMP to say `running`, then records `running`; a VM that is not ready in time
+    /// is stopped and fails READINESS_TIMEOUT. A VM that ends first is left to the watch loop.
+    func awaitReadiness(_ launchID: String, _ handle: ProcessHandle) {
+        let qemu = self.qemu
+        Task {
+            let started = ContinuousClock.now
+            do {
+                try await qemu.waitUntilReady(handle)
+                self.ready(
+                    launchID, note: "QMP query-status: running (\(ContinuousClock.now - started) after the spawn)")
+            } catch let error as ProcessStartFailure {
+                if error.code == .readinessTimeout {
+                    _ = await qemu.terminate(handle)
+                    self.notReady(launchID, error)
+                }
+            } catch {}
+        }
+    }
+
+    func ready(_ launchID: String, note: String) {
+        guard var launch = launches[launchID], launch.state == .starting, !launch.stopRequested else { return }
+        launch.move(to: .running, note: note)
+        persist(launch)
+        logger.info("VM running", metadata: ["launch": "\(launchID)"])
+    }
+
+    func notReady(_ launchID: String, _ failure: ProcessStartFailure) {
+        guard var launch = launches[launchID], launch.state == .starting else { return }
+        launch.move(to: .failed, reason: FailureReason(code: failure.code, detail: failure.detail))
+        persist(launch)
     }
 
     /// A terminate: the process is signalled; the watch loop records how it ended.
@@ -110,9 +163,23 @@ extension Agent {
         }
         guard !launch.state.isTerminal, !stopping.contains(launchID) else { return false }
         launch.stopRequested = true
+        if launch.state == .starting {
+            // Not running yet: its ending cannot be reported straight from `starting`.
+            launch.move(to: .terminating)
+        }
         persist(launch)
         if let handle = launch.process {
             stopping.insert(launchID)
+            if launch.spec.backend == .qemu {
+                let qemu = self.qemu
+                Task {
+                    let (_, steps) = await qemu.terminate(handle)
+                    self.logger.info(
+                        "VM stopped", metadata: ["launch": "\(launchID)", "steps": "\(steps.joined(separator: ", "))"])
+                    self.stopped(launchID)
+                }
+                return true
+            }
             let backend = self.backend
             Task {
                 _ = await backend.terminate(handle)

@@ -9,7 +9,7 @@ extension Agent {
         var orphansScannedAt = ContinuousClock.now
         while !Task.isCancelled {
             observeProcesses()
-            await flushReports()
+            await flushSerialized()
             if ContinuousClock.now - orphansScannedAt >= configuration.orphanScanInterval {
                 scanOrphans()
                 orphansScannedAt = ContinuousClock.now
@@ -37,7 +37,16 @@ extension Agent {
                 switch status.ending {
                 case .exited(let code):
                     notes.insert("exited with status \(code)", at: 0)
-                    if launch.stopRequested || code == 0 {
+                    if launch.state == .starting && !launch.stopRequested {
+                        // A VM that ended before QMP said running never started, whatever its status.
+                        launch.move(
+                            to: .failed,
+                            reason: FailureReason(
+                                code: .startFailed, exitCode: code,
+                                detail:
+                                    "QEMU exited with status \(code) before it was running; see launches/\(launch.launchID)/stderr"
+                            ))
+                    } else if launch.stopRequested || code == 0 {
                         launch.move(to: .terminated, note: notes.joined(separator: "; "))
                     } else {
                         launch.move(to: .failed, reason: .exited(code, detail: notes.dropFirst().first))
@@ -68,6 +77,30 @@ extension Agent {
             persist(launch)
             logger.info("ended", metadata: ["launch": "\(launch.launchID)", "state": "\(launch.state.rawValue)"])
         }
+    }
+
+    /// Starts a flush of the reports without waiting for it.
+    func flushSoon() {
+        if flushing {
+            flushRequested = true
+            return
+        }
+        Task { await self.flushSerialized() }
+    }
+
+    /// One flush at a time (two would send the same transition twice and count it twice);
+    /// one asked for during a flush runs right after it.
+    func flushSerialized() async {
+        guard !flushing else {
+            flushRequested = true
+            return
+        }
+        flushing = true
+        repeat {
+            flushRequested = false
+            await flushReports()
+        } while flushRequested
+        flushing = false
     }
 
     /// Sends every unreported transition, in order per launch. A refusal that says the control

@@ -9,6 +9,7 @@ public actor Agent {
     public let configuration: AgentConfiguration
     let root: AgentRoot
     let backend: ProcessBackend
+    let qemu: QEMUBackend
     let store: LaunchStore
     let servers: ServerPool
     let sequence: SequenceFile
@@ -20,6 +21,9 @@ public actor Agent {
     var stopping: Set<String> = []
     /// The orphans last recorded (see `scanOrphans`).
     var knownOrphans: [Orphan] = []
+    /// A report flush is under way / another was asked for meanwhile (see `flushSoon`).
+    var flushing = false
+    var flushRequested = false
     /// The sequence of an envelope sent without a known outcome (see `push`).
     var unacknowledgedSequence: UInt64?
 
@@ -28,6 +32,10 @@ public actor Agent {
         self.logger = logger
         root = try AgentRoot(configuration.rootPath)
         backend = ProcessBackend(root: root, outputLimit: configuration.outputLimitBytes)
+        var qemu = QEMUBackend(processes: backend)
+        qemu.readinessTimeout = configuration.vmReadinessTimeout
+        qemu.powerdownGrace = configuration.vmPowerdownGrace
+        self.qemu = qemu
         store = LaunchStore(backend: backend)
         servers = ServerPool(servers: configuration.servers)
         sequence = SequenceFile(path: try root.resolve("sequence"))
@@ -68,7 +76,15 @@ public actor Agent {
                 // `starting` is recorded before the spawn and the pid after it: the agent died in
                 // between, and the workload is found by its marker instead of started again.
                 launch.process = found
-                launch.move(to: .running, note: "pid \(found.workload.pid), found by its marker after an agent restart")
+                if launch.spec.backend == .qemu {
+                    // Readiness is QMP's to say: waited for again below.
+                    launch.process?.qmpSocketPath = (try? backend.launchDirectory(launch.launchID)).map {
+                        $0 + "/qmp.sock"
+                    }
+                } else {
+                    launch.move(
+                        to: .running, note: "pid \(found.workload.pid), found by its marker after an agent restart")
+                }
                 persist(launch)
             } else if launch.process == nil, launch.state == .preparing || launch.state == .starting {
                 // Nothing carries its marker: it never started, or it already ended. Either way
@@ -79,6 +95,15 @@ public actor Agent {
                         code: .agentError,
                         detail: "the agent restarted while the launch was \(launch.state.rawValue)"))
                 persist(launch)
+            }
+            if launch.state == .starting, launch.spec.backend == .qemu, var process = launch.process {
+                // Started, not yet seen running on QMP: wait for it again.
+                if process.qmpSocketPath == nil, let directory = try? backend.launchDirectory(launch.launchID) {
+                    process.qmpSocketPath = directory + "/qmp.sock"
+                    launch.process = process
+                }
+                launches[launch.launchID] = launch
+                awaitReadiness(launch.launchID, process)
             }
             if let process = launch.process, !launch.state.isTerminal {
                 let alive = process.workload.isAlive()
@@ -101,6 +126,8 @@ public actor Agent {
         } catch {
             logger.error("cannot record launch", metadata: ["launch": "\(launch.launchID)", "error": "\(error)"])
         }
+        // A transition is reported now, not at the watch loop's next tick.
+        if !launch.unreported.isEmpty { flushSoon() }
     }
 
     /// The launches as the agent holds them (for tests and diagnostics).

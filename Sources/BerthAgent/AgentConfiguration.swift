@@ -23,6 +23,10 @@ public struct AgentConfiguration: Sendable {
     public var orphanScanInterval: Duration = .seconds(30)
     /// Bytes of stdout, and of stderr, kept per process launch.
     public var outputLimitBytes: Int64 = 1 << 20
+    /// How long a started VM may take to answer `running` on QMP (READINESS_TIMEOUT after).
+    public var vmReadinessTimeout: Duration = .seconds(30)
+    /// How long a VM's guest gets to power off after QMP `system_powerdown` before `quit`.
+    public var vmPowerdownGrace: Duration = .seconds(3)
     public var reservedCPUs = 0
     public var reservedMemoryMiB = 256
 

@@ -24,9 +24,15 @@ public struct LaunchPreparationResult: Codable, Equatable, Sendable {
         public var stdout: String
         public var stderr: String
         public var outputLimitBytes: Int64
+        /// QEMU: the QMP socket (readiness and terminate) and the serial console's log (bounded
+        /// by `output_limit_bytes`, like stdout).
+        public var qmpSocket: String?
+        public var serialLog: String?
 
         enum CodingKeys: String, CodingKey {
             case program, argv, stdout, stderr
+            case qmpSocket = "qmp_socket"
+            case serialLog = "serial_log"
             case workingDirectory = "working_directory"
             case outputLimitBytes = "output_limit_bytes"
         }
@@ -51,6 +57,8 @@ public struct LaunchPreparation: Sendable {
     public var nodeID: String?
     public var outputLimitBytes: Int64 = 1 << 20
     public var searchPath: [String] = BackendDiscovery.environmentPath
+    /// The host TSC frequency a TCG guest's command line is given (see `QEMUCommandLine`).
+    public var hostTSCkHz: Int? = QEMUCommandLine.hostTSCkHz()
 
     public init(fingerprint: HostFingerprint, root: AgentRoot, nodeID: String?) {
         self.fingerprint = fingerprint
@@ -108,14 +116,46 @@ public struct LaunchPreparation: Sendable {
                             detail: error.description))
                 }
             }
-            reasons.append(
-                PreparationReason(
-                    .backendNotImplemented, needed: spec.backend.rawValue, available: "process",
-                    detail: "VM backends are not carried out by this agent yet"))
+            if spec.backend == .qemu {
+                if reasons.isEmpty {
+                    invocation = qemuInvocation(spec, &reasons)
+                }
+            } else {
+                reasons.append(
+                    PreparationReason(
+                        .backendNotImplemented, needed: spec.backend.rawValue, available: "process, qemu",
+                        detail: "\(spec.backend.rawValue) launches are not carried out by this agent yet"))
+            }
         }
         return LaunchPreparationResult(
             status: reasons.isEmpty ? "ready" : "not_ready", nodeID: spec.nodeID, name: spec.name,
             backend: spec.backend, accel: spec.accel, reasons: reasons, invocation: invocation)
+    }
+
+    /// The QEMU command line, with `{launch_id}` for the launch's directory.
+    private func qemuInvocation(_ spec: LaunchSpec, _ reasons: inout [PreparationReason])
+        -> LaunchPreparationResult.Invocation?
+    {
+        let program =
+            fingerprint.backends.first { $0.kind == .qemu && $0.isSupported }?.binary
+            ?? QEMUCommandLine.findProgram(arch: spec.arch, searchPath: searchPath)
+            ?? "qemu-system-\(spec.arch.rawValue)"
+        do {
+            let command = try QEMUCommandLine.build(
+                spec: spec, root: root, launchDirectory: "launches/{launch_id}", program: program,
+                hostTSCkHz: hostTSCkHz)
+            let directory = root.path + "/launches/{launch_id}"
+            return .init(
+                program: program, argv: command.argv, workingDirectory: directory, stdout: command.serialLog,
+                stderr: directory + "/stderr", outputLimitBytes: outputLimitBytes, qmpSocket: command.qmpSocket,
+                serialLog: command.serialLog)
+        } catch {
+            reasons.append(
+                PreparationReason(
+                    error.code == .validationFailed ? .pathOutsideRoot : .backendNotImplemented,
+                    needed: "a QEMU command line", available: "refused", detail: error.detail))
+            return nil
+        }
     }
 
     /// The backend's binary from the fingerprint, and whether its version is supported.

@@ -50,20 +50,33 @@ public struct ProcessBackend: Sendable {
     /// Starts `command` for `launchID`; returns once it has been exec'd (or refused).
     public func start(launchID: String, command: WorkloadCommand) throws(ProcessStartFailure) -> ProcessHandle {
         let directory: String
-        let paths: (stdout: String, stderr: String, status: String)
-        do {
-            directory = try launchDirectory(launchID)
-            paths = (
-                try root.resolve(directory + "/stdout"), try root.resolve(directory + "/stderr"),
-                try root.resolve(directory + "/exit")
-            )
-        } catch {
+        do { directory = try launchDirectory(launchID) } catch {
             throw ProcessStartFailure(code: .prepareFailed, detail: "\(error)")
         }
         guard let program = command.argv.first else {
             throw ProcessStartFailure(code: .validationFailed, detail: "empty command")
         }
         let executable = try resolveProgram(program, workingDirectory: directory)
+        return try spawn(launchID: launchID, executable: executable, argv: command.argv)
+    }
+
+    /// Starts `executable` (absolute) with `argv` for `launchID` through a keeper, in its own
+    /// session, with Berth's marker; stdout goes (bounded) to `launches/<id>/<stdoutName>`.
+    /// Returns once it has been exec'd (or refused). Shared with the QEMU backend.
+    func spawn(launchID: String, executable: String, argv: [String], stdoutName: String = "stdout")
+        throws(ProcessStartFailure) -> ProcessHandle
+    {
+        let directory: String
+        let paths: (stdout: String, stderr: String, status: String)
+        do {
+            directory = try launchDirectory(launchID)
+            paths = (
+                try root.resolve(directory + "/" + stdoutName), try root.resolve(directory + "/stderr"),
+                try root.resolve(directory + "/exit")
+            )
+        } catch {
+            throw ProcessStartFailure(code: .prepareFailed, detail: "\(error)")
+        }
         unlink(paths.status)
         let out = open(paths.stdout, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o640)
         let err = open(paths.stderr, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o640)
@@ -80,7 +93,7 @@ public struct ProcessBackend: Sendable {
         environment[Self.rootMarkerVariable] = root.path
         let environmentStrings = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         var result = berth_spawn_result()
-        withCStrings(command.argv) { argv in
+        withCStrings(argv) { argv in
             withCStrings(environmentStrings) { envp in
                 berth_spawn_supervised(
                     executable, argv, envp, directory, out, err, outputLimit, paths.status, paths.status + ".tmp",
@@ -128,7 +141,7 @@ public struct ProcessBackend: Sendable {
     }
 
     /// The outcome once the keeper has had a moment to write its record.
-    private func settled(_ handle: ProcessHandle) async -> ProcessOutcome {
+    func settled(_ handle: ProcessHandle) async -> ProcessOutcome {
         let deadline = ContinuousClock.now + .seconds(3)
         while true {
             let now = outcome(of: handle)

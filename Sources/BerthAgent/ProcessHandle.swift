@@ -7,6 +7,8 @@ public struct ProcessHandle: Codable, Equatable, Sendable {
     public var stdoutPath: String
     public var stderrPath: String
     public var statusPath: String
+    /// A QEMU workload's QMP socket (its readiness and its terminate go through it).
+    public var qmpSocketPath: String?
 
     public init(
         workload: ProcessIdentity, keeper: ProcessIdentity?, stdoutPath: String, stderrPath: String, statusPath: String
@@ -23,5 +25,6 @@ public struct ProcessHandle: Codable, Equatable, Sendable {
         case stdoutPath = "stdout_path"
         case stderrPath = "stderr_path"
         case statusPath = "status_path"
+        case qmpSocketPath = "qmp_socket_path"
     }
 }

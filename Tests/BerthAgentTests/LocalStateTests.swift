@@ -94,15 +94,24 @@ struct LocalStateTests {
         _ = await agent.take(
             AgentAction(type: "terminate", launchID: "l-stop", state: .terminating, spec: Self.spec(["/bin/true"])))
         var vm = Self.spec(["/bin/true"])
-        vm.backend = .qemu
-        vm.accel = .tcg
+        vm.backend = .firecracker
+        vm.accel = .kvm
         vm.payload = .image(WorkloadImage(kernel: "k", initrd: nil, disk: nil, cmdline: nil))
         _ = await agent.take(AgentAction(type: "launch", launchID: "l-vm", state: .validated, spec: vm))
+        // QEMU, with its kernel missing: refused while preparing, nothing started.
+        vm.backend = .qemu
+        vm.accel = .tcg
+        _ = await agent.take(AgentAction(type: "launch", launchID: "l-vm2", state: .validated, spec: vm))
         let launches = await agent.snapshot()
-        #expect(launches.map(\.launchID) == ["l-stop", "l-vm"])
+        #expect(launches.map(\.launchID) == ["l-stop", "l-vm", "l-vm2"])
         #expect(launches[0].transitions.map(\.state) == [.terminated])
         #expect(launches[1].transitions.map(\.state) == [.failed])
         #expect(launches[1].transitions.first?.reason?.code == .validationFailed)
+        if QEMUCommandLine.findProgram(arch: .x86_64, searchPath: BackendDiscovery.environmentPath) != nil {
+            #expect(launches[2].transitions.map(\.state) == [.preparing, .failed])
+            #expect(launches[2].transitions.last?.reason?.code == .prepareFailed, "\(launches[2].transitions)")
+            #expect(launches[2].process == nil)
+        }
     }
 }
 
@@ -121,5 +130,34 @@ struct ActionFeedTests {
         let feed = try JSONDecoder().decode(AgentActions.self, from: Data(json.utf8))
         #expect(feed.actions.map(\.launchID) == ["b"])
         #expect(feed.unreadable == 1)
+    }
+}
+
+@Suite("QEMU launches in the agent")
+struct AgentQEMULaunchTests {
+    @Test(
+        "a VM whose QEMU exits before QMP says running fails START_FAILED with its status, never running",
+        .enabled(if: QEMUPaths.find("qemu-system-x86_64") != nil, "qemu-system-x86_64 is not installed"))
+    func exitsBeforeReady() async throws {
+        let temporary = try TemporaryRoot()
+        defer { temporary.remove() }
+        let agent = try LocalStateTests.agent(root: temporary.path)
+        try "not a kernel".write(toFile: temporary.path + "/k", atomically: true, encoding: .utf8)
+        var vm = LocalStateTests.spec(["/bin/true"])
+        vm.backend = .qemu
+        vm.accel = .tcg
+        vm.payload = .image(WorkloadImage(kernel: "k"))
+        _ = await agent.take(AgentAction(type: "launch", launchID: "l-bad", state: .validated, spec: vm))
+        let ended = await eventually(within: 20) {
+            await agent.observeProcesses()
+            return await agent.snapshot().first?.state.isTerminal == true
+        }
+        #expect(ended)
+        let launch = try #require(await agent.snapshot().first)
+        #expect(launch.transitions.map(\.state) == [.preparing, .starting, .failed], "\(launch.transitions)")
+        #expect(launch.transitions.last?.reason?.code == .startFailed)
+        #expect(launch.transitions.last?.reason?.exitCode == 1)
+        let stderr = (try? String(contentsOfFile: temporary.path + "/launches/l-bad/stderr", encoding: .utf8)) ?? ""
+        #expect(stderr.contains("invalid kernel header"), "QEMU's own message is kept: \(stderr)")
     }
 }

@@ -243,7 +243,7 @@ extension ProcessClusterTests {
             #expect(notReady.status == 1, "\(notReady)")
             let codes = (notReady.json?["reasons"] as? [[String: Any]])?.compactMap { $0["code"] as? String }
             #expect(
-                codes == ["KVM_UNUSABLE", "BACKEND_MISSING", "PATH_OUTSIDE_ROOT", "BACKEND_NOT_IMPLEMENTED"],
+                codes == ["KVM_UNUSABLE", "BACKEND_MISSING", "PATH_OUTSIDE_ROOT"],
                 "\(notReady)")
         }
 
