@@ -66,8 +66,11 @@ extension BerthNode {
         }
     }
 
+    /// Paused (`POST /api/scheduler/pause`), nothing is placed; with no node at all nothing could
+    /// be, and the pending launches (say, jobs submitted before any agent) are not even read.
     private func placePendingLaunches() async {
-        guard raft.basicStatus.role == .leader,
+        guard raft.basicStatus.role == .leader, raft.state.fleet().view.count > 0,
+            (try? raft.state.schedulerState().paused) == false,
             let pending = try? raft.state.launches(state: .pending, limit: 1000), !pending.isEmpty
         else { return }
         for record in pending.reversed() {
