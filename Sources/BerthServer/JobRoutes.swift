@@ -46,7 +46,8 @@ struct JobRoutes {
                     throw APIError.badRequest("backend must be one of \(names)", field: "backend")
                 }
                 if body.image == nil, choice != .process {
-                    throw APIError.badRequest("a command without an image runs on the process backend", field: "backend")
+                    throw APIError.badRequest(
+                        "a command without an image runs on the process backend", field: "backend")
                 }
                 if body.image != nil, choice == .process {
                     throw APIError.badRequest("an image runs on a VM backend, not process", field: "backend")

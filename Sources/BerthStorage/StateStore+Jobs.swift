@@ -77,7 +77,8 @@ extension StateStore {
     static func startRun(of job: JobRecord, atMs: Int64, in db: Database) throws {
         guard let runID = job.runID else { return }
         let launch = LaunchRecord(
-            id: runID, intent: JobRuns.intent(for: job), createdAtMs: atMs, note: "run \(job.runCount) of job \(job.id)")
+            id: runID, intent: JobRuns.intent(for: job), createdAtMs: atMs, note: "run \(job.runCount) of job \(job.id)"
+        )
         try saveLaunch(launch, in: db)
         try db.cachedStatement(
             sql: "INSERT INTO job_runs (run_id, job_id, number, created_at_ms) VALUES (?, ?, ?, ?)"

@@ -26,7 +26,8 @@ import Testing
     @Test("create of a taken id with another backend is refused")
     func createOtherBackend() {
         #expect(
-            JobRules.create(existing: job(.pending), id: "j1", command: "echo hi", image: "alpine", backend: "qemu", atMs: 9)
+            JobRules.create(
+                existing: job(.pending), id: "j1", command: "echo hi", image: "alpine", backend: "qemu", atMs: 9)
                 == .refused(.alreadyExists(id: "j1")))
     }
 

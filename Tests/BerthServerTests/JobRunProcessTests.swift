@@ -55,7 +55,8 @@ extension ProcessClusterTests {
                     let runID = try #require(done.string("run_id"), "\(done)")
 
                     // The output, from a follower's replicated state.
-                    let output = try await HTTPCall.get("\(cluster.url(follower))/api/jobs/\(jobID)/output?consistent=true")
+                    let output = try await HTTPCall.get(
+                        "\(cluster.url(follower))/api/jobs/\(jobID)/output?consistent=true")
                     #expect(output.status == 200, "\(output)")
                     #expect(output.string("stdout") == "hello\n" && output.string("output") == "hello\n", "\(output)")
                     #expect(output.object?["truncated"] as? Bool == false, "\(output)")
@@ -93,7 +94,8 @@ extension ProcessClusterTests {
                     #expect(!RunningAgent.isAlive(recorded.pid, startTime: recorded.startTime), "still running")
                     let again = try await HTTPCall.delete("\(cluster.url(leader.id))/api/jobs/\(sleeperID)")
                     #expect(again.status == 400 && again.errorCode == "JOB_ALREADY_TERMINAL", "\(again)")
-                    let cancelledJob = try await HTTPCall.get("\(cluster.url(follower))/api/jobs/\(sleeperID)?consistent=true")
+                    let cancelledJob = try await HTTPCall.get(
+                        "\(cluster.url(follower))/api/jobs/\(sleeperID)?consistent=true")
                     #expect(cancelledJob.string("status") == "cancelled", "\(cancelledJob)")
 
                     // Pause: a submitted job stays pending; resume: it runs.
@@ -118,7 +120,9 @@ extension ProcessClusterTests {
                         "\(cluster.url(follower))/api/jobs/\(jobID)/trigger", json: "")
                     #expect(triggered.status == 201 && triggered.string("run_id") == "\(jobID)-run-2", "\(triggered)")
                     let second = try await Self.waitForJob(jobID, ["completed", "failed"], via: cluster.url(leader.id))
-                    #expect(second.string("run_id") == "\(jobID)-run-2" && second.string("output") == "hello\n", "\(second)")
+                    #expect(
+                        second.string("run_id") == "\(jobID)-run-2" && second.string("output") == "hello\n", "\(second)"
+                    )
                 } catch {
                     Issue.record("agent log: \(agent.log.suffix(3000))")
                     throw error
