@@ -149,7 +149,8 @@ extension StateStore {
                 """
         ).execute(arguments: [
             record.id, record.nodeID, record.state.rawValue, record.createdAtMs, record.updatedAtMs,
-            String(decoding: StateCommand.canonicalJSON(record), as: UTF8.self), placement.map { Data($0) },
+            String(decoding: record.pendingCommandJSONBytes() ?? StateCommand.canonicalJSON(record), as: UTF8.self),
+            placement.map { Data($0) },
         ])
     }
 

@@ -1,4 +1,5 @@
 import BerthControlPlane
+import Foundation
 import Testing
 
 /// Jobs run as launches: the launch a run is, the job status each launch state means, what a
@@ -138,5 +139,28 @@ import Testing
         #expect(
             LaunchOutput(stdout: "", stderr: String(repeating: "x", count: 70_000), truncated: false).bounded()
                 .stderr.utf8.count == LaunchOutput.reportLimitBytes)
+    }
+}
+
+@Suite struct PendingLaunchJSONTests {
+    @Test("a pending command launch written directly decodes to the same record as JSONEncoder's form")
+    func sameRecord() throws {
+        let commands = [
+            WorkloadCommand(string: "echo \"hé\"\\ /tmp\n\t\u{01} 😀", shell: true),
+            WorkloadCommand(argv: ["/bin/echo", "a b", "\"q\""]),
+        ]
+        for command in commands {
+            let intent = WorkloadIntent(
+                name: "job-x", vcpus: 1, memoryMiB: 64, backend: .process, labels: ["zone": "a", "b": "c\""],
+                payload: .command(command))
+            let record = LaunchRecord(id: "x-run-1", intent: intent, createdAtMs: -3, note: "run 1 of job x")
+            let bytes = try #require(record.pendingCommandJSONBytes())
+            let decoded = try JSONDecoder().decode(LaunchRecord.self, from: Data(bytes))
+            #expect(decoded == record)
+            let viaEncoder = try JSONDecoder().decode(LaunchRecord.self, from: JSONEncoder().encode(record))
+            #expect(decoded == viaEncoder)
+        }
+        let vm = LaunchRecord(id: "v", intent: Build.vm(), createdAtMs: 1)
+        #expect(vm.pendingCommandJSONBytes() == nil)
     }
 }
