@@ -70,6 +70,13 @@ extension ProcessClusterTests {
                     #expect(run.string("status") == "completed" && run.string("job_id") == jobID, "\(run)")
                     let runs = try await HTTPCall.get("\(cluster.url(follower))/api/jobs/\(jobID)/runs?limit=5")
                     #expect(runs.array?.count == 1, "\(runs)")
+                    let unknownRun = try await HTTPCall.get("\(cluster.url(follower))/api/runs/nope")
+                    #expect(unknownRun.status == 404 && unknownRun.isErrorShape, "\(unknownRun)")
+                    let unknownOutput = try await HTTPCall.get("\(cluster.url(follower))/api/jobs/nope/output")
+                    #expect(unknownOutput.status == 404, "\(unknownOutput)")
+                    let health = try await HTTPCall.get("\(cluster.url(follower))/api/health")
+                    #expect(health.status == 200 && health.string("status") == "ok", "\(health)")
+                    #expect(health.string("scheduler") == "running", "\(health)")
 
                     // Cancel of a running sleep terminates it on its agent.
                     let sleeper = try await HTTPCall.post(
@@ -84,6 +91,11 @@ extension ProcessClusterTests {
                         try await Task.sleep(for: .milliseconds(50))
                     }
                     let recorded = try #require(workload, "the agent never recorded the sleep")
+                    // One run at a time (max_concurrent_runs 1): a second is refused while it runs.
+                    let tooMany = try await HTTPCall.post(
+                        "\(cluster.url(follower))/api/jobs/\(sleeperID)/trigger", json: "")
+                    #expect(tooMany.status == 429, "\(tooMany)")
+                    #expect(tooMany.errorCode == "MAX_CONCURRENT_RUNS_EXCEEDED", "\(tooMany)")
                     let cancel = try await HTTPCall.delete("\(cluster.url(follower))/api/jobs/\(sleeperID)")
                     #expect(cancel.status == 200, "\(cancel)")
                     #expect(cancel.object?["success"] as? Bool == true, "\(cancel)")
