@@ -72,7 +72,7 @@ extension CommandOutcome {
                 writer.write(RejectionKind.nodeNotFound.rawValue)
                 writer.write(id)
             case .launchNotFound, .launchExists, .planStale, .placementStale, .noEligibleNode,
-                .launchTransitionRefused, .launchNotOnNode, .tooManyRuns:
+                .launchTransitionRefused, .launchNotOnNode, .tooManyRuns, .schedulerPaused:
                 writer.write(RejectionKind.json.rawValue)
                 writer.writeJSON(rejection)
             }

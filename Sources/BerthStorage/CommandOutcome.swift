@@ -77,6 +77,8 @@ public enum CommandRejection: Error, Codable, Equatable, Sendable {
     case launchNotOnNode(id: String, nodeID: String, reporter: String)
     /// A new run of job `id` would exceed its `max_concurrent_runs`.
     case tooManyRuns(id: String, active: Int, limit: Int)
+    /// The scheduler is paused: nothing new is placed (`POST /api/scheduler/resume`).
+    case schedulerPaused(launchID: String)
 
     /// A stable, machine-readable code.
     public var code: String {
@@ -97,6 +99,7 @@ public enum CommandRejection: Error, Codable, Equatable, Sendable {
         case .launchTransitionRefused(_, let code, _, _): return code
         case .launchNotOnNode: return "LAUNCH_NOT_ON_NODE"
         case .tooManyRuns: return "MAX_CONCURRENT_RUNS_EXCEEDED"
+        case .schedulerPaused: return "SCHEDULER_PAUSED"
         }
     }
 
@@ -124,6 +127,8 @@ public enum CommandRejection: Error, Codable, Equatable, Sendable {
         case .launchTransitionRefused(_, _, let message, _): return message
         case .tooManyRuns(let id, let active, let limit):
             return "job \(id) has \(active) active runs; max_concurrent_runs is \(limit)"
+        case .schedulerPaused(let id):
+            return "the scheduler is paused: launch \(id) is not placed (wait_for_capacity keeps it pending)"
         case .launchNotOnNode(let id, let nodeID, let reporter):
             return "launch \(id) is placed on \(nodeID), not on \(reporter)"
         }
@@ -141,6 +146,7 @@ public enum CommandRejection: Error, Codable, Equatable, Sendable {
         case .jobAlreadyTerminal, .malformedCommand: return 400
         case .idempotencyKeyReused: return 422
         case .tooManyRuns: return 429
+        case .schedulerPaused: return 409
         }
     }
 

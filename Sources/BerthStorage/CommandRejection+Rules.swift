@@ -24,6 +24,7 @@ extension CommandRejection {
             self = .launchTransitionRefused(id: id, code: error.code, message: error.message, status: error.httpStatus)
         case .notOnNode(let id, let nodeID, let reporter):
             self = .launchNotOnNode(id: id, nodeID: nodeID, reporter: reporter)
+        case .schedulerPaused(let launchID): self = .schedulerPaused(launchID: launchID)
         }
     }
 }

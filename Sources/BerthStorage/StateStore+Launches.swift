@@ -76,7 +76,7 @@ extension StateStore {
             nodeID: execute.nodeID, atMs: execute.atMs, expectStateIndex: execute.expectStateIndex,
             waitForCapacity: execute.waitForCapacity,
             policy: PlacementPolicy(telemetryMaxAgeMs: execute.telemetryMaxAgeMs), fleet: &fleet.view,
-            fleetChangedIndex: fleet.changedIndex)
+            fleetChangedIndex: fleet.changedIndex, paused: try schedulerState(in: db).paused)
         let outcome = try store(decision, in: db, answer: CommandOutcome.launchCreated)
         if let record = decision.recordToWrite { try followJob(of: record, output: nil, in: db) }
         return outcome
