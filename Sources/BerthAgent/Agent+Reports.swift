@@ -118,6 +118,9 @@ extension Agent {
                     if let detail = reason.detail { fields["detail"] = String(detail.prefix(4000)) }
                     body["reason"] = fields
                 }
+                if transition.state.isTerminal, let handle = launch.process {
+                    body["output"] = capturedOutput(handle)
+                }
                 guard let bytes = try? JSONSerialization.data(withJSONObject: body) else { return }
                 let answer: ServerAnswer
                 do {
@@ -145,5 +148,24 @@ extension Agent {
                 persist(current)
             }
         }
+    }
+
+    /// What a process printed, for its terminal report: at most `LaunchOutput.reportLimitBytes`
+    /// of each stream, `truncated` when the capture limit dropped bytes or the report cut them.
+    func capturedOutput(_ handle: ProcessHandle) -> [String: Any] {
+        let limit = LaunchOutput.reportLimitBytes
+        func read(_ path: String) -> (text: String, cut: Bool) {
+            guard let file = FileHandle(forReadingAtPath: path) else { return ("", false) }
+            defer { try? file.close() }
+            let data = (try? file.read(upToCount: limit + 1)) ?? Data()
+            let size = (try? file.seekToEnd()) ?? UInt64(data.count)
+            let text = String(decoding: data.prefix(limit + 1), as: UTF8.self)
+            let bounded = LaunchOutput(stdout: text, stderr: "", truncated: false).bounded(to: limit)
+            // The capture keeps `outputLimit` bytes and drops the rest: a full file may have lost some.
+            return (bounded.stdout, bounded.truncated || Int64(size) >= backend.outputLimit)
+        }
+        let out = read(handle.stdoutPath)
+        let err = read(handle.stderrPath)
+        return ["stdout": out.text, "stderr": err.text, "truncated": out.cut || err.cut]
     }
 }

@@ -114,13 +114,16 @@ enum RequiredRole {
     ]
 
     static func of(method: String, path: String, authReads: Bool) -> APIRole? {
-        if path == "/metrics" || path == "/health/live" || path == "/health/ready" { return nil }
+        if path == "/metrics" || path == "/health/live" || path == "/health/ready" || path == "/api/health" {
+            return nil
+        }
         // A backup holds the whole state: admin only, although it is a GET.
         if path == "/api/cluster/snapshot" { return .admin }
         let isRead = method == "GET" || method == "HEAD" || (method == "POST" && readPOSTs.contains(path))
         if isRead { return authReads ? .read : nil }
         if path.hasPrefix("/debug/") || path == "/api/cluster/transfer-leadership" || path == "/api/cluster/drain"
             || path == "/api/cluster/members" || path.hasPrefix("/api/cluster/members/")
+            || path == "/api/scheduler/pause" || path == "/api/scheduler/resume"
         {
             return .admin
         }

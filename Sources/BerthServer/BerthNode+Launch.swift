@@ -60,22 +60,49 @@ extension BerthNode {
     /// finds the same pending launches in the replicated state.
     func startPendingPlacer() {
         Task { [weak self] in
+            var memo = PendingPlacerMemo()
             while let node = self, !node.isStopping {
-                await node.placePendingLaunches()
+                await node.placePendingLaunches(&memo)
                 try? await Task.sleep(for: Self.pendingPlacementInterval)
             }
         }
     }
 
-    private func placePendingLaunches() async {
-        guard raft.basicStatus.role == .leader,
-            let pending = try? raft.state.launches(state: .pending, limit: 1000), !pending.isEmpty
+    /// How many pending launches one pass reads (oldest of the newest this many).
+    static let pendingPlacementBatch = 256
+    /// A pass that placed nothing is not repeated before this long unless the fleet changed.
+    static let idlePlacementRecheck: Duration = .seconds(2)
+
+    /// Paused (`POST /api/scheduler/pause`), nothing is placed; with no node at all nothing could
+    /// be, and the pending launches (say, jobs submitted before any agent) are not even read.
+    /// Launches of the same shape (`PlacementShape`) fit the same nodes, so once one finds no
+    /// node the pass skips the others: many waiting jobs cost one evaluation per pass, not one
+    /// each; and a pass that placed nothing waits for a fleet change (or `idlePlacementRecheck`).
+    private func placePendingLaunches(_ memo: inout PendingPlacerMemo) async {
+        guard raft.basicStatus.role == .leader else { return }
+        let fleet = raft.state.fleet()
+        guard fleet.view.count > 0, (try? raft.state.schedulerState().paused) == false else { return }
+        let fleetKey = PendingPlacerMemo.FleetKey(
+            changedIndex: fleet.changedIndex, placedCount: fleet.view.placedLaunches.count)
+        if memo.idleAt == fleetKey, let since = memo.idleSince, ContinuousClock.now - since < Self.idlePlacementRecheck
+        {
+            return
+        }
+        guard let pending = try? raft.state.launches(state: .pending, limit: Self.pendingPlacementBatch),
+            !pending.isEmpty
         else { return }
+        var unplaceable: Set<PlacementShape> = []
+        var placedAny = false
         for record in pending.reversed() {
+            let shape = PlacementShape(record.intent)
+            guard !unplaceable.contains(shape) else { continue }
             let nowMs = WallClock.nowMilliseconds()
-            guard raft.basicStatus.role == .leader,
-                let nodeID = raft.state.fleet().view.select(record.intent, atMs: nowMs, policy: placementPolicy)
-            else { continue }
+            guard raft.basicStatus.role == .leader else { return }
+            guard let nodeID = raft.state.fleet().view.select(record.intent, atMs: nowMs, policy: placementPolicy)
+            else {
+                unplaceable.insert(shape)
+                continue
+            }
             let command = StateCommand.executeLaunch(
                 .init(
                     launchID: record.id, intent: record.intent, nodeID: nodeID, atMs: nowMs, waitForCapacity: true,
@@ -83,9 +110,49 @@ extension BerthNode {
             let result = await propose(command)
             if case .success(let outcome) = result { NodeMetrics.countPlacement(outcome) }
             if case .success(.launchCreated(let placed)) = result, placed.state == .validated {
+                placedAny = true
                 logger.info("pending launch placed", metadata: ["launch": "\(record.id)", "node": "\(nodeID)"])
             }
         }
+        if placedAny {
+            memo = PendingPlacerMemo()
+        } else if memo.idleAt != fleetKey {
+            memo = PendingPlacerMemo(idleAt: fleetKey, idleSince: ContinuousClock.now)
+        }
+    }
+}
+
+/// What the pending placer remembers between passes: the fleet it last found nothing to place on.
+struct PendingPlacerMemo {
+    struct FleetKey: Equatable {
+        var changedIndex: UInt64
+        var placedCount: Int
+    }
+
+    var idleAt: FleetKey?
+    var idleSince: ContinuousClock.Instant?
+}
+
+/// What placement looks at in an intent, without its name and payload contents: two launches of
+/// the same shape fit the same nodes (names only spread replicas of one workload apart, and
+/// waiting job runs each have their own name).
+struct PlacementShape: Hashable {
+    var arch: ArchitectureChoice
+    var vcpus: Int
+    var memoryMiB: Int
+    var requiresKVM: Bool
+    var backend: BackendChoice
+    var labels: [String: String]
+    var runsImage: Bool
+
+    init(_ intent: WorkloadIntent) {
+        arch = intent.arch
+        vcpus = intent.vcpus
+        memoryMiB = intent.memoryMiB
+        requiresKVM = intent.requiresKVM
+        backend = intent.backend
+        labels = intent.labels
+        runsImage = intent.image != nil
     }
 }
 

@@ -122,7 +122,8 @@ public final class BerthNode: Sendable {
     /// Leader only: proposes the request's command and answers once it is applied.
     func execute(_ request: ClientRequest) async -> Attempt {
         switch request {
-        case .createJob, .cancelJob, .recordEnvelope, .cordonNode, .reportLaunch, .terminateLaunch:
+        case .createJob, .cancelJob, .recordEnvelope, .cordonNode, .reportLaunch, .terminateLaunch, .triggerJob,
+            .setSchedulerPaused:
             break
         case .executeLaunch:
             return await executeLaunch(request)
@@ -161,11 +162,11 @@ public final class BerthNode: Sendable {
         let nowMs = WallClock.nowMilliseconds()
         let command: StateCommand
         switch request {
-        case .createJob(let jobID, let text, let image, let key, let hash):
+        case .createJob(let jobID, let text, let image, let backend, let maxRuns, let key, let hash):
             command = .createJob(
                 .init(
-                    id: jobID, command: text, image: image, createdAtMs: nowMs, idempotencyKey: key,
-                    requestHash: hash))
+                    id: jobID, command: text, image: image, backend: backend, maxConcurrentRuns: maxRuns,
+                    createdAtMs: nowMs, idempotencyKey: key, requestHash: hash))
         case .cancelJob(let id, let key, let hash):
             command = .cancelJob(.init(id: id, atMs: nowMs, idempotencyKey: key, requestHash: hash))
         case .recordEnvelope(let envelope, let key, let hash):
@@ -176,9 +177,15 @@ public final class BerthNode: Sendable {
                 .init(
                     nodeID: nodeID, cordoned: cordoned, draining: draining, atMs: nowMs, idempotencyKey: key,
                     requestHash: hash))
-        case .reportLaunch(let launchID, let nodeID, let state, let reason, let note):
+        case .reportLaunch(let launchID, let nodeID, let state, let reason, let note, let output):
             command = .reportLaunch(
-                .init(launchID: launchID, nodeID: nodeID, state: state, reason: reason, note: note, atMs: nowMs))
+                .init(
+                    launchID: launchID, nodeID: nodeID, state: state, reason: reason, note: note, output: output,
+                    atMs: nowMs))
+        case .triggerJob(let jobID, let key, let hash):
+            command = .triggerJob(.init(jobID: jobID, atMs: nowMs, idempotencyKey: key, requestHash: hash))
+        case .setSchedulerPaused(let paused, let key, let hash):
+            command = .setSchedulerPaused(.init(paused: paused, atMs: nowMs, idempotencyKey: key, requestHash: hash))
         case .terminateLaunch(let launchID, let key, let hash):
             command = .terminateLaunch(.init(launchID: launchID, atMs: nowMs, idempotencyKey: key, requestHash: hash))
         default:
@@ -190,7 +197,8 @@ public final class BerthNode: Sendable {
     /// The requests that are not job commands: answered once, never retried by the node.
     private func executeOnce(_ request: ClientRequest) async -> ClientAnswer {
         switch request {
-        case .createJob, .cancelJob, .recordEnvelope, .cordonNode, .executeLaunch, .reportLaunch, .terminateLaunch:
+        case .createJob, .cancelJob, .recordEnvelope, .cordonNode, .executeLaunch, .reportLaunch, .terminateLaunch,
+            .triggerJob, .setSchedulerPaused:
             preconditionFailure("state commands go through execute(_:)")
         case .transferLeadership(let target):
             return await transferLeadership(to: target)
@@ -275,6 +283,13 @@ public final class BerthNode: Sendable {
             return ClientAnswer(status: 201, body: StateCommand.canonicalJSON(LaunchView(record)))
         case .launchUpdated(let record):
             return ClientAnswer(status: 200, body: StateCommand.canonicalJSON(LaunchView(record)))
+        case .jobTriggered(let job, let runID):
+            json.add("job_id", job.id)
+            json.add("run_id", runID)
+            json.add("status", job.status.rawValue)
+            return ClientAnswer(status: 201, body: json.finish())
+        case .schedulerChanged(let state):
+            return ClientAnswer(status: 200, body: StateCommand.canonicalJSON(SchedulerStateView(state)))
         case .nodeCordoned(let truth):
             json.add("cordoned", truth.cordoned)
             if let at = truth.cordonedAtMs { json.add("cordoned_at", RFC3339.string(fromMilliseconds: at)) }

@@ -25,19 +25,27 @@ extension ClientRequest {
         case cordonNode = 8
         /// The launch requests travel as the request's JSON form (its shape is still growing).
         case json = 9
+        /// A create with job options (`backend`, `max_concurrent_runs`): the create's fields, then
+        /// the optional backend and the limit as a u32 (0: none).
+        case createJobWithOptions = 10
     }
 
     var forwardPayload: [UInt8] {
         var buffer = ByteBufferAllocator().buffer(capacity: 256)
         buffer.writeInteger(Self.forwardFormat)
         switch self {
-        case .createJob(let jobID, let command, let image, let key, let hash):
-            buffer.writeInteger(Kind.createJob.rawValue)
+        case .createJob(let jobID, let command, let image, let backend, let maxRuns, let key, let hash):
+            let withOptions = backend != nil || maxRuns != nil
+            buffer.writeInteger(withOptions ? Kind.createJobWithOptions.rawValue : Kind.createJob.rawValue)
             buffer.writeForwardText(jobID)
             buffer.writeForwardText(command)
             buffer.writeForwardText(optional: image)
             buffer.writeForwardText(optional: key)
             buffer.writeInteger(hash, endianness: .big)
+            if withOptions {
+                buffer.writeForwardText(optional: backend)
+                buffer.writeInteger(UInt32(clamping: maxRuns ?? 0), endianness: .big)
+            }
         case .cancelJob(let id, let key, let hash):
             buffer.writeInteger(Kind.cancelJob.rawValue)
             buffer.writeForwardText(id)
@@ -74,7 +82,7 @@ extension ClientRequest {
             buffer.writeInteger(UInt8(draining ? 1 : 0))
             buffer.writeForwardText(optional: key)
             buffer.writeInteger(hash, endianness: .big)
-        case .executeLaunch, .reportLaunch, .terminateLaunch:
+        case .executeLaunch, .reportLaunch, .terminateLaunch, .triggerJob, .setSchedulerPaused:
             buffer.writeInteger(Kind.json.rawValue)
             buffer.writeForwardText(String(decoding: StateCommand.canonicalJSON(self), as: UTF8.self))
         }
@@ -100,12 +108,23 @@ extension ClientRequest {
 
     private static func decodeFields(_ kind: Kind, from buffer: inout ByteBuffer) -> ClientRequest? {
         switch kind {
-        case .createJob:
+        case .createJob, .createJobWithOptions:
             guard let jobID = buffer.readForwardText(), let command = buffer.readForwardText(),
                 let image = buffer.readOptionalForwardText(), let key = buffer.readOptionalForwardText(),
                 let hash = buffer.readInteger(endianness: .big, as: UInt64.self)
             else { return nil }
-            return .createJob(jobID: jobID, command: command, image: image, idempotencyKey: key, requestHash: hash)
+            var backend: String?
+            var maxRuns: Int?
+            if kind == .createJobWithOptions {
+                guard let readBackend = buffer.readOptionalForwardText(),
+                    let limit = buffer.readInteger(endianness: .big, as: UInt32.self)
+                else { return nil }
+                backend = readBackend
+                maxRuns = limit > 0 ? Int(limit) : nil
+            }
+            return .createJob(
+                jobID: jobID, command: command, image: image, backend: backend, maxConcurrentRuns: maxRuns,
+                idempotencyKey: key, requestHash: hash)
         case .cancelJob:
             guard let id = buffer.readForwardText(), let key = buffer.readOptionalForwardText(),
                 let hash = buffer.readInteger(endianness: .big, as: UInt64.self)
@@ -154,7 +173,7 @@ extension ClientRequest {
                 let request = try? JSONDecoder().decode(ClientRequest.self, from: Data(json.utf8))
             else { return nil }
             switch request {
-            case .executeLaunch, .reportLaunch, .terminateLaunch: return request
+            case .executeLaunch, .reportLaunch, .terminateLaunch, .triggerJob, .setSchedulerPaused: return request
             default: return nil
             }
         }

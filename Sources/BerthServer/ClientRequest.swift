@@ -9,7 +9,9 @@ enum ClientRequest: Codable, Equatable, Sendable {
     /// retry of the same create finds the job by that name and answers as the first time, so
     /// the node's own retries never create twice, key or not. `idempotencyKey` is the client's
     /// `Idempotency-Key`; `requestHash` binds it to the request.
-    case createJob(jobID: String, command: String, image: String?, idempotencyKey: String?, requestHash: UInt64)
+    case createJob(
+        jobID: String, command: String, image: String?, backend: String?, maxConcurrentRuns: Int?,
+        idempotencyKey: String?, requestHash: UInt64)
     /// `DELETE /api/jobs/:id`. The key is the client's `Idempotency-Key` or one the node that
     /// took the request made up (`RequestFingerprint.internalKey`).
     case cancelJob(id: String, idempotencyKey: String?, requestHash: UInt64)
@@ -35,9 +37,15 @@ enum ClientRequest: Codable, Equatable, Sendable {
         launchID: String, intent: WorkloadIntent, nodeID: String?, expectStateIndex: UInt64?, waitForCapacity: Bool,
         idempotencyKey: String?, requestHash: UInt64)
     /// `POST /api/v1alpha1/launch/:id/transitions`: an agent's report.
-    case reportLaunch(launchID: String, nodeID: String, state: LaunchState, reason: FailureReason?, note: String?)
+    case reportLaunch(
+        launchID: String, nodeID: String, state: LaunchState, reason: FailureReason?, note: String?,
+        output: LaunchOutput?)
     /// `POST /api/v1alpha1/launch/:id/terminate`.
     case terminateLaunch(launchID: String, idempotencyKey: String?, requestHash: UInt64)
+    /// `POST /api/jobs/:id/trigger`: a new run.
+    case triggerJob(jobID: String, idempotencyKey: String?, requestHash: UInt64)
+    /// `POST /api/scheduler/pause` (`paused` true) and `/resume`.
+    case setSchedulerPaused(paused: Bool, idempotencyKey: String?, requestHash: UInt64)
 }
 
 /// What the leader answered: an HTTP status and a JSON body.

@@ -8,13 +8,28 @@ import Hummingbird
 struct CreateJobBody: Decodable {
     var command: String
     var image: String?
+    /// `process`, or a VM backend for an `image` (default: `process` for a command, any VM
+    /// backend for an image).
+    var backend: String?
+    var maxConcurrentRuns: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case command, image, backend
+        case maxConcurrentRuns = "max_concurrent_runs"
+    }
 }
 
-/// `/api/jobs`: the Raft scheduler seed's jobs API, replicated through Raft.
+/// `/api/jobs`, `/api/runs` and `/api/scheduler`: the Raft scheduler seed's jobs API and the Petit
+/// plan's, replicated through Raft. Each run of a job is a launch, placed by the leader.
 struct JobRoutes {
     let node: BerthNode
     /// Commands longer than this are refused (the seed's limit).
     static let maxCommandBytes = 1024
+    /// The largest `max_concurrent_runs`.
+    static let maxConcurrentRunsLimit = 1000
+    /// `GET /api/jobs/:id/runs` without `limit`, and its largest `limit`.
+    static let defaultRunsLimit = 20
+    static let maxRunsLimit = 1000
 
     func register(on router: Router<some RequestContext>) {
         router.post("/api/jobs") { request, _ in
@@ -25,14 +40,31 @@ struct JobRoutes {
             guard body.command.utf8.count <= Self.maxCommandBytes else {
                 throw APIError.badRequest("command is over \(Self.maxCommandBytes) bytes", field: "command")
             }
+            if let backend = body.backend {
+                guard let choice = BackendChoice(rawValue: backend) else {
+                    let names = BackendChoice.allCases.map(\.rawValue).joined(separator: ", ")
+                    throw APIError.badRequest("backend must be one of \(names)", field: "backend")
+                }
+                if body.image == nil, choice != .process {
+                    throw APIError.badRequest(
+                        "a command without an image runs on the process backend", field: "backend")
+                }
+                if body.image != nil, choice == .process {
+                    throw APIError.badRequest("an image runs on a VM backend, not process", field: "backend")
+                }
+            }
+            if let limit = body.maxConcurrentRuns, !(1...Self.maxConcurrentRunsLimit).contains(limit) {
+                throw APIError.badRequest(
+                    "max_concurrent_runs must be 1–\(Self.maxConcurrentRunsLimit)", field: "max_concurrent_runs")
+            }
             let key = try RequestOptions.idempotencyKey(request)
             let hash = RequestFingerprint.of(method: "POST", path: "/api/jobs", body: bytes.readableBytesView)
             let jobID = JobID.make(nowMs: WallClock.nowMilliseconds())
             return JSONResponse.make(
                 await node.submit(
                     .createJob(
-                        jobID: jobID, command: body.command, image: body.image, idempotencyKey: key,
-                        requestHash: hash)))
+                        jobID: jobID, command: body.command, image: body.image, backend: body.backend,
+                        maxConcurrentRuns: body.maxConcurrentRuns, idempotencyKey: key, requestHash: hash)))
         }
         router.get("/api/jobs") { request, _ in try await list(request) }
         router.get("/api/jobs/:id") { request, context in
@@ -46,6 +78,63 @@ struct JobRoutes {
             let key = try RequestOptions.idempotencyKey(request) ?? RequestFingerprint.internalKey()
             let hash = RequestFingerprint.of(method: "DELETE", path: "/api/jobs/\(id)", body: EmptyCollection())
             return JSONResponse.make(await node.submit(.cancelJob(id: id, idempotencyKey: key, requestHash: hash)))
+        }
+        router.get("/api/jobs/:id/output") { request, context in
+            let id = try context.parameters.require("id")
+            try await RequestOptions.readConsistentlyIfAsked(request, node: node)
+            guard let job = try await node.raft.state.job(id: id) else { throw APIError.notFound("job", id: id) }
+            let output = try job.runID.flatMap { try node.raft.state.launchOutput(id: $0) }
+            return JSONResponse.make(.ok, encodable: JobOutputView(job: job, output: output))
+        }
+        router.post("/api/jobs/:id/trigger") { request, context in
+            let id = try context.parameters.require("id")
+            let key = try RequestOptions.idempotencyKey(request) ?? RequestFingerprint.internalKey()
+            let hash = RequestFingerprint.of(method: "POST", path: "/api/jobs/\(id)/trigger", body: EmptyCollection())
+            return JSONResponse.make(await node.submit(.triggerJob(jobID: id, idempotencyKey: key, requestHash: hash)))
+        }
+        router.get("/api/jobs/:id/runs") { request, context in
+            let id = try context.parameters.require("id")
+            var limit = Self.defaultRunsLimit
+            if let text = request.uri.queryParameters["limit"] {
+                guard let value = Int(String(text)), (1...Self.maxRunsLimit).contains(value) else {
+                    throw APIError.badRequest("limit must be 1–\(Self.maxRunsLimit)", field: "limit")
+                }
+                limit = value
+            }
+            try await RequestOptions.readConsistentlyIfAsked(request, node: node)
+            guard try await node.raft.state.job(id: id) != nil else { throw APIError.notFound("job", id: id) }
+            let runs = try node.raft.state.runs(ofJob: id, limit: limit)
+            return JSONResponse.make(.ok, encodable: runs.map(RunView.init))
+        }
+        router.get("/api/runs/:id") { request, context in
+            let id = try context.parameters.require("id")
+            try await RequestOptions.readConsistentlyIfAsked(request, node: node)
+            guard let run = try node.raft.state.run(id: id) else { throw APIError.notFound("run", id: id) }
+            return JSONResponse.make(.ok, encodable: RunView(run))
+        }
+        router.get("/api/scheduler/state") { request, _ in
+            try await RequestOptions.readConsistentlyIfAsked(request, node: node)
+            return JSONResponse.make(.ok, encodable: SchedulerStateView(try node.raft.state.schedulerState()))
+        }
+        for (path, paused) in [("/api/scheduler/pause", true), ("/api/scheduler/resume", false)] {
+            router.post(RouterPath(path)) { request, _ in
+                let key = try RequestOptions.idempotencyKey(request) ?? RequestFingerprint.internalKey()
+                let hash = RequestFingerprint.of(method: "POST", path: path, body: EmptyCollection())
+                return JSONResponse.make(
+                    await node.submit(.setSchedulerPaused(paused: paused, idempotencyKey: key, requestHash: hash)))
+            }
+        }
+        router.get("/api/health") { _, _ in
+            let status = node.raft.basicStatus
+            let paused = (try? node.raft.state.schedulerState().paused) ?? false
+            var body: [String: Any?] = [
+                "status": status.leader == .none ? "no_leader" : "ok",
+                "node_id": node.config.nodeID,
+                "leader_id": status.leader == .none ? nil : status.leader,
+                "scheduler": paused ? "paused" : "running",
+            ]
+            body["role"] = "\(status.role)"
+            return JSONResponse.make(status.leader == .none ? .serviceUnavailable : .ok, body)
         }
     }
 

@@ -230,7 +230,7 @@ struct LaunchRoutes {
 
     /// `{"node_id", "state", "reason"?: {"code", "exit_code"?, "signal"?, "detail"?}, "note"?}`.
     private func report(_ launchID: String, _ request: Request) async throws -> Response {
-        let body = try await readObject(request, allowed: ["node_id", "state", "reason", "note"])
+        let body = try await readObject(request, allowed: ["node_id", "state", "reason", "note", "output"])
         guard case .string(let nodeID)? = body["node_id"], !nodeID.isEmpty else {
             throw APIError.badRequest("node_id is required", field: "node_id")
         }
@@ -249,9 +249,31 @@ struct LaunchRoutes {
             }
             note = text
         }
+        var output: LaunchOutput?
+        if let value = body["output"], value != .null {
+            output = try readOutput(value)
+        }
         return JSONResponse.make(
             await node.submit(
-                .reportLaunch(launchID: launchID, nodeID: nodeID, state: state, reason: reason, note: note)))
+                .reportLaunch(
+                    launchID: launchID, nodeID: nodeID, state: state, reason: reason, note: note, output: output)))
+    }
+
+    /// `{"stdout": "…", "stderr": "…", "truncated": bool}`: what a finished process printed. Each
+    /// stream over `LaunchOutput.reportLimitBytes` is cut and flagged, not refused.
+    private func readOutput(_ value: JSONValue) throws -> LaunchOutput {
+        guard case .object(let fields) = value else {
+            throw APIError.badRequest("output must be an object", field: "output")
+        }
+        func text(_ name: String) throws -> String {
+            switch fields[name] {
+            case nil, .null?: return ""
+            case .string(let text)?: return text
+            default: throw APIError.badRequest("output.\(name) must be a string", field: "output.\(name)")
+            }
+        }
+        let truncated = try readBool(fields["truncated"], field: "output.truncated") ?? false
+        return LaunchOutput(stdout: try text("stdout"), stderr: try text("stderr"), truncated: truncated).bounded()
     }
 
     /// A long poll (`?wait=SECONDS`, at most 30): the node's actions as soon as it has any. Any

@@ -15,7 +15,7 @@ extension CommandOutcome {
     private enum Kind: UInt8 {
         case jobCreated = 1
         case jobCancelled, jobUpdated, rejected, memberRecorded, noop, nodeRecorded, nodeCordoned, launchCreated,
-            launchUpdated
+            launchUpdated, jobTriggered, schedulerChanged
     }
 
     private enum RejectionKind: UInt8 {
@@ -72,7 +72,7 @@ extension CommandOutcome {
                 writer.write(RejectionKind.nodeNotFound.rawValue)
                 writer.write(id)
             case .launchNotFound, .launchExists, .planStale, .placementStale, .noEligibleNode,
-                .launchTransitionRefused, .launchNotOnNode:
+                .launchTransitionRefused, .launchNotOnNode, .tooManyRuns, .schedulerPaused:
                 writer.write(RejectionKind.json.rawValue)
                 writer.writeJSON(rejection)
             }
@@ -95,6 +95,13 @@ extension CommandOutcome {
         case .launchUpdated(let record):
             writer.write(Kind.launchUpdated.rawValue)
             writer.writeJSON(record)
+        case .jobTriggered(let job, let runID):
+            writer.write(Kind.jobTriggered.rawValue)
+            writer.writeJSON(job)
+            writer.write(runID)
+        case .schedulerChanged(let state):
+            writer.write(Kind.schedulerChanged.rawValue)
+            writer.writeJSON(state)
         }
         return writer.bytes
     }
@@ -154,6 +161,10 @@ extension CommandOutcome {
         case .nodeCordoned: return reader.readJSON(NodeTruth.self).map { .nodeCordoned(truth: $0) }
         case .launchCreated: return reader.readJSON(LaunchRecord.self).map { .launchCreated(record: $0) }
         case .launchUpdated: return reader.readJSON(LaunchRecord.self).map { .launchUpdated(record: $0) }
+        case .jobTriggered:
+            guard let job = reader.readJSON(JobRecord.self), let runID = reader.readString() else { return nil }
+            return .jobTriggered(job: job, runID: runID)
+        case .schedulerChanged: return reader.readJSON(SchedulerState.self).map { .schedulerChanged(state: $0) }
         }
     }
 }
@@ -169,6 +180,11 @@ extension ByteWriter {
         write(optional: job.executedBy)
         write(optional: job.output)
         write(optional: job.error)
+        // Since jobs run as launches; answers stored before end after `error`.
+        write(optional: job.backend)
+        write(optional: job.runID)
+        write(Int64(job.runCount))
+        write(Int64(job.maxConcurrentRuns))
     }
 }
 
@@ -180,8 +196,17 @@ extension ByteReader {
             let updated = readInt64(), let executedBy = readOptionalString(), let output = readOptionalString(),
             let error = readOptionalString()
         else { return nil }
-        return JobRecord(
+        var job = JobRecord(
             id: id, command: command, image: image, status: status, createdAtMs: created, updatedAtMs: updated,
             executedBy: executedBy, output: output, error: error)
+        guard remaining > 0 else { return job }
+        guard let backend = readOptionalString(), let runID = readOptionalString(), let runCount = readInt64(),
+            let maxRuns = readInt64()
+        else { return nil }
+        job.backend = backend
+        job.runID = runID
+        job.runCount = Int(runCount)
+        job.maxConcurrentRuns = Int(maxRuns)
+        return job
     }
 }

@@ -24,14 +24,18 @@ public enum CommandOutcome: Codable, Equatable, Sendable {
     case launchCreated(record: LaunchRecord)
     /// A launch moved (an agent's report, a terminate).
     case launchUpdated(record: LaunchRecord)
+    /// A job got a new run (`POST /api/jobs/:id/trigger`): the job, and the run's launch id.
+    case jobTriggered(job: JobRecord, runID: String)
+    /// The scheduler was paused or resumed: its state as now held.
+    case schedulerChanged(state: SchedulerState)
 
     /// The HTTP status this outcome answers with.
     public var httpStatus: Int {
         switch self {
         case .jobCreated, .jobCancelled, .jobUpdated, .memberRecorded, .noop, .nodeRecorded, .nodeCordoned,
-            .launchUpdated:
+            .launchUpdated, .schedulerChanged:
             return 200
-        case .launchCreated: return 201
+        case .launchCreated, .jobTriggered: return 201
         case .rejected(let rejection): return rejection.httpStatus
         }
     }
@@ -71,6 +75,10 @@ public enum CommandRejection: Error, Codable, Equatable, Sendable {
     case launchTransitionRefused(id: String, code: String, message: String, status: Int)
     /// An agent reported on a launch placed on another node.
     case launchNotOnNode(id: String, nodeID: String, reporter: String)
+    /// A new run of job `id` would exceed its `max_concurrent_runs`.
+    case tooManyRuns(id: String, active: Int, limit: Int)
+    /// The scheduler is paused: nothing new is placed (`POST /api/scheduler/resume`).
+    case schedulerPaused(launchID: String)
 
     /// A stable, machine-readable code.
     public var code: String {
@@ -90,6 +98,8 @@ public enum CommandRejection: Error, Codable, Equatable, Sendable {
         case .noEligibleNode: return "NO_ELIGIBLE_NODE"
         case .launchTransitionRefused(_, let code, _, _): return code
         case .launchNotOnNode: return "LAUNCH_NOT_ON_NODE"
+        case .tooManyRuns: return "MAX_CONCURRENT_RUNS_EXCEEDED"
+        case .schedulerPaused: return "SCHEDULER_PAUSED"
         }
     }
 
@@ -115,6 +125,10 @@ public enum CommandRejection: Error, Codable, Equatable, Sendable {
             return "node \(nodeID) no longer fits" + (reasons.isEmpty ? "" : " (\(reasons.joined(separator: ", ")))")
         case .noEligibleNode(let id): return "no node can run launch \(id) now"
         case .launchTransitionRefused(_, _, let message, _): return message
+        case .tooManyRuns(let id, let active, let limit):
+            return "job \(id) has \(active) active runs; max_concurrent_runs is \(limit)"
+        case .schedulerPaused(let id):
+            return "the scheduler is paused: launch \(id) is not placed (wait_for_capacity keeps it pending)"
         case .launchNotOnNode(let id, let nodeID, let reporter):
             return "launch \(id) is placed on \(nodeID), not on \(reporter)"
         }
@@ -131,6 +145,8 @@ public enum CommandRejection: Error, Codable, Equatable, Sendable {
         case .launchTransitionRefused(_, _, _, let status): return status
         case .jobAlreadyTerminal, .malformedCommand: return 400
         case .idempotencyKeyReused: return 422
+        case .tooManyRuns: return 429
+        case .schedulerPaused: return 409
         }
     }
 

@@ -9,6 +9,7 @@ extension CommandRejection {
         case .alreadyExists(let id): self = .jobAlreadyExists(id: id)
         case .alreadyTerminal(let id, let status): self = .jobAlreadyTerminal(id: id, status: status)
         case .illegalTransition(let id, let from, let to): self = .illegalTransition(id: id, from: from, to: to)
+        case .tooManyRuns(let id, let active, let limit): self = .tooManyRuns(id: id, active: active, limit: limit)
         }
     }
 
@@ -23,6 +24,7 @@ extension CommandRejection {
             self = .launchTransitionRefused(id: id, code: error.code, message: error.message, status: error.httpStatus)
         case .notOnNode(let id, let nodeID, let reporter):
             self = .launchNotOnNode(id: id, nodeID: nodeID, reporter: reporter)
+        case .schedulerPaused(let launchID): self = .schedulerPaused(launchID: launchID)
         }
     }
 }

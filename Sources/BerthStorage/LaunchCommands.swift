@@ -65,24 +65,27 @@ extension StateCommand {
         public var state: LaunchState
         public var reason: FailureReason?
         public var note: String?
+        /// What the workload printed, with a terminal report of a `process` launch (bounded).
+        public var output: LaunchOutput?
         public var atMs: Int64
 
         public init(
             launchID: String, nodeID: String, state: LaunchState, reason: FailureReason? = nil, note: String? = nil,
-            atMs: Int64
+            output: LaunchOutput? = nil, atMs: Int64
         ) {
             self.launchID = launchID
             self.nodeID = nodeID
             self.state = state
             self.reason = reason
             self.note = note
+            self.output = output
             self.atMs = atMs
         }
 
         enum CodingKeys: String, CodingKey {
             case launchID = "launch_id"
             case nodeID = "node_id"
-            case state, reason, note
+            case state, reason, note, output
             case atMs = "at_ms"
         }
     }

@@ -31,6 +31,11 @@ extension StateCommand {
         case executeLaunch = 9
         case reportLaunch = 10
         case terminateLaunch = 11
+        case triggerJob = 12
+        case setSchedulerPaused = 13
+        /// A create with job options: the create's fields, then the optional backend and the
+        /// limit as an Int64 (0: none).
+        case createJobWithOptions = 14
     }
 
     /// The bytes to propose as an entry's command.
@@ -39,13 +44,18 @@ extension StateCommand {
         writer.write(Self.binaryFormat)
         switch self {
         case .createJob(let create):
-            writer.write(BinaryKind.createJob.rawValue)
+            let withOptions = create.backend != nil || create.maxConcurrentRuns != nil
+            writer.write(withOptions ? BinaryKind.createJobWithOptions.rawValue : BinaryKind.createJob.rawValue)
             writer.write(create.id)
             writer.write(create.command)
             writer.write(optional: create.image)
             writer.write(create.createdAtMs)
             writer.write(optional: create.idempotencyKey)
             writer.write(create.requestHash)
+            if withOptions {
+                writer.write(optional: create.backend)
+                writer.write(Int64(create.maxConcurrentRuns ?? 0))
+            }
         case .cancelJob(let cancel):
             writer.write(BinaryKind.cancelJob.rawValue)
             writer.write(cancel.id)
@@ -98,6 +108,12 @@ extension StateCommand {
         case .terminateLaunch(let body):
             writer.write(BinaryKind.terminateLaunch.rawValue)
             writer.writeJSON(body)
+        case .triggerJob(let body):
+            writer.write(BinaryKind.triggerJob.rawValue)
+            writer.writeJSON(body)
+        case .setSchedulerPaused(let body):
+            writer.write(BinaryKind.setSchedulerPaused.rawValue)
+            writer.writeJSON(body)
         }
         return writer.bytes
     }
@@ -124,15 +140,22 @@ extension StateCommand {
     {
         func requestHash() -> UInt64? { hasRequestHash ? reader.readUInt64() : 0 }
         switch kind {
-        case .createJob:
+        case .createJob, .createJobWithOptions:
             guard let id = reader.readString(), let command = reader.readString(),
                 let image = reader.readOptionalString(),
                 let createdAtMs = reader.readInt64(), let key = reader.readOptionalString(), let hash = requestHash()
             else { return nil }
+            var backend: String?
+            var maxConcurrentRuns: Int?
+            if kind == .createJobWithOptions {
+                guard let readBackend = reader.readOptionalString(), let limit = reader.readInt64() else { return nil }
+                backend = readBackend
+                maxConcurrentRuns = limit > 0 ? Int(limit) : nil
+            }
             return .createJob(
                 CreateJob(
-                    id: id, command: command, image: image, createdAtMs: createdAtMs, idempotencyKey: key,
-                    requestHash: hash))
+                    id: id, command: command, image: image, backend: backend, maxConcurrentRuns: maxConcurrentRuns,
+                    createdAtMs: createdAtMs, idempotencyKey: key, requestHash: hash))
         case .cancelJob:
             guard let id = reader.readString(), let atMs = reader.readInt64(), let key = reader.readOptionalString(),
                 let hash = requestHash()
@@ -176,6 +199,8 @@ extension StateCommand {
         case .executeLaunch: return reader.readJSON(ExecuteLaunch.self).map { .executeLaunch($0) }
         case .reportLaunch: return reader.readJSON(ReportLaunch.self).map { .reportLaunch($0) }
         case .terminateLaunch: return reader.readJSON(TerminateLaunch.self).map { .terminateLaunch($0) }
+        case .triggerJob: return reader.readJSON(TriggerJob.self).map { .triggerJob($0) }
+        case .setSchedulerPaused: return reader.readJSON(SetSchedulerPaused.self).map { .setSchedulerPaused($0) }
         }
     }
 

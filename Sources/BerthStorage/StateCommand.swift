@@ -26,6 +26,10 @@ public enum StateCommand: Equatable, Sendable {
     case reportLaunch(ReportLaunch)
     /// `POST /api/v1alpha1/launch/:id/terminate`.
     case terminateLaunch(TerminateLaunch)
+    /// `POST /api/jobs/:id/trigger`: a new run of a job.
+    case triggerJob(TriggerJob)
+    /// `POST /api/scheduler/pause` and `/resume`.
+    case setSchedulerPaused(SetSchedulerPaused)
     /// Changes nothing but the applied index (a probe, or a barrier).
     case noop
 
@@ -35,6 +39,10 @@ public enum StateCommand: Equatable, Sendable {
         public var id: String
         public var command: String
         public var image: String?
+        /// The backend asked for (nil: `process` for a command, any VM backend for an image).
+        public var backend: String?
+        /// The job's `max_concurrent_runs` (nil: the default).
+        public var maxConcurrentRuns: Int?
         /// The leader's clock when it accepted the request, in milliseconds since the epoch.
         public var createdAtMs: Int64
         /// The client's `Idempotency-Key`, or the one the node that took the request gave it.
@@ -44,19 +52,22 @@ public enum StateCommand: Equatable, Sendable {
         public var requestHash: UInt64
 
         public init(
-            id: String, command: String, image: String? = nil, createdAtMs: Int64,
-            idempotencyKey: String? = nil, requestHash: UInt64 = 0
+            id: String, command: String, image: String? = nil, backend: String? = nil, maxConcurrentRuns: Int? = nil,
+            createdAtMs: Int64, idempotencyKey: String? = nil, requestHash: UInt64 = 0
         ) {
             self.id = id
             self.command = command
             self.image = image
+            self.backend = backend
+            self.maxConcurrentRuns = maxConcurrentRuns
             self.createdAtMs = createdAtMs
             self.idempotencyKey = idempotencyKey
             self.requestHash = requestHash
         }
 
         enum CodingKeys: String, CodingKey {
-            case id, command, image
+            case id, command, image, backend
+            case maxConcurrentRuns = "max_concurrent_runs"
             case createdAtMs = "created_at_ms"
             case idempotencyKey = "idempotency_key"
             case requestHash = "request_hash"
@@ -67,6 +78,8 @@ public enum StateCommand: Equatable, Sendable {
             id = try container.decode(String.self, forKey: .id)
             command = try container.decode(String.self, forKey: .command)
             image = try container.decodeIfPresent(String.self, forKey: .image)
+            backend = try container.decodeIfPresent(String.self, forKey: .backend)
+            maxConcurrentRuns = try container.decodeIfPresent(Int.self, forKey: .maxConcurrentRuns)
             createdAtMs = try container.decode(Int64.self, forKey: .createdAtMs)
             idempotencyKey = try container.decodeIfPresent(String.self, forKey: .idempotencyKey)
             requestHash = try container.decodeIfPresent(UInt64.self, forKey: .requestHash) ?? 0
@@ -209,6 +222,51 @@ public enum StateCommand: Equatable, Sendable {
         }
     }
 
+    /// `POST /api/jobs/:id/trigger`: a new run of job `jobID` (its launch id follows from the
+    /// job's run count, so the apply names it).
+    public struct TriggerJob: Codable, Equatable, Sendable {
+        public var jobID: String
+        public var atMs: Int64
+        public var idempotencyKey: String?
+        public var requestHash: UInt64
+
+        public init(jobID: String, atMs: Int64, idempotencyKey: String? = nil, requestHash: UInt64 = 0) {
+            self.jobID = jobID
+            self.atMs = atMs
+            self.idempotencyKey = idempotencyKey
+            self.requestHash = requestHash
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case jobID = "job_id"
+            case atMs = "at_ms"
+            case idempotencyKey = "idempotency_key"
+            case requestHash = "request_hash"
+        }
+    }
+
+    /// `POST /api/scheduler/pause` (`paused` true) and `/resume`.
+    public struct SetSchedulerPaused: Codable, Equatable, Sendable {
+        public var paused: Bool
+        public var atMs: Int64
+        public var idempotencyKey: String?
+        public var requestHash: UInt64
+
+        public init(paused: Bool, atMs: Int64, idempotencyKey: String? = nil, requestHash: UInt64 = 0) {
+            self.paused = paused
+            self.atMs = atMs
+            self.idempotencyKey = idempotencyKey
+            self.requestHash = requestHash
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case paused
+            case atMs = "at_ms"
+            case idempotencyKey = "idempotency_key"
+            case requestHash = "request_hash"
+        }
+    }
+
     /// The fingerprint of the request behind the idempotency key (0: unchecked).
     public var requestHash: UInt64 {
         switch self {
@@ -218,6 +276,8 @@ public enum StateCommand: Equatable, Sendable {
         case .cordonNode(let cordon): return cordon.requestHash
         case .executeLaunch(let execute): return execute.requestHash
         case .terminateLaunch(let terminate): return terminate.requestHash
+        case .triggerJob(let trigger): return trigger.requestHash
+        case .setSchedulerPaused(let set): return set.requestHash
         default: return 0
         }
     }
@@ -231,6 +291,8 @@ public enum StateCommand: Equatable, Sendable {
         case .cordonNode(let cordon): return cordon.idempotencyKey
         case .executeLaunch(let execute): return execute.idempotencyKey
         case .terminateLaunch(let terminate): return terminate.idempotencyKey
+        case .triggerJob(let trigger): return trigger.idempotencyKey
+        case .setSchedulerPaused(let set): return set.idempotencyKey
         case .startJob, .finishJob, .setMember, .noop, .reportLaunch: return nil
         }
     }
@@ -247,6 +309,8 @@ public enum StateCommand: Equatable, Sendable {
         case .executeLaunch(let execute): return execute.atMs
         case .reportLaunch(let report): return report.atMs
         case .terminateLaunch(let terminate): return terminate.atMs
+        case .triggerJob(let trigger): return trigger.atMs
+        case .setSchedulerPaused(let set): return set.atMs
         case .setMember, .noop: return nil
         }
     }
@@ -267,6 +331,8 @@ extension StateCommand: Codable {
         case executeLaunch = "execute_launch"
         case reportLaunch = "report_launch"
         case terminateLaunch = "terminate_launch"
+        case triggerJob = "trigger_job"
+        case setSchedulerPaused = "set_scheduler_paused"
         case noop
     }
 
@@ -288,6 +354,9 @@ extension StateCommand: Codable {
         case .executeLaunch: self = .executeLaunch(try container.decode(ExecuteLaunch.self, forKey: .body))
         case .reportLaunch: self = .reportLaunch(try container.decode(ReportLaunch.self, forKey: .body))
         case .terminateLaunch: self = .terminateLaunch(try container.decode(TerminateLaunch.self, forKey: .body))
+        case .triggerJob: self = .triggerJob(try container.decode(TriggerJob.self, forKey: .body))
+        case .setSchedulerPaused:
+            self = .setSchedulerPaused(try container.decode(SetSchedulerPaused.self, forKey: .body))
         case .noop: self = .noop
         }
     }
@@ -324,6 +393,12 @@ extension StateCommand: Codable {
             try container.encode(body, forKey: .body)
         case .terminateLaunch(let body):
             try container.encode(Kind.terminateLaunch, forKey: .type)
+            try container.encode(body, forKey: .body)
+        case .triggerJob(let body):
+            try container.encode(Kind.triggerJob, forKey: .type)
+            try container.encode(body, forKey: .body)
+        case .setSchedulerPaused(let body):
+            try container.encode(Kind.setSchedulerPaused, forKey: .type)
             try container.encode(body, forKey: .body)
         case .noop:
             try container.encode(Kind.noop, forKey: .type)

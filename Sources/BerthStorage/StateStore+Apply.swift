@@ -165,15 +165,23 @@ extension StateStore {
             // Optimistic: a new id is the common case, so try the insert the rules would make
             // for no existing job (one statement, the primary-key index searched once), and read
             // the existing job only when the id is taken.
+            let maxRuns = create.maxConcurrentRuns ?? JobRecord.defaultMaxConcurrentRuns
             var decision = JobRules.create(
-                existing: nil, id: create.id, command: create.command, image: create.image, atMs: create.createdAtMs)
-            if case .write(let job) = decision, try !Self.insertNew(job, in: db) {
-                decision = JobRules.create(
-                    existing: try Self.job(create.id, in: db), id: create.id, command: create.command,
-                    image: create.image, atMs: create.createdAtMs)
-                if case .write = decision {
-                    throw StateStoreError.corruptRow(
-                        table: "jobs", reason: "\(create.id): the insert conflicted but no row has that id")
+                existing: nil, id: create.id, command: create.command, image: create.image, backend: create.backend,
+                maxConcurrentRuns: maxRuns, atMs: create.createdAtMs)
+            if case .write(let job) = decision {
+                if try Self.insertNew(job, in: db) {
+                    // The job's first run, as a launch waiting for the leader to place it.
+                    try Self.startRun(of: job, atMs: create.createdAtMs, in: db)
+                } else {
+                    decision = JobRules.create(
+                        existing: try Self.job(create.id, in: db), id: create.id, command: create.command,
+                        image: create.image, backend: create.backend, maxConcurrentRuns: maxRuns,
+                        atMs: create.createdAtMs)
+                    if case .write = decision {
+                        throw StateStoreError.corruptRow(
+                            table: "jobs", reason: "\(create.id): the insert conflicted but no row has that id")
+                    }
                 }
             }
             switch decision {
@@ -182,6 +190,10 @@ extension StateStore {
             }
         case .cancelJob(let cancel):
             let decision = JobRules.cancel(existing: try Self.job(cancel.id, in: db), id: cancel.id, atMs: cancel.atMs)
+            if case .write(let job) = decision, let runID = job.runID {
+                // Its current run stops through the launch terminate path.
+                try Self.terminateRun(runID, atMs: cancel.atMs, in: db, fleet: &fleet)
+            }
             return try Self.store(decision, in: db, answer: CommandOutcome.jobCancelled)
         case .startJob(let start):
             let decision = JobRules.start(
@@ -192,11 +204,15 @@ extension StateStore {
                 existing: try Self.job(finish.id, in: db), id: finish.id, succeeded: finish.succeeded,
                 output: finish.output, error: finish.error, atMs: finish.atMs)
             return try Self.store(decision, in: db, answer: CommandOutcome.jobUpdated)
+        case .triggerJob(let trigger):
+            return try Self.triggerJob(trigger, in: db)
+        case .setSchedulerPaused(let set):
+            return try Self.setSchedulerPaused(set, in: db)
         }
     }
 
     /// Writes what the job rules decided for an existing job, and answers.
-    private static func store(_ decision: JobDecision, in db: Database, answer: (JobRecord) -> CommandOutcome) throws
+    static func store(_ decision: JobDecision, in db: Database, answer: (JobRecord) -> CommandOutcome) throws
         -> CommandOutcome
     {
         switch decision {
@@ -216,17 +232,18 @@ extension StateStore {
     private static func insertNew(_ job: JobRecord, in db: Database) throws -> Bool {
         let statement = try db.cachedStatement(
             sql: """
-                INSERT INTO jobs (id, command, image, status, created_at_ms, updated_at_ms, executed_by, output, error)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
+                INSERT INTO jobs (id, command, image, status, created_at_ms, updated_at_ms, executed_by, output, error,
+                    backend, run_id, run_count, max_concurrent_runs)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
                 """)
         try statement.execute(arguments: [
             job.id, job.command, job.image, job.status.rawValue, job.createdAtMs, job.updatedAtMs, job.executedBy,
-            job.output, job.error,
+            job.output, job.error, job.backend, job.runID, job.runCount, job.maxConcurrentRuns,
         ])
         return db.changesCount == 1
     }
 
-    private static func job(_ id: String, in db: Database) throws -> JobRecord? {
+    static func job(_ id: String, in db: Database) throws -> JobRecord? {
         try JobRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM jobs WHERE id = ?"), arguments: [id])
     }
 }

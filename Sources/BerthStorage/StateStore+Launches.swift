@@ -89,8 +89,10 @@ extension StateStore {
             nodeID: execute.nodeID, atMs: execute.atMs, expectStateIndex: execute.expectStateIndex,
             waitForCapacity: execute.waitForCapacity,
             policy: PlacementPolicy(telemetryMaxAgeMs: execute.telemetryMaxAgeMs), fleet: &fleet.view,
-            fleetChangedIndex: fleet.changedIndex)
-        return try store(decision, in: db, answer: CommandOutcome.launchCreated)
+            fleetChangedIndex: fleet.changedIndex, paused: try schedulerState(in: db).paused)
+        let outcome = try store(decision, in: db, answer: CommandOutcome.launchCreated)
+        if let record = decision.recordToWrite { try followJob(of: record, output: nil, in: db) }
+        return outcome
     }
 
     static func reportLaunch(_ report: StateCommand.ReportLaunch, in db: Database, fleet: inout FleetSnapshot) throws
@@ -99,7 +101,13 @@ extension StateStore {
         let decision = LaunchRules.report(
             existing: try launch(report.launchID, in: db), launchID: report.launchID, reporter: report.nodeID,
             state: report.state, reason: report.reason, note: report.note, atMs: report.atMs, fleet: &fleet.view)
-        return try store(decision, in: db, answer: CommandOutcome.launchUpdated)
+        let outcome = try store(decision, in: db, answer: CommandOutcome.launchUpdated)
+        if let record = decision.recordToWrite {
+            let output = report.output?.bounded()
+            if let output { try saveOutput(output, launchID: record.id, in: db) }
+            try followJob(of: record, output: output, in: db)
+        }
+        return outcome
     }
 
     static func terminateLaunch(_ terminate: StateCommand.TerminateLaunch, in db: Database, fleet: inout FleetSnapshot)
@@ -108,11 +116,13 @@ extension StateStore {
         let decision = LaunchRules.terminate(
             existing: try launch(terminate.launchID, in: db), launchID: terminate.launchID, atMs: terminate.atMs,
             fleet: &fleet.view)
-        return try store(decision, in: db, answer: CommandOutcome.launchUpdated)
+        let outcome = try store(decision, in: db, answer: CommandOutcome.launchUpdated)
+        if let record = decision.recordToWrite { try followJob(of: record, output: nil, in: db) }
+        return outcome
     }
 
     /// Writes what the launch rules decided, and answers.
-    private static func store(
+    static func store(
         _ decision: LaunchDecision, in db: Database, answer: (LaunchRecord) -> CommandOutcome
     ) throws -> CommandOutcome {
         switch decision {
@@ -152,7 +162,8 @@ extension StateStore {
                 """
         ).execute(arguments: [
             record.id, record.nodeID, record.state.rawValue, record.createdAtMs, record.updatedAtMs,
-            String(decoding: StateCommand.canonicalJSON(record), as: UTF8.self), placement.map { Data($0) },
+            String(decoding: record.pendingCommandJSONBytes() ?? StateCommand.canonicalJSON(record), as: UTF8.self),
+            placement.map { Data($0) },
         ])
     }
 

@@ -152,6 +152,34 @@ public final class StateStore: Sendable {
         migrator.registerMigration("v6: launch placements kept apart from the record") { db in
             try db.execute(sql: "ALTER TABLE launches ADD COLUMN placement BLOB")
         }
+        migrator.registerMigration("v7: jobs run as launches; run outputs; scheduler state") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE jobs ADD COLUMN backend TEXT;
+                    ALTER TABLE jobs ADD COLUMN run_id TEXT;
+                    ALTER TABLE jobs ADD COLUMN run_count INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE jobs ADD COLUMN max_concurrent_runs INTEGER NOT NULL DEFAULT 1;
+                    CREATE TABLE job_runs (
+                        run_id TEXT PRIMARY KEY NOT NULL,
+                        job_id TEXT NOT NULL,
+                        number INTEGER NOT NULL,
+                        created_at_ms INTEGER NOT NULL
+                    );
+                    CREATE INDEX job_runs_by_job ON job_runs (job_id, number);
+                    CREATE TABLE launch_outputs (
+                        launch_id TEXT PRIMARY KEY NOT NULL,
+                        stdout TEXT NOT NULL,
+                        stderr TEXT NOT NULL,
+                        truncated INTEGER NOT NULL
+                    );
+                    CREATE TABLE scheduler_state (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        paused INTEGER NOT NULL,
+                        changed_at_ms INTEGER NOT NULL
+                    );
+                    INSERT INTO scheduler_state (id, paused, changed_at_ms) VALUES (1, 0, 0);
+                    """)
+        }
         return migrator
     }
 

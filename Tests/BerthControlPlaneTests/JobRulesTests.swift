@@ -7,10 +7,28 @@ import Testing
         JobRecord(id: id, command: "echo hi", image: "alpine", status: status, createdAtMs: 10, updatedAtMs: 10)
     }
 
-    @Test("create makes a pending job stamped with the leader's time")
+    @Test("create makes a pending job stamped with the leader's time, whose current run is its first")
     func createNew() {
         let decision = JobRules.create(existing: nil, id: "j1", command: "echo hi", image: "alpine", atMs: 10)
-        #expect(decision == .write(job(.pending)))
+        var expected = job(.pending)
+        expected.runID = "j1-run-1"
+        expected.runCount = 1
+        #expect(decision == .write(expected))
+        let limited = JobRules.create(
+            existing: nil, id: "j1", command: "echo hi", image: nil, backend: "process", maxConcurrentRuns: 3, atMs: 10)
+        guard case .write(let created) = limited else {
+            Issue.record("\(limited)")
+            return
+        }
+        #expect(created.maxConcurrentRuns == 3 && created.backend == "process")
+    }
+
+    @Test("create of a taken id with another backend is refused")
+    func createOtherBackend() {
+        #expect(
+            JobRules.create(
+                existing: job(.pending), id: "j1", command: "echo hi", image: "alpine", backend: "qemu", atMs: 9)
+                == .refused(.alreadyExists(id: "j1")))
     }
 
     @Test("create of the same id, command and image again answers with the stored job")
@@ -107,11 +125,13 @@ import Testing
         record.executedBy = "n1"
         record.output = ""
         record.error = ""
+        record.backend = "process"
+        record.runID = "j1-run-1"
         #expect(
             JSON.keys(record)
                 == [
                     "id", "command", "image", "status", "created_at_ms", "updated_at_ms", "executed_by", "output",
-                    "error",
+                    "error", "backend", "run_id", "run_count", "max_concurrent_runs",
                 ])
     }
 }

@@ -43,6 +43,33 @@ import Testing
         return record
     }
 
+    @Test("paused, nothing new is placed: a launch that may wait stays pending, another is refused")
+    func pausedPlacesNothing() throws {
+        var view = fleet()
+        let before = view.placedLaunches
+        let waiting = try LaunchRules.execute(
+            existing: nil, launchID: "l1", intent: intent, nodeID: "n1", atMs: Build.now, expectStateIndex: nil,
+            waitForCapacity: true, policy: .standard, fleet: &view, fleetChangedIndex: 5, paused: true)
+        guard case .pending(let record) = waiting else {
+            Issue.record("expected pending, got \(waiting)")
+            return
+        }
+        #expect(record.state == .pending && record.nodeID == nil)
+        let refused = try LaunchRules.execute(
+            existing: nil, launchID: "l2", intent: intent, nodeID: "n1", atMs: Build.now, expectStateIndex: nil,
+            waitForCapacity: false, policy: .standard, fleet: &view, fleetChangedIndex: 5, paused: true)
+        #expect(refused == .refused(.schedulerPaused(launchID: "l2")))
+        #expect(view.placedLaunches == before)
+        // Resumed, the waiting launch is placed.
+        let placed = try LaunchRules.execute(
+            existing: record, launchID: "l1", intent: intent, nodeID: "n1", atMs: Build.now, expectStateIndex: nil,
+            waitForCapacity: true, policy: .standard, fleet: &view, fleetChangedIndex: 5, paused: false)
+        guard case .placed = placed else {
+            Issue.record("expected placed, got \(placed)")
+            return
+        }
+    }
+
     @Test("execute places the launch on the chosen node when it fits, and the view counts it")
     func placeWhenFits() throws {
         var view = fleet()

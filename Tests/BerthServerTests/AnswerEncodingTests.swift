@@ -47,10 +47,15 @@ struct AnswerEncodingTests {
         let requests: [ClientRequest] = [
             .createJob(
                 jobID: "01934f1a-2b3c-7fff-8000-000000000001", command: "echo é😀", image: "python:3.12-alpine",
-                idempotencyKey: "k-1", requestHash: .max),
+                backend: nil, maxConcurrentRuns: nil, idempotencyKey: "k-1", requestHash: .max),
             .createJob(
-                jobID: "01934f1a-2b3c-7fff-8000-000000000001", command: "ls", image: nil, idempotencyKey: nil,
-                requestHash: 1),
+                jobID: "01934f1a-2b3c-7fff-8000-000000000001", command: "ls", image: nil, backend: nil,
+                maxConcurrentRuns: nil, idempotencyKey: nil, requestHash: 1),
+            .createJob(
+                jobID: "01934f1a-2b3c-7fff-8000-000000000001", command: "ls", image: "/k", backend: "qemu",
+                maxConcurrentRuns: 3, idempotencyKey: "k", requestHash: 2),
+            .triggerJob(jobID: "j", idempotencyKey: "t", requestHash: 3),
+            .setSchedulerPaused(paused: true, idempotencyKey: "p", requestHash: 4),
             .cancelJob(id: "01934f1a-2b3c-7fff-8000-000000000000", idempotencyKey: nil, requestHash: 0),
             .cancelJob(id: "x", idempotencyKey: "key", requestHash: 0x0102_0304_0506_0708),
             .transferLeadership(target: 3),

@@ -48,14 +48,14 @@ struct APITokenRulesTests {
         "roles: probes and metrics open; admin for membership, transfer, drain, cordon; write for changes; reads only with --auth-reads"
     )
     func requiredRoles() {
-        for path in ["/health/live", "/health/ready", "/metrics"] {
+        for path in ["/health/live", "/health/ready", "/metrics", "/api/health"] {
             #expect(RequiredRole.of(method: "GET", path: path, authReads: true) == nil, "\(path)")
         }
         for (method, path) in [
             ("POST", "/api/cluster/transfer-leadership"), ("POST", "/api/cluster/drain"),
             ("POST", "/api/cluster/members"), ("DELETE", "/api/cluster/members/4"),
             ("POST", "/api/v1alpha1/nodes/arm-01/cordon"), ("POST", "/api/v1alpha1/nodes/arm-01/uncordon"),
-            ("POST", "/debug/fsync-delay"),
+            ("POST", "/debug/fsync-delay"), ("POST", "/api/scheduler/pause"), ("POST", "/api/scheduler/resume"),
             // A backup holds the whole state: admin although it is a GET.
             ("GET", "/api/cluster/snapshot"),
         ] {
@@ -64,7 +64,7 @@ struct APITokenRulesTests {
         for (method, path) in [
             ("POST", "/api/jobs"), ("DELETE", "/api/jobs/j1"), ("POST", "/api/v1alpha1/launch/execute"),
             ("POST", "/api/v1alpha1/intake/envelope"), ("POST", "/api/v1alpha1/launch/l1/transitions"),
-            ("POST", "/api/v1alpha1/launch/l1/terminate"),
+            ("POST", "/api/v1alpha1/launch/l1/terminate"), ("POST", "/api/jobs/j1/trigger"),
         ] {
             #expect(RequiredRole.of(method: method, path: path, authReads: false) == .write, "\(method) \(path)")
         }

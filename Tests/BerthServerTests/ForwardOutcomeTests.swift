@@ -62,7 +62,8 @@ struct ForwardOutcomeTests {
             await transport.isConnected(1) ? true : nil
         }
         let request = ClientRequest.createJob(
-            jobID: "01934f1a-2b3c-7fff-8000-000000000001", command: "echo", image: nil, idempotencyKey: "k",
+            jobID: "01934f1a-2b3c-7fff-8000-000000000001", command: "echo", image: nil, backend: nil,
+            maxConcurrentRuns: nil, idempotencyKey: "k",
             requestHash: 1)
         var failure: WriteFailure?
         do {
@@ -152,7 +153,8 @@ struct ForwardOutcomeTests {
         transport.send(appends)
         try await Task.sleep(for: .milliseconds(300))
         let request = ClientRequest.createJob(
-            jobID: "01934f1a-2b3c-7fff-8000-000000000001", command: "echo", image: nil, idempotencyKey: "k",
+            jobID: "01934f1a-2b3c-7fff-8000-000000000001", command: "echo", image: nil, backend: nil,
+            maxConcurrentRuns: nil, idempotencyKey: "k",
             requestHash: 1)
         let forwarded = Task { try await transport.forward(request.forwardPayload, to: 1, timeout: .seconds(10)) }
         try await Task.sleep(for: .milliseconds(200))

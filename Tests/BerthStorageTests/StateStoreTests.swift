@@ -50,7 +50,7 @@ import Testing
                 job
                     == JobRecord(
                         id: "a", command: "echo hi", status: .pending, createdAtMs: Self.t0,
-                        updatedAtMs: Self.t0))
+                        updatedAtMs: Self.t0, runID: "a-run-1", runCount: 1))
             // The same index again (a restart replaying the log), even with another command.
             #expect(try state.apply(index: 1, term: 1, command: create("b")) == .alreadyApplied(index: 1))
             #expect(try state.job(id: "b") == nil)

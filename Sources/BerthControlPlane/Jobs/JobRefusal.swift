@@ -9,4 +9,6 @@ public enum JobRefusal: Error, Equatable, Hashable, Sendable {
     case alreadyTerminal(id: String, status: JobStatus)
     /// The job cannot go from `from` to `to`.
     case illegalTransition(id: String, from: JobStatus, to: JobStatus)
+    /// A new run would exceed the job's `max_concurrent_runs` (`active` runs are not terminal).
+    case tooManyRuns(id: String, active: Int, limit: Int)
 }

@@ -3,18 +3,27 @@
 /// replicated command, so every server decides the same.
 ///
 /// pending → running (start) → completed | failed (finish); pending or running → cancelled.
+/// A job that runs as launches follows its current run instead (`follow`, `JobRuns`); `trigger`
+/// starts another run.
 public enum JobRules {
-    /// Create job `id`. The node that took the request named the job, so a second create of the
-    /// same id with the same command and image is that node retrying: it gets the first answer.
+    /// Create job `id` with its first run: the job is `pending`, and its run is launch
+    /// `JobRuns.runID(jobID: id, number: 1)` (the apply stores the launch, `JobRuns.intent`).
+    /// The node that took the request named the job, so a second create of the same id with the
+    /// same command, image and backend is that node retrying: it gets the first answer.
     public static func create(
-        existing: JobRecord?, id: String, command: String, image: String?, atMs: Int64
+        existing: JobRecord?, id: String, command: String, image: String?, backend: String? = nil,
+        maxConcurrentRuns: Int = JobRecord.defaultMaxConcurrentRuns, atMs: Int64
     ) -> JobDecision {
         guard let existing else {
             return .write(
                 JobRecord(
-                    id: id, command: command, image: image, status: .pending, createdAtMs: atMs, updatedAtMs: atMs))
+                    id: id, command: command, image: image, status: .pending, createdAtMs: atMs, updatedAtMs: atMs,
+                    backend: backend, runID: JobRuns.runID(jobID: id, number: 1), runCount: 1,
+                    maxConcurrentRuns: maxConcurrentRuns))
         }
-        guard existing.command == command, existing.image == image else { return .refused(.alreadyExists(id: id)) }
+        guard existing.command == command, existing.image == image, existing.backend == backend else {
+            return .refused(.alreadyExists(id: id))
+        }
         return .unchanged(existing)
     }
 

@@ -16,4 +16,6 @@ public enum LaunchRefusal: Error, Equatable, Hashable, Sendable {
     case transitionRefused(id: String, LaunchTransitionError)
     /// An agent of `reporter` reported on a launch placed on `nodeID` ("(none)" when unplaced).
     case notOnNode(id: String, nodeID: String, reporter: String)
+    /// The scheduler is paused and the launch was not asked to wait for capacity.
+    case schedulerPaused(launchID: String)
 }

@@ -7,7 +7,9 @@ public enum LaunchRules {
     /// plan) chose. The intent is evaluated again against `fleet` as it is now, and the launch
     /// is placed only if that node still fits, with the whole explanation stored in the record.
     /// With no node (`nodeID` nil, none fitted when the leader looked) it waits as `pending` if
-    /// `waitForCapacity`, and is refused otherwise.
+    /// `waitForCapacity`, and is refused otherwise. While the scheduler is `paused` nothing new
+    /// is placed: the launch waits as `pending` with `waitForCapacity` (the leader places it after
+    /// the resume) and is refused otherwise.
     ///
     /// - Parameter fleetChangedIndex: the log index of the last command that changed node truth;
     ///   a plan made at `expectStateIndex` before it is stale.
@@ -17,7 +19,7 @@ public enum LaunchRules {
     public static func execute(
         existing: LaunchRecord?, launchID: String, intent: WorkloadIntent, nodeID: String?, atMs: Int64,
         expectStateIndex: UInt64?, waitForCapacity: Bool, policy: PlacementPolicy, fleet: inout FleetView,
-        fleetChangedIndex: UInt64
+        fleetChangedIndex: UInt64, paused: Bool = false
     ) throws -> LaunchDecision {
         var record: LaunchRecord
         if let existing {
@@ -28,6 +30,10 @@ public enum LaunchRules {
             record = existing
         } else {
             record = LaunchRecord(id: launchID, intent: intent, createdAtMs: atMs)
+        }
+        if paused {
+            guard waitForCapacity else { return .refused(.schedulerPaused(launchID: launchID)) }
+            return existing == nil ? .pending(record) : .unchanged(record)
         }
         if let expected = expectStateIndex, fleetChangedIndex > expected {
             return .refused(.planStale(expected: expected, changedAt: fleetChangedIndex))

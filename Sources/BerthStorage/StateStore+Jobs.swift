@@ -1,0 +1,153 @@
+import BerthControlPlane
+import Foundation
+import GRDB
+
+/// One run of a job: the launch it is, and its number among the job's runs.
+public struct JobRun: Equatable, Sendable {
+    public var jobID: String
+    /// 1-based.
+    public var number: Int
+    public var launch: LaunchRecord
+
+    public init(jobID: String, number: Int, launch: LaunchRecord) {
+        self.jobID = jobID
+        self.number = number
+        self.launch = launch
+    }
+}
+
+/// Jobs that run as launches (spec §7): each run is a launch record, `job_runs` ties it to its
+/// job, `launch_outputs` keeps what it printed, and the job row follows its current run. The
+/// decisions are `JobRules`' and `LaunchRules`'; here rows are read and written.
+extension StateStore {
+    // MARK: Queries
+
+    /// Runs of job `jobID`, newest first, at most `limit`.
+    public func runs(ofJob jobID: String, limit: Int) throws(StateStoreError) -> [JobRun] {
+        try Self.wrap {
+            try writer.read { db in
+                try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT job_runs.job_id, job_runs.number, launches.record FROM job_runs
+                        JOIN launches ON launches.id = job_runs.run_id
+                        WHERE job_runs.job_id = ? ORDER BY job_runs.number DESC LIMIT ?
+                        """, arguments: [jobID, limit]
+                ).map { JobRun(jobID: $0["job_id"], number: $0["number"], launch: try Self.decodeLaunch($0)) }
+            }
+        }
+    }
+
+    /// One run by its id (its launch's id), or nil.
+    public func run(id: String) throws(StateStoreError) -> JobRun? {
+        try Self.wrap {
+            try writer.read { db in
+                try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT job_runs.job_id, job_runs.number, launches.record FROM job_runs
+                        JOIN launches ON launches.id = job_runs.run_id WHERE job_runs.run_id = ?
+                        """, arguments: [id]
+                ).map { JobRun(jobID: $0["job_id"], number: $0["number"], launch: try Self.decodeLaunch($0)) }
+            }
+        }
+    }
+
+    /// What launch `launchID` printed, once its agent reported it.
+    public func launchOutput(id launchID: String) throws(StateStoreError) -> LaunchOutput? {
+        try Self.wrap {
+            try writer.read { db in
+                try Row.fetchOne(
+                    db, sql: "SELECT stdout, stderr, truncated FROM launch_outputs WHERE launch_id = ?",
+                    arguments: [launchID]
+                ).map { LaunchOutput(stdout: $0["stdout"], stderr: $0["stderr"], truncated: $0["truncated"]) }
+            }
+        }
+    }
+
+    /// Whether the scheduler is paused, as replicated.
+    public func schedulerState() throws(StateStoreError) -> SchedulerState {
+        try Self.wrap { try writer.read { try Self.schedulerState(in: $0) } }
+    }
+
+    // MARK: Apply
+
+    /// Stores the launch of `job`'s current run, `pending` until the leader places it, and ties it
+    /// to the job.
+    static func startRun(of job: JobRecord, atMs: Int64, in db: Database) throws {
+        guard let runID = job.runID else { return }
+        let launch = LaunchRecord(
+            id: runID, intent: JobRuns.intent(for: job), createdAtMs: atMs, note: "run \(job.runCount) of job \(job.id)"
+        )
+        try saveLaunch(launch, in: db)
+        try db.cachedStatement(
+            sql: "INSERT INTO job_runs (run_id, job_id, number, created_at_ms) VALUES (?, ?, ?, ?)"
+        ).execute(arguments: [runID, job.id, job.runCount, atMs])
+    }
+
+    /// Terminates run `runID` through the launch terminate path, unless it already ended.
+    static func terminateRun(_ runID: String, atMs: Int64, in db: Database, fleet: inout FleetSnapshot) throws {
+        guard let launch = try launch(runID, in: db), !launch.state.isTerminal else { return }
+        let decision = LaunchRules.terminate(existing: launch, launchID: runID, atMs: atMs, fleet: &fleet.view)
+        _ = try store(decision, in: db, answer: CommandOutcome.launchUpdated)
+    }
+
+    /// The job whose run `launch` is follows it (`JobRules.follow`); launches that are no run
+    /// change nothing.
+    static func followJob(of launch: LaunchRecord, output: LaunchOutput?, in db: Database) throws {
+        guard
+            let jobID = try String.fetchOne(
+                db.cachedStatement(sql: "SELECT job_id FROM job_runs WHERE run_id = ?"), arguments: [launch.id]),
+            let job = try job(jobID, in: db)
+        else { return }
+        if case .write(let followed) = JobRules.follow(existing: job, launch: launch, output: output) {
+            try followed.update(db)
+        }
+    }
+
+    static func saveOutput(_ output: LaunchOutput, launchID: String, in db: Database) throws {
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO launch_outputs (launch_id, stdout, stderr, truncated) VALUES (?, ?, ?, ?)
+                ON CONFLICT (launch_id) DO NOTHING
+                """
+        ).execute(arguments: [launchID, output.stdout, output.stderr, output.truncated])
+    }
+
+    static func triggerJob(_ trigger: StateCommand.TriggerJob, in db: Database) throws -> CommandOutcome {
+        let active =
+            try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT COUNT(*) FROM job_runs JOIN launches ON launches.id = job_runs.run_id
+                    WHERE job_runs.job_id = ? AND launches.state NOT IN ('terminated', 'failed')
+                    """, arguments: [trigger.jobID]) ?? 0
+        let decision = JobRules.trigger(
+            existing: try job(trigger.jobID, in: db), id: trigger.jobID, activeRuns: active, atMs: trigger.atMs)
+        switch decision {
+        case .write(let job):
+            try job.update(db)
+            try startRun(of: job, atMs: trigger.atMs, in: db)
+            return .jobTriggered(job: job, runID: job.runID ?? "")
+        case .unchanged(let job): return .jobTriggered(job: job, runID: job.runID ?? "")
+        case .refused(let refusal): return .rejected(CommandRejection(refusal))
+        }
+    }
+
+    static func setSchedulerPaused(_ set: StateCommand.SetSchedulerPaused, in db: Database) throws -> CommandOutcome {
+        let current = try schedulerState(in: db)
+        guard let next = current.setting(paused: set.paused, atMs: set.atMs) else {
+            return .schedulerChanged(state: current)
+        }
+        try db.execute(
+            sql: "UPDATE scheduler_state SET paused = ?, changed_at_ms = ? WHERE id = 1",
+            arguments: [next.paused, next.changedAtMs])
+        return .schedulerChanged(state: next)
+    }
+
+    static func schedulerState(in db: Database) throws -> SchedulerState {
+        guard let row = try Row.fetchOne(db, sql: "SELECT paused, changed_at_ms FROM scheduler_state WHERE id = 1")
+        else { return SchedulerState() }
+        return SchedulerState(paused: row["paused"], changedAtMs: row["changed_at_ms"])
+    }
+}
