@@ -113,8 +113,9 @@ public actor ServerPool {
         return remaining.first { Self.hostPort($0) == target }
     }
 
-    /// `host:port` of a URL or a bare address (as `ServerList.hostPort` in the CLI).
-    static func hostPort(_ address: String) -> String {
+    /// `host:port` of a URL or of a bare address, for matching a node's advertised HTTP address
+    /// against the servers given (the CLI matches leader hints with it too).
+    public static func hostPort(_ address: String) -> String {
         var rest = Substring(address.lowercased())
         if let scheme = rest.range(of: "://") {
             let isHTTPS = rest[..<scheme.lowerBound] == "https"

@@ -3,21 +3,6 @@ import BerthControlPlane
 /// Reading the API's answers without a type per shape: the CLI only shows them, so a missing
 /// or unexpected field renders as "-" instead of failing the command.
 extension JSONValue {
-    subscript(key: String) -> JSONValue? {
-        if case .object(let fields) = self { return fields[key] }
-        return nil
-    }
-
-    var text: String? {
-        if case .string(let value) = self { return value }
-        return nil
-    }
-
-    var integer: Int64? {
-        if case .integer(let value) = self { return value }
-        return nil
-    }
-
     var number: Double? {
         switch self {
         case .integer(let value): return Double(value)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BerthAgent
 import Foundation
 
 /// The options every client command shares: which servers to ask, and how to show the answer.
@@ -80,18 +81,8 @@ enum ServerList {
         return servers
     }
 
-    /// `host:port` of a URL or of a bare address, for matching a node's advertised HTTP
-    /// address against the servers given.
+    /// `host:port` of a URL or of a bare address (the agent's rule: both follow leader hints).
     static func hostPort(_ address: String) -> String {
-        var rest = Substring(address.lowercased())
-        if let scheme = rest.range(of: "://") {
-            let isHTTPS = rest[..<scheme.lowerBound] == "https"
-            rest = rest[scheme.upperBound...]
-            if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
-            if !rest.contains(":") || rest.hasSuffix("]") { return "\(rest):\(isHTTPS ? 443 : 80)" }
-            return String(rest)
-        }
-        if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
-        return String(rest)
+        ServerPool.hostPort(address)
     }
 }
