@@ -16,8 +16,8 @@ public struct JobRun: Equatable, Sendable {
     }
 }
 
-/// Jobs that run as launches (spec §7): each run is a launch record, `job_runs` ties it to its
-/// job, `launch_outputs` keeps what it printed, and the job row follows its current run. The
+/// Jobs that run as launches (spec §7): each run is a launch record whose row names its job
+/// (`job_id`, `run_number`; its id is `<job>-run-<n>`), `launch_outputs` keeps what it printed, and the job row follows its current run. The
 /// decisions are `JobRules`' and `LaunchRules`'; here rows are read and written.
 extension StateStore {
     // MARK: Queries
@@ -29,11 +29,10 @@ extension StateStore {
                 try Row.fetchAll(
                     db,
                     sql: """
-                        SELECT job_runs.job_id, job_runs.number, launches.record FROM job_runs
-                        JOIN launches ON launches.id = job_runs.run_id
-                        WHERE job_runs.job_id = ? ORDER BY job_runs.number DESC LIMIT ?
-                        """, arguments: [jobID, limit]
-                ).map { JobRun(jobID: $0["job_id"], number: $0["number"], launch: try Self.decodeLaunch($0)) }
+                        SELECT job_id, run_number, record FROM launches
+                        WHERE id > ? AND id < ? AND job_id = ? ORDER BY run_number DESC LIMIT ?
+                        """, arguments: [Self.runIDRange(jobID).low, Self.runIDRange(jobID).high, jobID, limit]
+                ).map { JobRun(jobID: $0["job_id"], number: $0["run_number"], launch: try Self.decodeLaunch($0)) }
             }
         }
     }
@@ -45,10 +44,9 @@ extension StateStore {
                 try Row.fetchOne(
                     db,
                     sql: """
-                        SELECT job_runs.job_id, job_runs.number, launches.record FROM job_runs
-                        JOIN launches ON launches.id = job_runs.run_id WHERE job_runs.run_id = ?
+                        SELECT job_id, run_number, record FROM launches WHERE id = ? AND job_id IS NOT NULL
                         """, arguments: [id]
-                ).map { JobRun(jobID: $0["job_id"], number: $0["number"], launch: try Self.decodeLaunch($0)) }
+                ).map { JobRun(jobID: $0["job_id"], number: $0["run_number"], launch: try Self.decodeLaunch($0)) }
             }
         }
     }
@@ -79,10 +77,12 @@ extension StateStore {
         let launch = LaunchRecord(
             id: runID, intent: JobRuns.intent(for: job), createdAtMs: atMs, note: "run \(job.runCount) of job \(job.id)"
         )
-        try saveLaunch(launch, in: db)
-        try db.cachedStatement(
-            sql: "INSERT INTO job_runs (run_id, job_id, number, created_at_ms) VALUES (?, ?, ?, ?)"
-        ).execute(arguments: [runID, job.id, job.runCount, atMs])
+        try saveLaunch(launch, run: (jobID: job.id, number: job.runCount), in: db)
+    }
+
+    /// Bounds strictly around every id `<jobID>-run-<n>`: `-` is followed by `.` in byte order.
+    static func runIDRange(_ jobID: String) -> (low: String, high: String) {
+        (jobID + "-run-", jobID + "-run.")
     }
 
     /// Terminates run `runID` through the launch terminate path, unless it already ended.
@@ -97,7 +97,7 @@ extension StateStore {
     static func followJob(of launch: LaunchRecord, output: LaunchOutput?, in db: Database) throws {
         guard
             let jobID = try String.fetchOne(
-                db.cachedStatement(sql: "SELECT job_id FROM job_runs WHERE run_id = ?"), arguments: [launch.id]),
+                db.cachedStatement(sql: "SELECT job_id FROM launches WHERE id = ?"), arguments: [launch.id]),
             let job = try job(jobID, in: db)
         else { return }
         if case .write(let followed) = JobRules.follow(existing: job, launch: launch, output: output) {
@@ -119,9 +119,11 @@ extension StateStore {
             try Int.fetchOne(
                 db,
                 sql: """
-                    SELECT COUNT(*) FROM job_runs JOIN launches ON launches.id = job_runs.run_id
-                    WHERE job_runs.job_id = ? AND launches.state NOT IN ('terminated', 'failed')
-                    """, arguments: [trigger.jobID]) ?? 0
+                    SELECT COUNT(*) FROM launches WHERE id > ? AND id < ? AND job_id = ?
+                    AND state NOT IN ('terminated', 'failed')
+                    """,
+                arguments: [Self.runIDRange(trigger.jobID).low, Self.runIDRange(trigger.jobID).high, trigger.jobID])
+            ?? 0
         let decision = JobRules.trigger(
             existing: try job(trigger.jobID, in: db), id: trigger.jobID, activeRuns: active, atMs: trigger.atMs)
         switch decision {

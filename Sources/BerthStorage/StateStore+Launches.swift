@@ -151,11 +151,15 @@ extension StateStore {
     /// Writes a launch's row; `placement` (the full explanation's stored form) only when it was placed
     /// now — later writes keep the stored one. `record` must be light
     /// (`withoutPlacementLists`): it is encoded on every change.
-    static func saveLaunch(_ record: LaunchRecord, placement: [UInt8]? = nil, in db: Database) throws {
+    /// `run` names the job a job's run belongs to, when the row is first written.
+    static func saveLaunch(
+        _ record: LaunchRecord, placement: [UInt8]? = nil, run: (jobID: String, number: Int)? = nil, in db: Database
+    ) throws {
         try db.cachedStatement(
             sql: """
-                INSERT INTO launches (id, node_id, state, created_at_ms, updated_at_ms, record, placement)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO launches (id, node_id, state, created_at_ms, updated_at_ms, record, placement, job_id,
+                    run_number)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (id) DO UPDATE SET node_id = excluded.node_id, state = excluded.state,
                     updated_at_ms = excluded.updated_at_ms, record = excluded.record,
                     placement = COALESCE(excluded.placement, placement)
@@ -163,7 +167,7 @@ extension StateStore {
         ).execute(arguments: [
             record.id, record.nodeID, record.state.rawValue, record.createdAtMs, record.updatedAtMs,
             String(decoding: record.pendingCommandJSONBytes() ?? StateCommand.canonicalJSON(record), as: UTF8.self),
-            placement.map { Data($0) },
+            placement.map { Data($0) }, run?.jobID, run?.number,
         ])
     }
 
