@@ -6,9 +6,14 @@ import Logging
 // its first report lands, so taking one is keyed by the launch id, never repeated.
 extension Agent {
     func actionLoop() async {
-        let path = "/api/v1alpha1/agents/\(configuration.nodeID)/actions?wait=\(configuration.pollWaitSeconds)"
+        let base = "/api/v1alpha1/agents/\(configuration.nodeID)/actions?wait=\(configuration.pollWaitSeconds)"
         var backoff = Backoff()
+        // Actions offered again that this agent already carries out: the server leaves them out
+        // of the next answer and waits for something new.
+        var held: [String] = []
         while !Task.isCancelled {
+            let path = held.isEmpty ? base : base + "&held=" + Self.queryValue(held.joined(separator: ","))
+            let asked = ContinuousClock.now
             let answer: ServerAnswer
             do {
                 answer = try await servers.send(
@@ -35,12 +40,25 @@ extension Agent {
                     "actions this agent cannot read were skipped", metadata: ["count": "\(actions.unreadable)"])
             }
             var tookAny = false
-            for action in actions.actions { tookAny = await take(action) || tookAny }
-            // Actions stay offered until their first report lands: do not spin on them meanwhile.
-            if (!actions.actions.isEmpty || actions.unreadable > 0) && !tookAny {
+            for action in actions.actions where await take(action) { tookAny = true }
+            // After this pass the agent holds every action offered: the answer lists all that are
+            // still offered, so this also forgets those whose reports have landed. A server that
+            // answers at once with nothing new (one from before `held`) is not polled in a tight loop.
+            let offered = actions.actions.map { "\($0.type):\($0.launchID)" }
+            let nothingNew = !tookAny && Set(offered).isSubset(of: Set(held))
+            held = offered
+            let answeredAtOnce = ContinuousClock.now - asked < .milliseconds(500)
+            if nothingNew && (!offered.isEmpty || actions.unreadable > 0) && answeredAtOnce {
                 try? await Task.sleep(for: .milliseconds(300))
             }
         }
+    }
+
+    /// `text` percent-encoded for a query value (a launch id is a safe name, but never trust it).
+    static func queryValue(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~:,")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
     }
 
     /// Carries out one action; whether it was new to this agent.

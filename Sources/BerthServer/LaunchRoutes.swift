@@ -279,6 +279,9 @@ struct LaunchRoutes {
     /// A long poll (`?wait=SECONDS`, at most 30): the node's actions as soon as it has any. Any
     /// server answers from its applied state, so it works through a load balancer, and after a
     /// failover the actions not yet acknowledged are simply still there.
+    /// The most held actions an agent may list (more than an agent runs at once).
+    static let maxHeldActions = 1024
+
     private func actions(_ nodeID: String, _ request: Request) async throws -> Response {
         var waitSeconds = 0
         if let text = request.uri.queryParameters["wait"] {
@@ -286,6 +289,18 @@ struct LaunchRoutes {
                 throw APIError.badRequest("wait must be 0–\(Self.maxWaitSeconds) seconds", field: "wait")
             }
             waitSeconds = value
+        }
+        // `held=TYPE:LAUNCH_ID,…`: actions the agent already carries out. They stay offered until
+        // their first report lands, but if they ended the long poll at once the agent would have
+        // nothing to wait on but a sleep of its own, which delayed the next launch by up to 300 ms.
+        var held: Set<String> = []
+        if let text = request.uri.queryParameters["held"], !text.isEmpty {
+            let keys = text.split(separator: ",", omittingEmptySubsequences: true).map(String.init)
+            guard keys.count <= Self.maxHeldActions, keys.allSatisfy({ $0.utf8.count <= 300 }) else {
+                throw APIError.badRequest(
+                    "held lists at most \(Self.maxHeldActions) actions of at most 300 bytes each", field: "held")
+            }
+            held = Set(keys)
         }
         let deadline = ContinuousClock.now + .seconds(waitSeconds)
         var queriedAt: LogIndex?
@@ -298,11 +313,13 @@ struct LaunchRoutes {
                 continue
             }
             queriedAt = applied
-            let records = try node.raft.state.pendingActions(for: nodeID)
-            if !records.isEmpty || ContinuousClock.now >= deadline {
-                let actions = records.map { record in
-                    AgentAction(type: record.state == .terminating ? "terminate" : "launch", record: record)
-                }
+            let actions = try node.raft.state.pendingActions(for: nodeID).map { record in
+                AgentAction(type: record.state == .terminating ? "terminate" : "launch", record: record)
+            }
+            // The answer lists every offered action (the agent prunes what it holds by it); only
+            // one it does not hold yet ends the wait early.
+            let fresh = actions.contains { !held.contains("\($0.type):\($0.record.id)") }
+            if fresh || ContinuousClock.now >= deadline {
                 return JSONResponse.make(
                     .ok,
                     encodable: AgentActions(

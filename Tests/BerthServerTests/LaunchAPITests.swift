@@ -64,6 +64,16 @@ extension ProcessClusterTests {
                 #expect(listed?.first?["type"] as? String == "launch", "\(actions)")
                 #expect((listed?.first?["spec"] as? [String: Any])?["accel"] as? String == "kvm", "\(actions)")
 
+                // An agent that already holds it says so: the poll then waits for something new
+                // (here until `wait` passes) and still lists every offered action.
+                let started = ContinuousClock.now
+                let heldPoll = try await HTTPCall.get(
+                    "\(cluster.url(follower))/api/v1alpha1/agents/arm-01/actions?wait=1&held=launch:\(id)",
+                    timeoutSeconds: 10)
+                #expect(ContinuousClock.now - started >= .milliseconds(900), "answered before wait: \(heldPoll)")
+                let stillListed = heldPoll.object?["actions"] as? [[String: Any]]
+                #expect(stillListed?.first?["launch_id"] as? String == id, "\(heldPoll)")
+
                 func report(_ state: String, node: String = "arm-01", via: NodeID, extra: String = "") async throws
                     -> HTTPAnswer
                 {
@@ -268,6 +278,10 @@ extension ProcessClusterTests {
                         "{\"node_id\":\"a\",\"state\":\"failed\",\"reason\":{\"code\":\"??\"}}", 400, "INVALID_ARGUMENT"
                     ),
                     ("GET", "/api/v1alpha1/agents/a/actions?wait=99", "", 400, "INVALID_ARGUMENT"),
+                    (
+                        "GET", "/api/v1alpha1/agents/a/actions?held=" + String(repeating: "launch:x,", count: 1100),
+                        "", 400, "INVALID_ARGUMENT"
+                    ),
                 ]
                 for (method, path, body, status, code) in cases {
                     let answer = try await HTTPCall.send(method, "\(base)\(path)", json: body.isEmpty ? nil : body)
