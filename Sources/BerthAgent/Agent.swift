@@ -3,8 +3,9 @@ import Foundation
 import Logging
 
 /// The node agent (spec §6): reports its host's truth, takes its actions from the control
-/// plane, carries them out with the `process` backend, and reports every transition. What it
-/// runs is recorded under the root, so a restarted agent re-attaches instead of launching again.
+/// plane, carries them out with its backends (`process`, `qemu`, `cloud-hypervisor`,
+/// `firecracker`), and reports every transition. What it runs is recorded under the root, so a
+/// restarted agent re-attaches instead of launching again.
 public actor Agent {
     public let configuration: AgentConfiguration
     let root: AgentRoot

@@ -248,7 +248,8 @@ final class FakeVMMServer: @unchecked Sendable {
 /// A stand-in for `cloud-hypervisor` or `firecracker`, as an executable script in `directory`:
 /// it finds the API socket in its arguments (`--api-socket PATH` / `--api-sock PATH`), makes it a
 /// link to `fakeSocket` (so the VMM's API "appears" where the agent asked for it; without a fake
-/// socket it never does), then waits; SIGTERM makes it exit 0, as the real VMM exits after
+/// socket it never does), then waits; SIGTERM makes it exit 0 (the trap is set first: the calls
+/// can all be over before a loaded shell reaches its next line), as the real VMM exits after
 /// `vmm.shutdown` or the guest's Ctrl-Alt-Del reboot.
 func writeStubVMM(named name: String, in directory: String, linkingTo fakeSocket: String?, exitAtOnce: Bool = false)
     throws -> String
@@ -257,6 +258,7 @@ func writeStubVMM(named name: String, in directory: String, linkingTo fakeSocket
     let path = directory + "/" + name
     let script = """
         #!/bin/sh
+        trap 'kill $! 2>/dev/null; exit 0' TERM
         sock=""
         while [ $# -gt 0 ]; do
           case "$1" in
@@ -266,12 +268,10 @@ func writeStubVMM(named name: String, in directory: String, linkingTo fakeSocket
         done
         \(exitAtOnce ? "echo 'Error: /dev/kvm: No such file or directory' >&2; exit 1" : "")
         \(fakeSocket.map { "ln -s '\($0)' \"$sock\"" } ?? "")
-        trap 'kill $! 2>/dev/null; exit 0' TERM
         sleep 60 &
         wait $!
 
         """
-    try script.write(toFile: path, atomically: true, encoding: .utf8)
-    chmod(path, 0o755)
+    try writeExecutable(script, to: path)
     return path
 }

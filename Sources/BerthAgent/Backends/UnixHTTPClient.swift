@@ -36,8 +36,9 @@ public struct UnixHTTPResponse: Equatable, Sendable {
 }
 
 /// A minimal HTTP/1.1 client on a unix socket, for the REST APIs of Cloud Hypervisor and
-/// Firecracker: one request per connection, `Content-Length` (or chunked, or until close)
-/// answers, every step bounded by `timeout`. Blocking I/O, like `QMPClient`.
+/// Firecracker: one request per connection (closed once the answer is read), `Content-Length`
+/// (or chunked, or until close) answers, every step bounded by `timeout`. Blocking I/O, like
+/// `QMPClient`: the calls are few and short, and each is bounded.
 public struct UnixHTTPClient: Sendable {
     public var path: String
     public var timeout: Duration
@@ -56,13 +57,15 @@ public struct UnixHTTPClient: Sendable {
         let deadline = ContinuousClock.now + timeout
         let descriptor = try connect()
         defer { close(descriptor) }
+        // The headers curl sends in both projects' documented examples, and no others: their
+        // servers (micro_http) know few headers. A call without a body has no Content-Length,
+        // as `curl -X PUT` sends it; the answer is read by its length, so the connection can
+        // stay open on the server's side.
         var head = "\(method) \(target) HTTP/1.1\r\nHost: localhost\r\nAccept: application/json\r\n"
         if let body {
             head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n"
-        } else if method == "PUT" || method == "POST" || method == "PATCH" {
-            head += "Content-Length: 0\r\n"
         }
-        head += "Connection: close\r\n\r\n"
+        head += "\r\n"
         try write(descriptor, Array(head.utf8) + (body ?? []), deadline: deadline, what: "\(method) \(target)")
         return try readResponse(descriptor, method: method, deadline: deadline, what: "\(method) \(target)")
     }
