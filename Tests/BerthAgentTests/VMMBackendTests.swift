@@ -348,4 +348,39 @@ struct AgentVMMLaunchTests {
         #expect(missing.transitions.map(\.state) == [.preparing, .failed])
         #expect(missing.transitions.last?.reason?.code == .startFailed && missing.process == nil)
     }
+
+    @Test("an agent restarted while its VM is starting waits for Running again and sends no boot call twice")
+    func restartWhileStarting() async throws {
+        let temporary = try TemporaryRoot()
+        defer { temporary.remove() }
+        let root = try AgentRoot(temporary.path + "/root")
+        try VMMFixture.artifacts(in: root)
+        let server = try FakeVMMServer(path: temporary.path + "/fake.sock", dialect: .firecracker)
+        defer { server.stop() }
+        server.runningState = "Paused"
+        _ = try writeStubVMM(named: "firecracker", in: temporary.path + "/bin", linkingTo: server.path)
+        let spec = VMMFixture.spec(.firecracker)
+        let first = try Self.agent(root: root.path, bin: temporary.path + "/bin")
+        #expect(await first.take(AgentAction(type: "launch", launchID: "fc-1", state: .validated, spec: spec)))
+        let booted = await eventually(within: 10) { server.lines.contains("GET /") }
+        #expect(booted, "\(server.lines)")
+        let started = try #require(await first.snapshot().first)
+        let handle = try #require(started.process)
+        defer { killAndReap(handle) }
+        #expect(started.state == .starting)
+
+        // As after kill -9 of the first agent: a new one on the same root.
+        let second = try Self.agent(root: root.path, bin: temporary.path + "/bin")
+        await second.rehydrate()
+        #expect(await second.snapshot().first?.state == .starting)
+        #expect(await second.snapshot().first?.process == handle)
+        server.runningState = "Running"
+        let running = await eventually(within: 10) { await second.snapshot().first?.state == .running }
+        let now = await second.snapshot().first
+        #expect(running, "\(String(describing: now?.transitions))")
+        #expect(now?.transitions.map(\.state) == [.preparing, .starting, .running])
+        #expect(server.lines.filter { $0 == "PUT /actions" }.count == 1, "InstanceStart was sent once: \(server.lines)")
+        #expect(server.lines.filter { $0 == "PUT /boot-source" }.count == 1)
+        #expect(handle.workload.isAlive(), "the same VMM, not another one")
+    }
 }
