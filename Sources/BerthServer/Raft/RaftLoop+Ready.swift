@@ -121,9 +121,15 @@ extension RaftLoop: ReadyOwner {
         for id in ready.failedReads {
             readsAwaitingIndex.removeValue(forKey: id)?.fail(WriteFailure.leadershipLost)
         }
-        if let abort = ready.transferAborted, let waiter = transferWaiter, waiter.target == abort.target {
-            transferWaiter = nil
-            waiter.promise.fail(TransferFailure.aborted(abort))
+        if let abort = ready.transferAborted {
+            if let waiter = transferWaiter, waiter.target == abort.target {
+                transferWaiter = nil
+                waiter.promise.fail(TransferFailure.aborted(abort))
+            }
+            // Writes held for the transfer can be proposed here again: wake them as a status
+            // change would (role, leader and term did not move).
+            for waiter in statusWaiters { waiter.succeed() }
+            statusWaiters = []
         }
         if let soft = ready.softState {
             logger.info(
