@@ -91,6 +91,9 @@ extension ProcessClusterTests {
                     // Its last envelope or poll came up to a second or two before the stop.
                     #expect(lostAfter >= 0.5, "declared lost too early: \(lostAfter) s")
                     #expect((lost.object?["usage"] as? [String: Any])?["active_launches"] as? Int == 0, "\(lost)")
+                    let listed = try await BerthCLI.run(["nodes", "list", "--servers", base])
+                    #expect(
+                        listed.lines.contains { $0.hasPrefix("agent-2") && $0.contains("LOST") }, "\(listed)")
                     let lostMover = try await AgentLaunches.waitForState(movingID, ["lost"], via: base)
                     let failure = lostMover.object?["failure"] as? [String: Any]
                     #expect(failure?["code"] as? String == "NODE_LOST", "\(lostMover)")

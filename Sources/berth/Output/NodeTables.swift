@@ -129,6 +129,7 @@ enum NodeTables {
     }
 
     static func scheduling(_ node: JSONValue) -> String {
+        if node["lost_at"]?.text != nil { return "LOST" }
         if node["draining"]?.boolean == true { return "draining" }
         if node["cordoned"]?.boolean == true { return "cordoned" }
         return "schedulable"
