@@ -148,6 +148,50 @@ extension ProcessClusterTests {
         }
 
         @Test(
+            "after the whole cluster was down longer than --node-lost-after, the new leader gives the agent time to be heard before declaring it lost"
+        )
+        func graceAfterLeaderChange() async throws {
+            let directory = try Self.directory()
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            try await withServerCluster(extraArguments: ["--node-lost-after", "6"]) { cluster in
+                let leader = try await cluster.waitForLeader()
+                let base = cluster.url(leader.id)
+                let agent = try RunningAgent(
+                    servers: cluster.ids.map { cluster.url($0) }, nodeID: "agent-1", directory: directory,
+                    extra: ["--envelope-interval", "1", "--poll-wait", "2"])
+                defer { agent.stop() }
+                do {
+                    try await Self.waitRegistered(["agent-1"], via: base)
+                    let created = try await HTTPCall.post(
+                        "\(base)/api/v1alpha1/launch/execute",
+                        json: Self.sleeper("survivor", on: "agent-1", reschedule: false))
+                    let id = try #require(created.string("launch_id"), "\(created)")
+                    _ = try await AgentLaunches.waitForState(id, ["running"], via: base)
+                    for id in cluster.ids { _ = await cluster.stop(id) }
+                    // Longer than --node-lost-after: the replicated received_at is stale when
+                    // the cluster comes back.
+                    try await Task.sleep(for: .seconds(7))
+                    for id in cluster.ids { try await cluster.start(id) }
+                    let newLeader = try await cluster.waitForLeader()
+                    let watchedFrom = Date()
+                    var seen = 0
+                    while Date().timeIntervalSince(watchedFrom) < 8 {
+                        let answer = try await Self.node("agent-1", via: cluster.url(newLeader.id))
+                        #expect(answer.object?["lost"] as? Bool == false, "declared lost after a restart: \(answer)")
+                        if answer.object?["lost"] as? Bool == false { seen += 1 }
+                        try await Task.sleep(for: .milliseconds(250))
+                    }
+                    #expect(seen > 10)
+                    // Declared lost even for a moment, the launch would have ended lost for good.
+                    let survivor = try await Self.launch(id, via: cluster.url(newLeader.id))
+                    #expect(survivor.string("state") == "running", "\(survivor)")
+                } catch {
+                    throw Observation("\(error)\nagent log:\n\(agent.log.suffix(3000))")
+                }
+            }
+        }
+
+        @Test(
             "a drain moves a reschedulable launch to another node (replacement first), reports its progress, and can be cancelled"
         )
         func drainMovesLaunch() async throws {

@@ -17,10 +17,15 @@ extension BerthNode {
         Task { [weak self] in
             var leaderTerm: Term?
             var leaderSinceMs: Int64 = 0
+            var lastPass = ContinuousClock.now
             while let node = self, !node.isStopping {
                 let status = node.raft.basicStatus
+                // A pass long after the previous one (this process was frozen or starved): the
+                // leader was not watching, so it cannot tell who was silent meanwhile.
+                let stalled = ContinuousClock.now - lastPass > node.safetyInterval * 4 + .seconds(1)
+                lastPass = ContinuousClock.now
                 if status.role == .leader {
-                    if leaderTerm != status.term {
+                    if leaderTerm != status.term || stalled {
                         // A new leadership: every agent gets a full period to be heard by this
                         // leader before it counts as silent.
                         leaderTerm = status.term
