@@ -269,6 +269,51 @@ extension ProcessClusterTests {
             }
         }
 
+        @Test("a move whose replacement fails is shown blocked, and the original keeps running")
+        func drainBlocked() async throws {
+            let directory = try Self.directory()
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            try await withServerCluster { cluster in
+                let leader = try await cluster.waitForLeader()
+                let base = cluster.url(leader.id)
+                let servers = cluster.ids.map { cluster.url($0) }
+                let first = try RunningAgent(servers: servers, nodeID: "agent-1", directory: directory)
+                defer { first.stop() }
+                let second = try RunningAgent(servers: servers, nodeID: "agent-2", directory: directory)
+                defer { second.stop() }
+                do {
+                    try await Self.waitRegistered(["agent-1", "agent-2"], via: base)
+                    // Runs on agent-2's root, fails anywhere else.
+                    let script = #"case $BERTH_AGENT_ROOT in *agent-2*) exec sleep 120;; *) exit 3;; esac"#
+                    let created = try await HTTPCall.post(
+                        "\(base)/api/v1alpha1/launch/execute",
+                        json: """
+                            {"node_id": "agent-2", "intent": {"name": "picky", "arch": "any", "vcpus": 1,
+                              "memory_mib": 16, "backend": "process", "labels": {"role": "agent-test"},
+                              "command": \(jsonString(script)), "shell": true, "on_node_lost": "reschedule"}}
+                            """)
+                    let id = try #require(created.string("launch_id"), "\(created)")
+                    _ = try await AgentLaunches.waitForState(id, ["running"], via: base)
+                    let drain = try await HTTPCall.post("\(base)/api/v1alpha1/nodes/agent-2/drain", json: "")
+                    #expect(drain.status == 200, "\(drain)")
+                    let blocked = try await eventually("the move to be blocked", within: 30) { () -> [[String: Any]]? in
+                        let answer = try await Self.node("agent-2", via: base)
+                        let list = (answer.object?["drain"] as? [String: Any])?["blocked"] as? [[String: Any]] ?? []
+                        return list.isEmpty ? nil : list
+                    }
+                    #expect(blocked.first?["launch_id"] as? String == id, "\(blocked)")
+                    #expect(blocked.first?["replacement_failure"] as? String == "EXITED", "\(blocked)")
+                    let original = try await Self.launch(id, via: base)
+                    #expect(original.string("state") == "running", "\(original)")
+                    let shown = try await Self.node("agent-2", via: base)
+                    #expect((shown.object?["drain"] as? [String: Any])?["done"] as? Bool == false, "\(shown)")
+                } catch {
+                    throw Observation(
+                        "\(error)\nagent-1 log:\n\(first.log.suffix(3000))\nagent-2 log:\n\(second.log.suffix(3000))")
+                }
+            }
+        }
+
         @Test("orphans are reported and shown, never killed until a sweep is asked for; the sweep kills them")
         func orphanSweep() async throws {
             let directory = try Self.directory()

@@ -103,6 +103,15 @@ enum NodeTables {
             list.add("  moving", ids("moving"))
             list.add("  moved", ids("moved"))
             list.add("  staying", ids("staying"))
+            let blocked = drain["blocked"]?.items ?? []
+            if !blocked.isEmpty {
+                list.add(
+                    "  blocked",
+                    blocked.map {
+                        "\($0["launch_id"]?.text ?? "?"): replacement \($0["replacement"]?.text ?? "?") "
+                            + ($0["replacement_state"]?.text ?? "?")
+                    }.joined(separator: ", "))
+            }
         }
         list.add("orphans", orphanSummary(node["orphans"]))
         return list.render() + context(node)

@@ -71,9 +71,21 @@ struct NodeSafetyRoutes {
         let launches = try node.raft.state.launchesForDrain(on: truth.nodeID, sinceMs: since)
         let progress = DrainProgress(launches: launches, nodeID: truth.nodeID, sinceMs: since)
         guard truth.draining || !progress.moving.isEmpty else { return nil }
+        // A move whose replacement ended without running stays here, still running: say so.
+        var blocked: [[String: Any]] = []
+        for record in launches where progress.moving.contains(record.id) {
+            guard let replacementID = record.replacedBy,
+                let replacement = try node.raft.state.launch(id: replacementID), replacement.state.isTerminal
+            else { continue }
+            var entry: [String: Any] = [
+                "launch_id": record.id, "replacement": replacementID, "replacement_state": replacement.state.rawValue,
+            ]
+            if let failure = replacement.failure { entry["replacement_failure"] = failure.code.rawValue }
+            blocked.append(entry)
+        }
         let document: [String: Any] = [
             "active": truth.draining, "remaining": progress.remaining, "moving": progress.moving,
-            "moved": progress.moved, "staying": progress.staying, "done": progress.done,
+            "moved": progress.moved, "staying": progress.staying, "done": progress.done, "blocked": blocked,
             "since": RFC3339.string(fromMilliseconds: since),
         ]
         return Array(try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys]))
