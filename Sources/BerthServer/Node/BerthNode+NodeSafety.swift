@@ -17,13 +17,13 @@ extension BerthNode {
         Task { [weak self] in
             var leaderTerm: Term?
             var leaderSinceMs: Int64 = 0
-            var lastPass = ContinuousClock.now
+            var sleptAt = ContinuousClock.now
             while let node = self, !node.isStopping {
                 let status = node.raft.basicStatus
-                // A pass long after the previous one (this process was frozen or starved): the
-                // leader was not watching, so it cannot tell who was silent meanwhile.
-                let stalled = ContinuousClock.now - lastPass > node.safetyInterval * 4 + .seconds(1)
-                lastPass = ContinuousClock.now
+                // A sleep that lasted far longer than asked (this process was frozen or starved):
+                // the leader was not watching, so it cannot tell who was silent meanwhile. A long
+                // pass of its own (many proposals) is not a stall: only the sleep is measured.
+                let stalled = ContinuousClock.now - sleptAt > node.safetyInterval * 4 + .seconds(1)
                 if status.role == .leader {
                     if leaderTerm != status.term || stalled {
                         // A new leadership: every agent gets a full period to be heard by this
@@ -36,6 +36,7 @@ extension BerthNode {
                 } else {
                     leaderTerm = nil
                 }
+                sleptAt = ContinuousClock.now
                 try? await Task.sleep(for: node.safetyInterval)
             }
         }
