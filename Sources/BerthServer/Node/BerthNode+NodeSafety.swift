@@ -17,6 +17,7 @@ extension BerthNode {
         Task { [weak self] in
             var leaderTerm: Term?
             var leaderSinceMs: Int64 = 0
+            var handovers = HandoverWatch()
             var sleptAt = ContinuousClock.now
             while let node = self, !node.isStopping {
                 let status = node.raft.basicStatus
@@ -30,9 +31,10 @@ extension BerthNode {
                         // leader before it counts as silent.
                         leaderTerm = status.term
                         leaderSinceMs = WallClock.nowMilliseconds()
+                        handovers = HandoverWatch()
                     }
                     await node.declareSilentNodesLost(graceStartMs: leaderSinceMs)
-                    await node.advanceDrains()
+                    await node.advanceDrains(&handovers)
                 } else {
                     leaderTerm = nil
                 }
@@ -73,9 +75,11 @@ extension BerthNode {
 
     /// Drains, one step: each movable launch on a draining node gets a replacement, and each
     /// launch whose replacement now runs is terminated (make before break).
-    func advanceDrains() async {
+    func advanceDrains(_ handovers: inout HandoverWatch) async {
         let view = raft.state.fleet().view
+        var anyDraining = false
         for nodeID in view.nodeIDs where view.truth(of: nodeID)?.draining == true {
+            anyDraining = true
             guard let launches = try? raft.state.activeLaunches(on: nodeID) else { continue }
             for record in launches where NodeLossRules.isMovable(record) && record.replacedBy == nil {
                 guard raft.basicStatus.role == .leader else { return }
@@ -92,7 +96,9 @@ extension BerthNode {
                 }
             }
         }
-        guard let moving = try? raft.state.launchesBeingReplaced() else { return }
+        guard handovers.scanDue(anyDraining: anyDraining), let moving = try? raft.state.launchesBeingReplaced()
+        else { return }
+        handovers.scanned(foundMoves: !moving.isEmpty)
         for original in moving {
             guard let replacementID = original.replacedBy,
                 let replacement = try? raft.state.launch(id: replacementID),
@@ -105,5 +111,26 @@ extension BerthNode {
                         launchID: original.id, atMs: WallClock.nowMilliseconds(),
                         note: "moved: its replacement \(replacement.id) runs on \(replacement.nodeID ?? "?")")))
         }
+    }
+}
+
+/// When the leader looks for moves in flight. The scan reads every unfinished launch's record,
+/// so it runs only while a node drains or the last scan found moves (a cancelled drain's moves
+/// still finish), and otherwise every `idleRescan` — moves are made only by drains, so an idle
+/// fleet has none, but a new leader must look once.
+struct HandoverWatch {
+    static let idleRescan: Duration = .seconds(10)
+
+    private var lastFoundMoves = true
+    private var lastScan: ContinuousClock.Instant?
+
+    func scanDue(anyDraining: Bool) -> Bool {
+        guard let lastScan else { return true }
+        return anyDraining || lastFoundMoves || ContinuousClock.now - lastScan >= Self.idleRescan
+    }
+
+    mutating func scanned(foundMoves: Bool) {
+        lastFoundMoves = foundMoves
+        lastScan = ContinuousClock.now
     }
 }
