@@ -145,10 +145,12 @@ def throughput(systems, conns_list, seconds, warmup, rounds, payload_bytes):
         for conns in conns_list:
             for name, cl in systems:
                 leader = cl.leader()
-                port = cl.http_ports[leader]
-                run_id = f"{name[0]}{rnd}c{conns}"
+                # Through HAProxy, wrk writes to the front and HAProxy picks a member.
+                port = getattr(cl, "front_port", None) or cl.http_ports[leader]
+                run_id = f"{name[0]}{'h' if name == 'berth-haproxy' else ''}{rnd}c{conns}"
+                wrk_system = "etcd" if name == "etcd" else "berth"
                 if warmup > 0:
-                    run_wrk(name, port, conns, warmup, run_id + "w", payload_bytes)
+                    run_wrk(wrk_system, port, conns, warmup, run_id + "w", payload_bytes)
                 before = progress_counter(cl, leader)
                 la = loadavg()
                 members = {j: cl.pid(j) for j in cl.ids if cl.alive(j)}
@@ -156,7 +158,7 @@ def throughput(systems, conns_list, seconds, warmup, rounds, payload_bytes):
                 probe = StatusProbe(cl, leader)
                 probe.start()
                 try:
-                    res = run_wrk(name, port, conns, seconds, run_id, payload_bytes)
+                    res = run_wrk(wrk_system, port, conns, seconds, run_id, payload_bytes)
                 finally:
                     res_probe = probe.finish()
                 res.update(res_probe)
@@ -181,7 +183,7 @@ def table(rows, conns_list):
     out = []
     for conns in conns_list:
         per = {}
-        for system in ("berth", "etcd"):
+        for system in ("berth", "etcd", "berth-haproxy"):
             rs = [r for r in rows if r["system"] == system and r["conns"] == conns]
             if rs:
                 per[system] = {k: statistics.median([r[k] for r in rs]) for k in ("rps", "p50_ms", "p99_ms")}
@@ -190,6 +192,8 @@ def table(rows, conns_list):
         if "berth" in per and "etcd" in per:
             entry["ratio_rps"] = per["berth"]["rps"] / per["etcd"]["rps"]
             entry["ratio_p99"] = per["berth"]["p99_ms"] / per["etcd"]["p99_ms"]
+        if "berth" in per and "berth-haproxy" in per:
+            entry["haproxy_ratio_rps"] = per["berth-haproxy"]["rps"] / per["berth"]["rps"]
         out.append(entry)
     return out
 
@@ -254,6 +258,17 @@ def markdown(results):
                          f"{'{:.2f}×'.format(e['ratio_rps']) if 'ratio_rps' in e else '—'} | "
                          f"{'{:.2f}×'.format(e['ratio_p99']) if 'ratio_p99' in e else '—'} |")
         lines.append("")
+        if any("berth-haproxy" in e for e in results["table"]):
+            lines += ["Through HAProxy (deploy-style front, round robin over the 3 members; followers forward) "
+                      "against direct writes to the leader, same run:", "",
+                      "| connections | direct writes/s | p99 | through HAProxy writes/s | p99 | HAProxy / direct |",
+                      "|---|---|---|---|---|---|"]
+            for e in results["table"]:
+                b, h = e.get("berth"), e.get("berth-haproxy")
+                if b and h:
+                    lines.append(f"| {e['conns']} | {b['rps']:.0f} | {b['p99_ms']:.2f} ms | {h['rps']:.0f} | "
+                                 f"{h['p99_ms']:.2f} ms | {e['haproxy_ratio_rps']:.2f}× |")
+            lines.append("")
         lines += ["Per run:", "", "| system | round | conns | writes/s | p50 | p99 | max | non-2xx | socket errors | "
                   "committed Δ / requests | load 1m | slowest status probe | CPU ms/write leader / 3 nodes |",
                   "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -294,7 +309,8 @@ def main():
     ap.add_argument("--berth", required=True)
     ap.add_argument("--etcd", default="etcd")
     ap.add_argument("--berth-args", default="", help="extra berth server flags, e.g. '--snapshot-threshold 1000000'")
-    ap.add_argument("--systems", default="berth,etcd")
+    ap.add_argument("--systems", default="berth,etcd",
+                    help="berth, etcd, berth-haproxy (Berth's writes through a real HAProxy; needs berth)")
     ap.add_argument("--conns", default="1,16,64")
     ap.add_argument("--duration", type=int, default=12)
     ap.add_argument("--warmup", type=int, default=3)
@@ -331,6 +347,12 @@ def main():
             log(f"starting Berth: http ports {berth.http_ports}, peer ports {berth.peer_ports}")
             berth.start_all_and_wait()
             systems.append(("berth", berth))
+            if "berth-haproxy" in wanted:
+                front = clusters.HAProxyFront(args.work, berth)
+                started.append(front)
+                front.start_all_and_wait()
+                log(f"HAProxy in front of Berth on port {front.port}")
+                systems.append(("berth-haproxy", clusters.ThroughFront(berth, front)))
         if "etcd" in wanted:
             etcd = clusters.EtcdCluster(args.work, args.etcd)
             started.append(etcd)

@@ -352,3 +352,30 @@ backend berth
 
     def write_ok(self, status):
         return self.berth.write_ok(status)
+
+
+class ThroughFront:
+    """The Berth cluster as a writer sees it through HAProxy: wrk targets the front's port;
+    the leader, the members' status and CPU are the cluster's."""
+    kind = "berth"
+
+    def __init__(self, berth, front):
+        self.berth, self.front = berth, front
+        self.front_port = front.port
+        self.ids = berth.ids
+        self.http_ports = berth.http_ports
+
+    def leader(self):
+        return self.berth.leader()
+
+    def terms(self):
+        return self.berth.terms()
+
+    def status(self, i, timeout=1.0):
+        return self.berth.status(i, timeout)
+
+    def pid(self, i):
+        return self.berth.pid(i)
+
+    def alive(self, i):
+        return self.berth.alive(i)

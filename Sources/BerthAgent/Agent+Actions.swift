@@ -141,10 +141,12 @@ extension Agent {
             } catch {
                 refuse(error.code, error.detail)
             }
+        case (.cloudHypervisor, .image), (.firecracker, .image):
+            launchThroughAPI(launch)
         default:
             refuse(
                 .validationFailed,
-                "this agent runs the process and qemu backends, not \(spec.backend.rawValue)")
+                "the \(spec.backend.rawValue) backend does not run this payload")
         }
     }
 
@@ -201,6 +203,10 @@ extension Agent {
         persist(launch)
         if let handle = launch.process {
             stopping.insert(launchID)
+            if launch.spec.backend == .cloudHypervisor || launch.spec.backend == .firecracker {
+                stopThroughAPI(launchID, launch.spec, handle)
+                return true
+            }
             if launch.spec.backend == .qemu {
                 let qemu = self.qemu
                 Task {

@@ -39,13 +39,15 @@ extension Agent {
                 case .exited(let code):
                     notes.insert("exited with status \(code)", at: 0)
                     if launch.state == .starting && !launch.stopRequested {
-                        // A VM that ended before QMP said running never started, whatever its status.
+                        // A VM that ended before QMP (or its VMM's API) said running never
+                        // started, whatever its status.
+                        let program = launch.spec.backend == .qemu ? "QEMU" : launch.spec.backend.rawValue
                         launch.move(
                             to: .failed,
                             reason: FailureReason(
                                 code: .startFailed, exitCode: code,
                                 detail:
-                                    "QEMU exited with status \(code) before it was running; see launches/\(launch.launchID)/stderr"
+                                    "\(program) exited with status \(code) before it was running; see launches/\(launch.launchID)/stderr"
                             ))
                     } else if launch.stopRequested || code == 0 {
                         launch.move(to: .terminated, note: notes.joined(separator: "; "))

@@ -3,13 +3,16 @@ import Foundation
 import Logging
 
 /// The node agent (spec §6): reports its host's truth, takes its actions from the control
-/// plane, carries them out with the `process` backend, and reports every transition. What it
-/// runs is recorded under the root, so a restarted agent re-attaches instead of launching again.
+/// plane, carries them out with its backends (`process`, `qemu`, `cloud-hypervisor`,
+/// `firecracker`), and reports every transition. What it runs is recorded under the root, so a
+/// restarted agent re-attaches instead of launching again.
 public actor Agent {
     public let configuration: AgentConfiguration
     let root: AgentRoot
     let backend: ProcessBackend
     let qemu: QEMUBackend
+    /// Cloud Hypervisor and Firecracker.
+    let vmm: VMMBackend
     let store: LaunchStore
     let servers: ServerPool
     let sequence: SequenceFile
@@ -42,6 +45,12 @@ public actor Agent {
         qemu.readinessTimeout = configuration.vmReadinessTimeout
         qemu.powerdownGrace = configuration.vmPowerdownGrace
         self.qemu = qemu
+        var vmm = VMMBackend(processes: backend)
+        if let path = configuration.vmmSearchPath { vmm.searchPath = path }
+        vmm.socketTimeout = configuration.vmmSocketTimeout
+        vmm.readinessTimeout = configuration.vmReadinessTimeout
+        vmm.shutdownGrace = configuration.vmPowerdownGrace
+        self.vmm = vmm
         store = LaunchStore(backend: backend)
         servers = ServerPool(servers: configuration.servers)
         sequence = SequenceFile(path: try root.resolve("sequence"))
@@ -87,6 +96,11 @@ public actor Agent {
                     launch.process?.qmpSocketPath = (try? backend.launchDirectory(launch.launchID)).map {
                         $0 + "/qmp.sock"
                     }
+                } else if launch.spec.backend.isVirtualMachine {
+                    // Readiness is the VMM API's to say: waited for again below.
+                    launch.process?.apiSocketPath = (try? backend.launchDirectory(launch.launchID)).map {
+                        $0 + "/api.sock"
+                    }
                 } else {
                     launch.move(
                         to: .running, note: "pid \(found.workload.pid), found by its marker after an agent restart")
@@ -110,6 +124,14 @@ public actor Agent {
                 }
                 launches[launch.launchID] = launch
                 awaitReadiness(launch.launchID, process)
+            }
+            if launch.state == .starting, launch.spec.backend.isVirtualMachine, launch.spec.backend != .qemu,
+                let process = launch.process
+            {
+                // Its API calls may or may not have been sent: they are not sent twice; the VM
+                // is waited for, and stopped READINESS_TIMEOUT if it never runs.
+                launches[launch.launchID] = launch
+                awaitVMMReadiness(launch.launchID, launch.spec, process, configure: nil)
             }
             if let process = launch.process, !launch.state.isTerminal {
                 let alive = process.workload.isAlive()

@@ -27,6 +27,10 @@ public struct AgentConfiguration: Sendable {
     public var vmReadinessTimeout: Duration = .seconds(30)
     /// How long a VM's guest gets to power off after QMP `system_powerdown` before `quit`.
     public var vmPowerdownGrace: Duration = .seconds(3)
+    /// Where `cloud-hypervisor` and `firecracker` are searched when a launch runs (nil: PATH).
+    public var vmmSearchPath: [String]?
+    /// How long a Cloud Hypervisor or Firecracker process may take to listen on its API socket.
+    public var vmmSocketTimeout: Duration = .seconds(5)
     public var reservedCPUs = 0
     public var reservedMemoryMiB = 256
 

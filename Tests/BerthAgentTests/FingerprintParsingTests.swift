@@ -74,10 +74,8 @@ struct FingerprintParsingTests {
         defer { root.remove() }
         let script = "#!/bin/sh\necho 'cloud-hypervisor v41.0.0'\n"
         let path = root.path + "/cloud-hypervisor"
-        try script.write(toFile: path, atomically: true, encoding: .utf8)
-        chmod(path, 0o755)
-        try "#!/bin/sh\nexit 1\n".write(toFile: root.path + "/firecracker", atomically: true, encoding: .utf8)
-        chmod(root.path + "/firecracker", 0o755)
+        try writeExecutable(script, to: path)
+        try writeExecutable("#!/bin/sh\nexit 1\n", to: root.path + "/firecracker")
         let found = BackendDiscovery(searchPath: [root.path]).discover(hostArch: .x86_64)
         #expect(
             found == [

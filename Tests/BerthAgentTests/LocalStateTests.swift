@@ -86,7 +86,7 @@ struct LocalStateTests {
         #expect(last?.reason?.code == .killed && last?.reason?.signal == 9, "\(String(describing: last))")
     }
 
-    @Test("a terminate before the launch was taken reports terminated; a wrong backend fails validation")
+    @Test("a terminate before the launch was taken reports terminated; a VM that cannot start fails preparing")
     func refusals() async throws {
         let temporary = try TemporaryRoot()
         defer { temporary.remove() }
@@ -105,8 +105,12 @@ struct LocalStateTests {
         let launches = await agent.snapshot()
         #expect(launches.map(\.launchID) == ["l-stop", "l-vm", "l-vm2"])
         #expect(launches[0].transitions.map(\.state) == [.terminated])
-        #expect(launches[1].transitions.map(\.state) == [.failed])
-        #expect(launches[1].transitions.first?.reason?.code == .validationFailed)
+        // Firecracker: not on PATH (or its kernel missing): refused while preparing, nothing started.
+        #expect(launches[1].transitions.map(\.state) == [.preparing, .failed])
+        #expect(launches[1].process == nil)
+        if VMMLaunchPlan.findProgram("firecracker", searchPath: BackendDiscovery.environmentPath) == nil {
+            #expect(launches[1].transitions.last?.reason?.code == .startFailed, "\(launches[1].transitions)")
+        }
         if QEMUCommandLine.findProgram(arch: .x86_64, searchPath: BackendDiscovery.environmentPath) != nil {
             #expect(launches[2].transitions.map(\.state) == [.preparing, .failed])
             #expect(launches[2].transitions.last?.reason?.code == .prepareFailed, "\(launches[2].transitions)")

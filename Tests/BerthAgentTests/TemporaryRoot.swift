@@ -33,3 +33,20 @@ func killAndReap(_ handle: ProcessHandle) {
     let deadline = Date().addingTimeInterval(3)
     while Date() < deadline, !FileManager.default.fileExists(atPath: handle.statusPath) { usleep(10_000) }
 }
+
+/// Writes an executable script through a close-on-exec descriptor. The tests fork and exec
+/// concurrently: a descriptor open for writing that a child inherits (Foundation's writes do not
+/// set close-on-exec) makes exec of the script fail with ETXTBSY ("text file busy").
+func writeExecutable(_ text: String, to path: String) throws {
+    let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
+    guard descriptor >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+    defer { close(descriptor) }
+    let bytes = Array(text.utf8)
+    var offset = 0
+    while offset < bytes.count {
+        let written = bytes[offset...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        guard written > 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        offset += written
+    }
+    fchmod(descriptor, 0o755)
+}

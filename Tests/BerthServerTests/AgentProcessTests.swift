@@ -245,6 +245,22 @@ extension ProcessClusterTests {
             #expect(
                 codes == ["KVM_UNUSABLE", "BACKEND_MISSING", "PATH_OUTSIDE_ROOT"],
                 "\(notReady)")
+
+            // Cloud Hypervisor on a host without the binary, with KVM unusable: not ready, and
+            // still the dry run's exact API calls.
+            let micro =
+                #"{"name": "m", "node_id": "n1", "arch": "x86_64", "backend": "cloud-hypervisor", "accel": "kvm", "vcpus": 2, "memory_mib": 256, "image": {"kernel": "vmlinux"}}"#
+            try "k".write(toFile: root + "/vmlinux", atomically: true, encoding: .utf8)
+            let dry = try await BerthCLI.run(
+                ["agent", "prepare", "--spec", "-", "--root", root, "--fixture", fixture], stdin: micro)
+            #expect(dry.status == 1, "\(dry)")
+            let dryCodes = (dry.json?["reasons"] as? [[String: Any]])?.compactMap { $0["code"] as? String }
+            #expect(dryCodes == ["KVM_UNUSABLE", "BACKEND_MISSING"], "\(dry)")
+            let api = (dry.json?["invocation"] as? [String: Any])?["api"] as? [String: Any]
+            let calls = (api?["boot"] as? [[String: Any]])?.map { "\($0["method"] ?? "") \($0["path"] ?? "")" }
+            #expect(calls == ["PUT /api/v1/vm.create", "PUT /api/v1/vm.boot"], "\(dry)")
+            let create = (api?["boot"] as? [[String: Any]])?.first?["body"] as? [String: Any]
+            #expect((create?["cpus"] as? [String: Any])?["boot_vcpus"] as? Int == 2, "\(dry)")
         }
 
         @Test("KVM as the agents report it decides placement: unusable KVM is rejected with KVM_UNUSABLE")

@@ -163,6 +163,35 @@ extension ProcessClusterTests {
             }
         }
 
+        @Test("cluster members (table and json), cluster transfer, and a refused member change")
+        func clusterCommands() async throws {
+            try await withServerCluster { cluster in
+                let leader = try await cluster.waitForLeader()
+                let target = cluster.ids.first { $0 != leader.id }!
+                let servers = ["--servers", cluster.url(target)]
+
+                let table = try await BerthCLI.run(["cluster", "members"] + servers)
+                #expect(table.status == 0, "\(table)")
+                for id in cluster.ids {
+                    let row = table.row("\(id)")
+                    #expect(row?.contains("voter") == true, "\(table)")
+                }
+                let json = try await BerthCLI.run(["cluster", "members", "list", "--output", "json"] + servers)
+                #expect(json.status == 0, "\(json)")
+                #expect((json.json?["nodes"] as? [Any])?.count == cluster.ids.count, "\(json)")
+
+                let transfer = try await BerthCLI.run(["cluster", "transfer", "--to", "\(target)"] + servers)
+                #expect(transfer.status == 0, "\(transfer)")
+                _ = try await eventually("node \(target) to lead", within: 15) { () -> Bool? in
+                    try await cluster.status(target).leaderID == target ? true : nil
+                }
+
+                let refused = try await BerthCLI.run(["cluster", "members", "remove", "99"] + servers)
+                #expect(refused.status == 1, "\(refused)")
+                #expect(refused.stderr.contains("99") || refused.stderr.contains("NOT_FOUND"), "\(refused)")
+            }
+        }
+
         @Test("BERTH_SERVERS: a dead first server falls back to the next; none answering exits 69")
         func serverFallback() async throws {
             try await withServerCluster { cluster in

@@ -269,7 +269,7 @@ extension ProcessClusterTests {
             }
         }
 
-        @Test("a move whose replacement fails is shown blocked, and the original keeps running")
+        @Test("a move whose replacement ends without running is shown blocked, and the original keeps running")
         func drainBlocked() async throws {
             let directory = try Self.directory()
             defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -283,26 +283,32 @@ extension ProcessClusterTests {
                 defer { second.stop() }
                 do {
                     try await Self.waitRegistered(["agent-1", "agent-2"], via: base)
-                    // Runs on agent-2's root, fails anywhere else.
-                    let script = #"case $BERTH_AGENT_ROOT in *agent-2*) exec sleep 120;; *) exit 3;; esac"#
                     let created = try await HTTPCall.post(
                         "\(base)/api/v1alpha1/launch/execute",
-                        json: """
-                            {"node_id": "agent-2", "intent": {"name": "picky", "arch": "any", "vcpus": 1,
-                              "memory_mib": 16, "backend": "process", "labels": {"role": "agent-test"},
-                              "command": \(jsonString(script)), "shell": true, "on_node_lost": "reschedule"}}
-                            """)
+                        json: Self.sleeper("blocked", on: "agent-2", reschedule: true))
                     let id = try #require(created.string("launch_id"), "\(created)")
                     _ = try await AgentLaunches.waitForState(id, ["running"], via: base)
+                    // No room elsewhere: the replacement waits, then someone gives it up.
+                    let cordon = try await HTTPCall.post("\(base)/api/v1alpha1/nodes/agent-1/cordon", json: "")
+                    #expect(cordon.status == 200, "\(cordon)")
                     let drain = try await HTTPCall.post("\(base)/api/v1alpha1/nodes/agent-2/drain", json: "")
                     #expect(drain.status == 200, "\(drain)")
-                    let blocked = try await eventually("the move to be blocked", within: 30) { () -> [[String: Any]]? in
+                    let replacementID = try await eventually("a replacement", within: 20) { () -> String? in
+                        try await Self.launch(id, via: base).string("replaced_by")
+                    }
+                    let waiting = try await Self.launch(replacementID, via: base)
+                    #expect(waiting.string("state") == "pending" && waiting.object?["why_pending"] != nil, "\(waiting)")
+                    let given = try await HTTPCall.post(
+                        "\(base)/api/v1alpha1/launch/\(replacementID)/terminate", json: "")
+                    #expect(given.status == 200, "\(given)")
+                    let blocked = try await eventually("the move to be blocked", within: 20) { () -> [[String: Any]]? in
                         let answer = try await Self.node("agent-2", via: base)
                         let list = (answer.object?["drain"] as? [String: Any])?["blocked"] as? [[String: Any]] ?? []
                         return list.isEmpty ? nil : list
                     }
                     #expect(blocked.first?["launch_id"] as? String == id, "\(blocked)")
-                    #expect(blocked.first?["replacement_failure"] as? String == "EXITED", "\(blocked)")
+                    #expect(blocked.first?["replacement_state"] as? String == "terminated", "\(blocked)")
+                    try await Task.sleep(for: .seconds(1))
                     let original = try await Self.launch(id, via: base)
                     #expect(original.string("state") == "running", "\(original)")
                     let shown = try await Self.node("agent-2", via: base)

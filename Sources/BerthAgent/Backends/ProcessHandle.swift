@@ -9,6 +9,8 @@ public struct ProcessHandle: Codable, Equatable, Sendable {
     public var statusPath: String
     /// A QEMU workload's QMP socket (its readiness and its terminate go through it).
     public var qmpSocketPath: String?
+    /// A Cloud Hypervisor or Firecracker workload's API socket (readiness and terminate).
+    public var apiSocketPath: String?
 
     public init(
         workload: ProcessIdentity, keeper: ProcessIdentity?, stdoutPath: String, stderrPath: String, statusPath: String
@@ -26,5 +28,6 @@ public struct ProcessHandle: Codable, Equatable, Sendable {
         case stderrPath = "stderr_path"
         case statusPath = "status_path"
         case qmpSocketPath = "qmp_socket_path"
+        case apiSocketPath = "api_socket_path"
     }
 }

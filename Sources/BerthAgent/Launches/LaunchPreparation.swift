@@ -11,7 +11,8 @@ public struct LaunchPreparationResult: Codable, Equatable, Sendable {
     public var backend: BackendKind
     public var accel: Acceleration
     public var reasons: [PreparationReason]
-    /// The backend's invocation, when the agent can build it (`process` so far).
+    /// The backend's invocation, when the agent can build it. Cloud Hypervisor and Firecracker
+    /// get theirs (with the exact API calls) even on a host that cannot run them: a dry run.
     public var invocation: Invocation?
 
     /// How a `process` launch is started.
@@ -28,9 +29,11 @@ public struct LaunchPreparationResult: Codable, Equatable, Sendable {
         /// by `output_limit_bytes`, like stdout).
         public var qmpSocket: String?
         public var serialLog: String?
+        /// Cloud Hypervisor and Firecracker: the API socket and every call, in order.
+        public var api: VMMAPIPlan?
 
         enum CodingKeys: String, CodingKey {
-            case program, argv, stdout, stderr
+            case program, argv, stdout, stderr, api
             case qmpSocket = "qmp_socket"
             case serialLog = "serial_log"
             case workingDirectory = "working_directory"
@@ -75,7 +78,7 @@ public struct LaunchPreparation: Sendable {
             reasons.append(
                 PreparationReason(.archMismatch, needed: spec.arch.rawValue, available: fingerprint.arch.rawValue))
         }
-        if spec.accel == .kvm {
+        if spec.accel == .kvm || spec.backend.requiresKVM {
             if !fingerprint.kvm.present {
                 reasons.append(
                     PreparationReason(
@@ -120,11 +123,9 @@ public struct LaunchPreparation: Sendable {
                 if reasons.isEmpty {
                     invocation = qemuInvocation(spec, &reasons)
                 }
-            } else {
-                reasons.append(
-                    PreparationReason(
-                        .backendNotImplemented, needed: spec.backend.rawValue, available: "process, qemu",
-                        detail: "\(spec.backend.rawValue) launches are not carried out by this agent yet"))
+            } else if !reasons.contains(where: { $0.code == .pathOutsideRoot }) {
+                // The dry run: the API calls are printed whatever else the host lacks.
+                invocation = vmmInvocation(spec, &reasons)
             }
         }
         return LaunchPreparationResult(
@@ -154,6 +155,32 @@ public struct LaunchPreparation: Sendable {
                 PreparationReason(
                     error.code == .validationFailed ? .pathOutsideRoot : .backendNotImplemented,
                     needed: "a QEMU command line", available: "refused", detail: error.detail))
+            return nil
+        }
+    }
+
+    /// The Cloud Hypervisor or Firecracker process and API calls, with `{launch_id}` for the
+    /// launch's directory.
+    private func vmmInvocation(_ spec: LaunchSpec, _ reasons: inout [PreparationReason])
+        -> LaunchPreparationResult.Invocation?
+    {
+        let name = VMMLaunchPlan.binaryName(spec.backend)
+        let program =
+            fingerprint.backends.first { $0.kind == spec.backend && $0.isSupported }?.binary
+            ?? VMMLaunchPlan.findProgram(name, searchPath: searchPath) ?? name
+        do {
+            let plan = try VMMLaunchPlan.build(
+                spec: spec, root: root, launchDirectory: "launches/{launch_id}", program: program)
+            let directory = root.path + "/launches/{launch_id}"
+            return .init(
+                program: program, argv: plan.argv, workingDirectory: directory,
+                stdout: directory + "/" + plan.stdoutName, stderr: directory + "/stderr",
+                outputLimitBytes: outputLimitBytes, serialLog: plan.serialLog, api: plan.api)
+        } catch {
+            reasons.append(
+                PreparationReason(
+                    .backendRefused, needed: "a \(spec.backend.rawValue) launch plan", available: "refused",
+                    detail: error.detail))
             return nil
         }
     }

@@ -17,6 +17,9 @@ public enum PreparationCode: String, Codable, CaseIterable, Sendable {
     case programNotFound = "PROGRAM_NOT_FOUND"
     /// This agent cannot launch the backend yet, even though the host has it.
     case backendNotImplemented = "BACKEND_NOT_IMPLEMENTED"
+    /// The backend cannot run the spec as given: an API socket path longer than a unix socket
+    /// allows, more vCPUs than Firecracker runs.
+    case backendRefused = "BACKEND_REFUSED"
 
     /// The reason in words; the evidence is in `needed` and `available`.
     public var summary: String {
@@ -31,6 +34,7 @@ public enum PreparationCode: String, Codable, CaseIterable, Sendable {
         case .artifactMissing: return "a boot artifact does not exist"
         case .programNotFound: return "the program is not an executable file"
         case .backendNotImplemented: return "this agent cannot launch this backend yet"
+        case .backendRefused: return "the backend cannot run the spec as given"
         }
     }
 }

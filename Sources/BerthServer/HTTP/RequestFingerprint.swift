@@ -21,8 +21,11 @@ enum RequestFingerprint {
     }
 
     /// The key a node gives a write that came without one, so that its own retries of that
-    /// write (a forward re-sent after a leader change) can never apply it twice.
-    static func internalKey() -> String {
-        "berth-internal:" + UUID().uuidString
+    /// write (a forward re-sent after a leader change) can never apply it twice. A version 7
+    /// UUID (time first, like job ids): every member inserts every key into the idempotency
+    /// table's primary-key index, and keys that grow with time land on its last page instead of
+    /// dirtying a random page of a large index per write.
+    static func internalKey(nowMs: Int64 = WallClock.nowMilliseconds()) -> String {
+        "berth-internal:" + JobID.make(nowMs: nowMs)
     }
 }

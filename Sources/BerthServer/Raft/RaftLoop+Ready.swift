@@ -170,6 +170,13 @@ extension RaftLoop: ReadyOwner {
             LogContext.setTerm(status.term, node: config.nodeID)
             metrics.commitIndex.record(Int64(status.commit))
             metrics.appliedIndex.record(Int64(status.applied))
+            if !appliedWaiters.isEmpty {
+                appliedWaiters.removeAll { waiter in
+                    guard status.applied > waiter.after else { return false }
+                    waiter.promise.succeed()
+                    return true
+                }
+            }
         }
         if membershipChanged {
             membershipChanged = false

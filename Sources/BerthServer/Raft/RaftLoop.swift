@@ -164,6 +164,8 @@ final class RaftLoop: @unchecked Sendable {
             self.readsAwaitingIndex = [:]
             for waiter in self.statusWaiters { waiter.succeed() }
             self.statusWaiters = []
+            for waiter in self.appliedWaiters { waiter.promise.succeed() }
+            self.appliedWaiters = []
             for read in self.readsAwaitingApply { read.promise.fail(WriteFailure.shuttingDown) }
             self.readsAwaitingApply = []
             // After any write in flight: the writer queue owns the file until then.
@@ -221,6 +223,28 @@ final class RaftLoop: @unchecked Sendable {
             self.statusWaiters.append(promise)
             self.eventLoop.scheduleTask(deadline: deadline) {
                 self.statusWaiters.removeAll { $0 == promise }
+                promise.succeed()
+            }
+            return promise.futureResult
+        }
+        try? await future.get()
+    }
+
+    /// Waiters for the applied index to pass a value (`appliedChange`).
+    var appliedWaiters: [(after: LogIndex, promise: EventLoopPromise<Void>)] = []
+
+    /// Completes once the published applied index is past `index`, or at `deadline` (never
+    /// fails). Agents' action polls wait on it: their actions change only when entries apply,
+    /// and a timer instead would add up to its period to every launch.
+    func appliedChange(after index: LogIndex, until deadline: NIODeadline) async {
+        let future: EventLoopFuture<Void> = eventLoop.flatSubmit {
+            if self.lastStatus.applied > index || self.stopped {
+                return self.eventLoop.makeSucceededVoidFuture()
+            }
+            let promise = self.eventLoop.makePromise(of: Void.self)
+            self.appliedWaiters.append((index, promise))
+            self.eventLoop.scheduleTask(deadline: deadline) {
+                self.appliedWaiters.removeAll { $0.promise == promise }
                 promise.succeed()
             }
             return promise.futureResult

@@ -1,9 +1,13 @@
+import BerthRaft
 import Foundation
 import GRDB
 
 /// One row of `idempotency_keys`: the first answer given to a client write that carried an
 /// `Idempotency-Key`, returned again for a retry with the same key within the window.
 public struct IdempotencyRecord: Codable, Equatable, Sendable, FetchableRecord, PersistableRecord {
+    /// Expired keys are deleted at log indices that are multiples of this (see `execute`).
+    static let purgeEveryIndices: LogIndex = 64
+
     public static let databaseTableName = "idempotency_keys"
 
     /// The client's `Idempotency-Key` header.

@@ -84,14 +84,19 @@ extension StateStore {
             return .applied(index: index, outcome: try perform(command, index: index, in: db, fleet: &fleet))
         }
         let oldestKeptMs = nowMs - IdempotencyRecord.windowMs
-        // Forget keys older than the window, by the command's own clock: deterministic.
-        try db.cachedStatement(sql: "DELETE FROM idempotency_keys WHERE created_at_ms < ?")
-            .execute(arguments: [oldestKeptMs])
+        // Keys older than the window are forgotten, by the command's own clock: a stale row is
+        // treated as absent (and overwritten), so the answer is deterministic whenever the rows
+        // are removed. Removing them is a statement of its own, so it runs at every
+        // `purgeEveryIndices`-th index instead of at every write (the same indices on every member).
+        if index % IdempotencyRecord.purgeEveryIndices == 0 {
+            try db.cachedStatement(sql: "DELETE FROM idempotency_keys WHERE created_at_ms < ?")
+                .execute(arguments: [oldestKeptMs])
+        }
         // Every write carries a key (its client's or one its node made up), so this path runs
         // for every write on every node: cached statements, and the answer as a blob.
         if let row = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT response, request_hash FROM idempotency_keys WHERE key = ?"),
-            arguments: [key])
+            db.cachedStatement(sql: "SELECT response, request_hash, created_at_ms FROM idempotency_keys WHERE key = ?"),
+            arguments: [key]), (row["created_at_ms"] as Int64) >= oldestKeptMs
         {
             let firstHash = UInt64(bitPattern: row["request_hash"] as Int64)
             if firstHash != 0, command.requestHash != 0, firstHash != command.requestHash {
@@ -108,6 +113,9 @@ extension StateStore {
             sql: """
                 INSERT INTO idempotency_keys (key, created_at_ms, status_code, response, request_hash)
                 VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (key) DO UPDATE SET created_at_ms = excluded.created_at_ms,
+                    status_code = excluded.status_code, response = excluded.response,
+                    request_hash = excluded.request_hash
                 """
         ).execute(arguments: [
             key, nowMs, outcome.httpStatus, Data(outcome.encoded()), Int64(bitPattern: command.requestHash),

@@ -195,6 +195,21 @@ public final class StateStore: Sendable {
                     DROP TABLE job_runs;
                     """)
         }
+        migrator.registerMigration("v9: node and executor indexes skip rows that have neither") { db in
+            // Every job starts without an executor and every run without a node: these indexes
+            // were two more B-tree inserts per submission on every member, for rows no query by
+            // node or executor can match (`x = ?` implies `x IS NOT NULL`, so queries still use
+            // them).
+            try db.execute(
+                sql: """
+                    DROP INDEX launches_by_node;
+                    CREATE INDEX launches_by_node ON launches (node_id, state, created_at_ms, id)
+                        WHERE node_id IS NOT NULL;
+                    DROP INDEX jobs_by_executed_by;
+                    CREATE INDEX jobs_by_executed_by ON jobs (executed_by, created_at_ms, id)
+                        WHERE executed_by IS NOT NULL;
+                    """)
+        }
         return migrator
     }
 

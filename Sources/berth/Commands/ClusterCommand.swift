@@ -5,7 +5,10 @@ import BerthControlPlane
 struct ClusterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cluster", abstract: "Inspect and operate a Berth cluster.",
-        subcommands: [ClusterStatusCommand.self, TransferLeaderCommand.self, ClusterDrainCommand.self])
+        subcommands: [
+            ClusterStatusCommand.self, ClusterMembersCommand.self, TransferLeaderCommand.self,
+            ClusterDrainCommand.self,
+        ])
 }
 
 struct ClusterStatusCommand: AsyncParsableCommand {
@@ -40,8 +43,8 @@ struct ClusterStatusCommand: AsyncParsableCommand {
 
 struct TransferLeaderCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "transfer-leader", abstract: "Hand leadership to another voter.",
-        discussion: CLIError.exitStatusHelp)
+        commandName: "transfer", abstract: "Hand leadership to another voter.",
+        discussion: CLIError.exitStatusHelp, aliases: ["transfer-leader"])
 
     @Option(help: "The node that should lead.") var to: UInt64
     @OptionGroup var client: ClientOptions

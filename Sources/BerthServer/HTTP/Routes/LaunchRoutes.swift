@@ -4,6 +4,7 @@ import BerthStorage
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOCore
 
 /// `/api/v1alpha1` launches (spec §5, §6): plan, execute (a replicated intent only the leader
 /// places), read, terminate, and the agents' half — their action feed and their reports.
@@ -310,13 +311,14 @@ struct LaunchRoutes {
         // Heard now, not when the poll ends: an agent frozen mid-poll must not look alive.
         node.agentsHeard.record(nodeID, atMs: WallClock.nowMilliseconds())
         let deadline = ContinuousClock.now + .seconds(waitSeconds)
+        let waitUntil = NIODeadline.now() + .seconds(Int64(waitSeconds))
         var queriedAt: LogIndex?
         while true {
             // Actions only change when entries apply: a waiting agent costs a query per applied
-            // change, not one per poll.
+            // change, and wakes as soon as one applies.
             let applied = node.raft.basicStatus.applied
             if applied == queriedAt, ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(50))
+                await node.raft.appliedChange(after: applied, until: waitUntil)
                 continue
             }
             queriedAt = applied
@@ -335,7 +337,7 @@ struct LaunchRoutes {
                     encodable: AgentActions(
                         nodeID: nodeID, stateIndex: node.raft.state.fleet().appliedIndex, actions: actions))
             }
-            try await Task.sleep(for: .milliseconds(50))
+            await node.raft.appliedChange(after: applied, until: waitUntil)
         }
     }
 
