@@ -74,6 +74,19 @@ extension Agent {
             return true
         case "terminate":
             return stop(action.launchID, spec: action.spec)
+        case "abandon":
+            // This node was declared lost while the agent was silent: the control plane gave the
+            // launch up (and perhaps runs a replacement elsewhere), so the workload must not run on.
+            let stopping = stop(action.launchID, spec: action.spec)
+            if stopping {
+                logger.warning(
+                    "stopping a workload the control plane gave up while this node was lost",
+                    metadata: ["launch": "\(action.launchID)", "replaced_by": "\(action.replacedBy ?? "none")"])
+            }
+            return stopping
+        case "sweep_orphans":
+            guard let sweepID = action.sweepID, let orphans = action.orphans else { return false }
+            return sweep(sweepID, orphans: orphans)
         default:
             logger.warning("unknown action", metadata: ["type": "\(action.type)"])
             return false

@@ -14,6 +14,7 @@ extension Agent {
                 scanOrphans()
                 orphansScannedAt = ContinuousClock.now
             }
+            reportOrphansIfChanged()
             try? await Task.sleep(for: configuration.watchInterval)
         }
     }

@@ -24,6 +24,12 @@ public actor Agent {
     var stopping: Set<String> = []
     /// The orphans last recorded (see `scanOrphans`).
     var knownOrphans: [Orphan] = []
+    /// The orphans the control plane last acknowledged (nil: none yet), the sweep to report
+    /// done, the sweeps already carried out, and whether a report is under way.
+    var reportedOrphans: [Orphan]?
+    var sweepToReport: UInt64?
+    var sweepsDone: Set<UInt64> = []
+    var reportingOrphans = false
     /// A report flush is under way / another was asked for meanwhile (see `flushSoon`).
     var flushing = false
     var flushRequested = false

@@ -59,6 +59,7 @@ public func buildRouter(node: BerthNode, metrics: PrometheusCollectorRegistry? =
     JobRoutes(node: node).register(on: router)
     PlacementRoutes(node: node).register(on: router)
     LaunchRoutes(node: node).register(on: router)
+    NodeSafetyRoutes(node: node).register(on: router)
     return router
 }
 

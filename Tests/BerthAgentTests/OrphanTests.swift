@@ -52,6 +52,31 @@ struct OrphanTests {
         #expect(await agent.snapshot().isEmpty, "an orphan is not adopted as a launch")
     }
 
+    @Test("a sweep kills exactly the listed orphans that are still those processes, once")
+    func sweep() async throws {
+        let temporary = try TemporaryRoot()
+        defer { temporary.remove() }
+        let agent = try Self.agent(root: temporary.path)
+        let backend = ProcessBackend(root: try AgentRoot(temporary.path))
+        let listed = try backend.start(launchID: "orphan-a", command: WorkloadCommand(argv: ["/bin/sleep", "30"]))
+        defer { killAndReap(listed) }
+        let unlisted = try backend.start(launchID: "orphan-b", command: WorkloadCommand(argv: ["/bin/sleep", "30"]))
+        defer { killAndReap(unlisted) }
+        await agent.rehydrate()
+        #expect(await agent.scanOrphans().count == 2)
+        // The second one is named with another start time: a pid reused since the list was made.
+        let sweep: [OrphanProcess] = [
+            OrphanProcess(launchID: "orphan-a", pid: listed.workload.pid, startTime: listed.workload.startTime),
+            OrphanProcess(launchID: "orphan-b", pid: unlisted.workload.pid, startTime: unlisted.workload.startTime + 1),
+        ]
+        #expect(await agent.sweep(7, orphans: sweep))
+        #expect(await !agent.sweep(7, orphans: sweep), "a sweep is carried out once")
+        let deadline = ContinuousClock.now + .seconds(5)
+        while listed.workload.isAlive(), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(!listed.workload.isAlive())
+        #expect(unlisted.workload.isAlive(), "not the process the sweep named")
+    }
+
     @Test("a launch recorded as starting without a pid is re-attached by its marker, not started again")
     func reattachByMarker() async throws {
         let temporary = try TemporaryRoot()

@@ -53,7 +53,7 @@ import Testing
     func statusMapping() {
         let expected: [LaunchState: JobStatus] = [
             .pending: .pending, .validated: .pending, .preparing: .running, .starting: .running, .running: .running,
-            .terminating: .running, .terminated: .completed, .failed: .failed,
+            .terminating: .running, .terminated: .completed, .failed: .failed, .lost: .failed,
         ]
         for state in LaunchState.allCases {
             #expect(JobRuns.status(of: state) == expected[state], "\(state)")

@@ -21,7 +21,7 @@ import Testing
     func table() {
         let allowed = Set(Self.pairs.filter { $0.0.canMove(to: $0.1) }.map { "\($0.0.rawValue)→\($0.1.rawValue)" })
         #expect(allowed == Self.legal)
-        #expect(LaunchState.allCases.filter(\.isTerminal) == [.terminated, .failed])
+        #expect(LaunchState.allCases.filter(\.isTerminal) == [.terminated, .failed, .lost])
         for state in LaunchState.allCases where state.isTerminal { #expect(state.successors.isEmpty) }
         for state in LaunchState.allCases where !state.isTerminal { #expect(state.canMove(to: .failed)) }
     }
@@ -39,6 +39,8 @@ import Testing
         case .terminating: path = [.validated, .preparing, .starting, .running, .terminating]
         case .terminated: path = [.validated, .preparing, .starting, .running, .terminated]
         case .failed: path = [.failed]
+        // Only `markLost` enters it (never a transition): placed and running first.
+        case .lost: path = [.validated, .preparing, .starting, .running]
         }
         for (step, next) in path.enumerated() {
             let atMs = 2_000 + Int64(step)
@@ -51,6 +53,7 @@ import Testing
                     to: next, atMs: atMs, reason: next == .failed ? FailureReason(code: .agentError) : nil)
             }
         }
+        if state == .lost { try! record.markLost(atMs: 3_000, detail: "node n1 lost") }
         return record
     }
 

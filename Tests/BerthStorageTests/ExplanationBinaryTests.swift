@@ -41,6 +41,19 @@ import Testing
             ])
     }
 
+    @Test("the last evidence may name any string of the table, however few bytes follow it")
+    func lastEvidenceNamesALaterString() {
+        let explanation = Explanation(
+            evaluatedAtMs: 1,
+            rankedNodes: [],
+            rejectedNodes: [
+                RejectedNode(
+                    nodeID: "n2",
+                    reasons: [Rejection(code: .nodeUnhealthy, needed: .string("healthy"), available: .string("lost"))])
+            ])
+        #expect(Explanation(storedBytes: explanation.storedBytes()) == explanation)
+    }
+
     @Test("an explanation round-trips through its stored form, value for value")
     func roundTrip() throws {
         let explanation = Self.sample()

@@ -2,18 +2,27 @@ import BerthControlPlane
 
 /// One entry of `GET /api/v1alpha1/agents/:node/actions`.
 struct AgentAction: Decodable, Sendable {
-    /// `launch` (prepare, start and report a placed launch) or `terminate` (stop a launch that
-    /// is `terminating`). Kept as text so a type a newer server adds is skipped, not fatal.
+    /// `launch` (prepare, start and report a placed launch), `terminate` (stop a launch that
+    /// is `terminating`), `abandon` (the launch was lost while this node was silent, perhaps
+    /// `replaced_by` another: stop it) or `sweep_orphans` (kill the listed orphans). Kept as text
+    /// so a type a newer server adds is skipped, not fatal.
     var type: String
+    /// The launch; for a sweep, `sweep-<sweep_id>`.
     var launchID: String
-    var state: LaunchState
+    var state: LaunchState?
     var spec: LaunchSpec?
+    var replacedBy: String?
+    var sweepID: UInt64?
+    var orphans: [OrphanProcess]?
 
     enum CodingKeys: String, CodingKey {
         case type
         case launchID = "launch_id"
         case state
         case spec
+        case replacedBy = "replaced_by"
+        case sweepID = "sweep_id"
+        case orphans
     }
 }
 

@@ -131,6 +131,8 @@ public struct NodeExplanation: Equatable, Hashable, Sendable {
     public var capabilities: Capabilities
     /// Launches placed here and not yet terminal (`active_launches`).
     public var activeLaunches: Int
+    /// When the leader declared the node lost (`lost_at`, only while it is): its agent went silent.
+    public var lostAtMs: Int64? = nil
 }
 
 extension NodeExplanation: Codable {
@@ -154,6 +156,7 @@ extension NodeExplanation: Codable {
         case backends
         case capabilities
         case activeLaunches = "active_launches"
+        case lostAt = "lost_at"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -177,6 +180,7 @@ extension NodeExplanation: Codable {
         backends = try container.decode([Backend].self, forKey: .backends)
         capabilities = try container.decode(Capabilities.self, forKey: .capabilities)
         activeLaunches = try container.decode(Int.self, forKey: .activeLaunches)
+        lostAtMs = try container.decodeTimestampIfPresent(forKey: .lostAt)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -200,6 +204,7 @@ extension NodeExplanation: Codable {
         try container.encode(backends, forKey: .backends)
         try container.encode(capabilities, forKey: .capabilities)
         try container.encode(activeLaunches, forKey: .activeLaunches)
+        try container.encodeTimestampIfPresent(lostAtMs, forKey: .lostAt)
     }
 }
 
@@ -229,6 +234,6 @@ extension FleetView {
                     kind: $0.kind, binary: $0.binary, version: $0.version, supported: $0.isSupported,
                     minimumVersion: BackendSupport.minimumVersion(of: $0.kind)?.description)
             },
-            capabilities: .init(node.capabilities), activeLaunches: node.usage.activeLaunches)
+            capabilities: .init(node.capabilities), activeLaunches: node.usage.activeLaunches, lostAtMs: truth.lostAtMs)
     }
 }

@@ -17,10 +17,13 @@ public struct WorkloadIntent: Equatable, Hashable, Sendable {
     public var labels: [String: String]
     /// What it runs: `image` or `command` on the wire.
     public var payload: WorkloadPayload
+    /// What happens when its node is lost (`on_node_lost`, default `fail`).
+    public var onNodeLost: NodeLossPolicy
 
     public init(
         name: String, arch: ArchitectureChoice = .any, vcpus: Int, memoryMiB: Int, requiresKVM: Bool = false,
-        backend: BackendChoice = .any, labels: [String: String] = [:], payload: WorkloadPayload
+        backend: BackendChoice = .any, labels: [String: String] = [:], payload: WorkloadPayload,
+        onNodeLost: NodeLossPolicy = .fail
     ) {
         self.name = name
         self.arch = arch
@@ -30,6 +33,7 @@ public struct WorkloadIntent: Equatable, Hashable, Sendable {
         self.backend = backend
         self.labels = labels
         self.payload = payload
+        self.onNodeLost = onNodeLost
     }
 
     /// The image, when it runs one.
@@ -63,6 +67,7 @@ extension WorkloadIntent: Codable {
         case image
         case command
         case shell
+        case onNodeLost = "on_node_lost"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -75,6 +80,8 @@ extension WorkloadIntent: Codable {
         try container.encode(backend, forKey: .backend)
         try container.encode(labels, forKey: .labels)
         try payload.encode(into: &container, imageKey: .image, commandKey: .command, shellKey: .shell)
+        // Only when asked for: intents stored before the field existed keep their exact bytes.
+        if onNodeLost != .fail { try container.encode(onNodeLost, forKey: .onNodeLost) }
     }
 
     public init(from decoder: any Decoder) throws {
@@ -100,6 +107,7 @@ extension WorkloadIntent: ValidatedDocument {
         let backend = reader.choice(backendField, as: BackendChoice.self) ?? .any
         let labels = reader.labels(reader.optional(root, "labels")) ?? [:]
         let payload = reader.payload(root)
+        let onNodeLost = reader.choice(reader.optional(root, "on_node_lost"), as: NodeLossPolicy.self) ?? .fail
         if let payload, let kind = backend.kind, let backendField {
             switch payload {
             case .image where !kind.isVirtualMachine:
@@ -115,7 +123,7 @@ extension WorkloadIntent: ValidatedDocument {
         }
         return WorkloadIntent(
             name: name, arch: arch, vcpus: Int(vcpus), memoryMiB: Int(memory), requiresKVM: requiresKVM,
-            backend: backend, labels: labels, payload: payload)
+            backend: backend, labels: labels, payload: payload, onNodeLost: onNodeLost)
     }
 }
 

@@ -9,7 +9,7 @@
 /// | `pending`, `validated`                        | `pending`   |
 /// | `preparing`, `starting`, `running`, `terminating` | `running` |
 /// | `terminated`                                  | `completed` |
-/// | `failed`                                      | `failed`    |
+/// | `failed`, `lost`                              | `failed`    |
 ///
 /// A cancelled job stays `cancelled` whatever its run does afterwards (a terminate ends as
 /// `terminated`, which is not a success).
@@ -48,7 +48,7 @@ public enum JobRuns {
         case .pending, .validated: return .pending
         case .preparing, .starting, .running, .terminating: return .running
         case .terminated: return .completed
-        case .failed: return .failed
+        case .failed, .lost: return .failed
         }
     }
 }

@@ -4,7 +4,8 @@ extension LaunchRecord {
     /// `JSONEncoder`. Every job submission stores its first run on every member, and the write
     /// path must not pay `JSONEncoder` for it.
     public func pendingCommandJSONBytes() -> [UInt8]? {
-        guard state == .pending, spec == nil, placement == nil, failure == nil,
+        guard state == .pending, spec == nil, placement == nil, failure == nil, replaces == nil, replacedBy == nil,
+            intent.onNodeLost == .fail,
             case .command(let command) = intent.payload,
             trace.allSatisfy({ $0.reason == nil })
         else { return nil }

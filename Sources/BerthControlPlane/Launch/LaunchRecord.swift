@@ -21,15 +21,24 @@ public struct LaunchRecord: Equatable, Hashable, Sendable {
     public let createdAtMs: Int64
     /// When it last changed state (`updated_at_ms`), ms since the epoch.
     public private(set) var updatedAtMs: Int64
+    /// The launch this one replaces (`replaces`): one lost with its node, or moved off a
+    /// draining node.
+    public private(set) var replaces: String?
+    /// The launch that replaces this one (`replaced_by`), once one was made.
+    public private(set) var replacedBy: String?
+    /// When the agent of a `lost` launch's node, back again, reported the workload stopped
+    /// (`stopped_on_node_at_ms`): until then it is told to stop it.
+    public private(set) var stoppedOnNodeAtMs: Int64?
 
-    /// A launch accepted and waiting to be placed.
-    public init(id: String, intent: WorkloadIntent, createdAtMs: Int64, note: String? = nil) {
+    /// A launch accepted and waiting to be placed (`replaces`: the launch it stands in for).
+    public init(id: String, intent: WorkloadIntent, createdAtMs: Int64, note: String? = nil, replaces: String? = nil) {
         self.id = id
         self.intent = intent
         self.state = .pending
         self.trace = [LaunchTraceEntry(atMs: createdAtMs, state: .pending, note: note)]
         self.createdAtMs = createdAtMs
         self.updatedAtMs = createdAtMs
+        self.replaces = replaces
     }
 
     /// The same record with its placement's node lists left out (the evaluation time stays).
@@ -80,6 +89,36 @@ public struct LaunchRecord: Equatable, Hashable, Sendable {
         return true
     }
 
+    /// Its node was declared lost: the launch ends `lost` with reason NODE_LOST and `note` (how
+    /// long the node was silent) in the trace. Only a launch that was placed and not yet ended
+    /// can be lost.
+    public mutating func markLost(atMs: Int64, detail: String) throws(LaunchTransitionError) {
+        guard spec != nil, !state.isTerminal, state != .pending else { throw .illegal(from: state, to: .lost) }
+        let reason = FailureReason(code: .nodeLost, detail: detail)
+        failure = reason
+        append(LaunchTraceEntry(atMs: atMs, state: .lost, reason: reason, note: detail))
+    }
+
+    /// Records the launch that replaces this one (and says so in the trace, without a new state).
+    public mutating func linkReplacement(_ replacementID: String, atMs: Int64) {
+        replacedBy = replacementID
+        trace.append(LaunchTraceEntry(atMs: atMs, state: state, note: "replaced by \(replacementID)"))
+    }
+
+    /// The agent of a `lost` launch's node came back and reported how the workload ended
+    /// (`reported`: `terminated` or `failed`): kept in the trace, the state stays `lost`. Returns
+    /// false when it was already recorded.
+    @discardableResult
+    public mutating func confirmStoppedOnNode(atMs: Int64, reported: LaunchState, note: String?) -> Bool {
+        guard state == .lost, stoppedOnNodeAtMs == nil else { return false }
+        stoppedOnNodeAtMs = atMs
+        let said = note.map { ": \($0)" } ?? ""
+        trace.append(
+            LaunchTraceEntry(
+                atMs: atMs, state: .lost, note: "its agent came back and reported it \(reported.rawValue)\(said)"))
+        return true
+    }
+
     private mutating func append(_ entry: LaunchTraceEntry) {
         trace.append(entry)
         state = entry.state
@@ -99,6 +138,9 @@ extension LaunchRecord: Codable {
         case trace
         case createdAtMs = "created_at_ms"
         case updatedAtMs = "updated_at_ms"
+        case replaces
+        case replacedBy = "replaced_by"
+        case stoppedOnNodeAtMs = "stopped_on_node_at_ms"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -112,6 +154,9 @@ extension LaunchRecord: Codable {
         trace = try container.decode([LaunchTraceEntry].self, forKey: .trace)
         createdAtMs = try container.decode(Int64.self, forKey: .createdAtMs)
         updatedAtMs = try container.decode(Int64.self, forKey: .updatedAtMs)
+        replaces = try container.decodeIfPresent(String.self, forKey: .replaces)
+        replacedBy = try container.decodeIfPresent(String.self, forKey: .replacedBy)
+        stoppedOnNodeAtMs = try container.decodeIfPresent(Int64.self, forKey: .stoppedOnNodeAtMs)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -126,5 +171,8 @@ extension LaunchRecord: Codable {
         try container.encode(trace, forKey: .trace)
         try container.encode(createdAtMs, forKey: .createdAtMs)
         try container.encode(updatedAtMs, forKey: .updatedAtMs)
+        try container.encodeIfPresent(replaces, forKey: .replaces)
+        try container.encodeIfPresent(replacedBy, forKey: .replacedBy)
+        try container.encodeIfPresent(stoppedOnNodeAtMs, forKey: .stoppedOnNodeAtMs)
     }
 }

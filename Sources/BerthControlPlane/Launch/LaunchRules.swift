@@ -73,17 +73,28 @@ public enum LaunchRules {
         guard record.nodeID == reporter else {
             return .refused(.notOnNode(id: launchID, nodeID: record.nodeID ?? "(none)", reporter: reporter))
         }
+        if record.state == .lost, state == .terminated || state == .failed {
+            // The node came back and its agent stopped (or saw the end of) the workload: kept in
+            // the trace; the launch stays lost and is no longer offered to the agent.
+            var confirmed = record
+            guard confirmed.confirmStoppedOnNode(atMs: atMs, reported: state, note: note) else {
+                return .unchanged(record)
+            }
+            return .moved(confirmed)
+        }
         return move(record, to: state, atMs: atMs, reason: reason, note: note, fleet: &fleet)
     }
 
     /// `launch/:id/terminate`. Nothing runs for a launch that was never placed, so a pending one
     /// is terminated at once; anything else is `terminating` until its agent stops it.
-    public static func terminate(existing: LaunchRecord?, launchID: String, atMs: Int64, fleet: inout FleetView)
+    public static func terminate(
+        existing: LaunchRecord?, launchID: String, atMs: Int64, note: String? = nil, fleet: inout FleetView
+    )
         -> LaunchDecision
     {
         guard let record = existing else { return .refused(.notFound(id: launchID)) }
         let next: LaunchState = record.state == .pending ? .terminated : .terminating
-        return move(record, to: next, atMs: atMs, reason: nil, note: "terminate requested", fleet: &fleet)
+        return move(record, to: next, atMs: atMs, reason: nil, note: note ?? "terminate requested", fleet: &fleet)
     }
 
     /// One move of the record's state machine; a launch that ends gives its node's resources back.

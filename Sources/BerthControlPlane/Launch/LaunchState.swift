@@ -11,8 +11,11 @@
 /// | `validated`, `preparing`, `starting`, `running` | `terminating` | a terminate was asked for  |
 /// | `terminating` | `terminated`  | it stopped                                                  |
 /// | any non-terminal | `failed`   | something went wrong; a `FailureReason` says what           |
+/// | `validated` … `terminating` | `lost` | its node went silent (`LaunchRecord.markLost`, never a report) |
 ///
-/// `terminated` and `failed` are terminal. Every other pair is illegal, and reporting the state a
+/// `terminated`, `failed` and `lost` are terminal. A `lost` launch holds nothing on its node; when
+/// the node's agent comes back it is told to stop the workload, and its report of the ending is
+/// recorded in the trace without leaving `lost` (`LaunchRecord.confirmStoppedOnNode`). Every other pair is illegal, and reporting the state a
 /// launch is already in is not a move at all (see `LaunchRecord.transition`).
 public enum LaunchState: String, Codable, CaseIterable, Equatable, Hashable, Sendable {
     /// Accepted, not yet placed (no node fits yet, or the leader has not decided).
@@ -31,10 +34,12 @@ public enum LaunchState: String, Codable, CaseIterable, Equatable, Hashable, Sen
     case terminated
     /// Failed; terminal, with a reason.
     case failed
+    /// Its node was declared lost (silent past `--node-lost-after`); terminal, reason NODE_LOST.
+    case lost
 
     /// Whether the launch can no longer change (and holds no resources).
     public var isTerminal: Bool {
-        self == .terminated || self == .failed
+        self == .terminated || self == .failed || self == .lost
     }
 
     /// The states this one may move to.
@@ -46,7 +51,7 @@ public enum LaunchState: String, Codable, CaseIterable, Equatable, Hashable, Sen
         case .starting: return [.running, .terminating, .failed]
         case .running: return [.terminating, .terminated, .failed]
         case .terminating: return [.terminated, .failed]
-        case .terminated, .failed: return []
+        case .terminated, .failed, .lost: return []
         }
     }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 extension SchedulerEnvelope {
     /// The envelope as compact JSON with its keys in byte order, the document `Encodable`
     /// describes, written directly. Every member stores each envelope it applies, and with
@@ -66,10 +68,27 @@ extension NodeTruth {
         writer.bool(draining)
         writer.raw(#","envelope":"#)
         envelope.write(into: writer)
+        if let lostAtMs {
+            writer.raw(#","lost_at":"#)
+            writer.string(RFC3339.string(fromMilliseconds: lostAtMs))
+        }
+        if !orphans.isEmpty, let encoded = try? JSONEncoder.sortedKeys.encode(orphans) {
+            // Rare and small: the generic encoder is fine here.
+            writer.raw(#","orphans":"#)
+            writer.rawJSON(Array(encoded))
+        }
         writer.raw(#","received_at":"#)
         writer.string(RFC3339.string(fromMilliseconds: receivedAtMs))
         writer.raw("}")
         return writer.bytes
+    }
+}
+
+extension JSONEncoder {
+    fileprivate static var sortedKeys: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
     }
 }
 

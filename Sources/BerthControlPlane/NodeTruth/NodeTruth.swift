@@ -13,6 +13,11 @@ public struct NodeTruth: Codable, Equatable, Hashable, Sendable {
     public var draining: Bool
     /// When the node was cordoned (`cordoned_at`), in ms since the epoch; nil while schedulable.
     public var cordonedAtMs: Int64?
+    /// The leader declared the node lost (`lost_at`): its agent was silent longer than
+    /// `--node-lost-after`. Nil while the agent reports; its next envelope clears it.
+    public var lostAtMs: Int64?
+    /// The orphans its agent reported and any sweep asked for (`orphans`).
+    public var orphans = NodeOrphans()
 
     public init(
         envelope: SchedulerEnvelope, receivedAtMs: Int64, cordoned: Bool = false, draining: Bool = false,
@@ -26,6 +31,9 @@ public struct NodeTruth: Codable, Equatable, Hashable, Sendable {
     }
 
     public var nodeID: String { envelope.nodeID }
+
+    /// Whether the node is declared lost (nothing is placed on it).
+    public var lost: Bool { lostAtMs != nil }
 
     /// The truth after `envelope` arrives, keeping the cordon: an agent's report cannot uncordon
     /// a node. Refused when `envelope` is not newer than `previous`.
@@ -41,6 +49,8 @@ public struct NodeTruth: Codable, Equatable, Hashable, Sendable {
         var next = previous
         next.envelope = envelope
         next.receivedAtMs = receivedAtMs
+        // The agent speaks again: the node is back (its lost launches stay lost).
+        next.lostAtMs = nil
         return next
     }
 
@@ -71,6 +81,8 @@ public struct NodeTruth: Codable, Equatable, Hashable, Sendable {
         case cordoned
         case draining
         case cordonedAt = "cordoned_at"
+        case lostAt = "lost_at"
+        case orphans
     }
 
     public init(from decoder: any Decoder) throws {
@@ -81,6 +93,8 @@ public struct NodeTruth: Codable, Equatable, Hashable, Sendable {
             cordoned: try container.decode(Bool.self, forKey: .cordoned),
             draining: try container.decode(Bool.self, forKey: .draining),
             cordonedAtMs: try container.decodeTimestampIfPresent(forKey: .cordonedAt))
+        lostAtMs = try container.decodeTimestampIfPresent(forKey: .lostAt)
+        orphans = try container.decodeIfPresent(NodeOrphans.self, forKey: .orphans) ?? NodeOrphans()
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -90,5 +104,7 @@ public struct NodeTruth: Codable, Equatable, Hashable, Sendable {
         try container.encode(cordoned, forKey: .cordoned)
         try container.encode(draining, forKey: .draining)
         try container.encodeTimestampIfPresent(cordonedAtMs, forKey: .cordonedAt)
+        try container.encodeTimestampIfPresent(lostAtMs, forKey: .lostAt)
+        if !orphans.isEmpty { try container.encode(orphans, forKey: .orphans) }
     }
 }

@@ -7,6 +7,8 @@ struct FleetNode: Sendable {
     var capabilities: NodeCapabilities
     var health: NodeHealth
     var cordon: CordonState
+    /// The leader declared the node lost: nothing is placed on it until its agent reports again.
+    var lost: Bool
     /// `NodeTruth.telemetryTakenAtMs`.
     var telemetryTakenAtMs: Int64
     var allocatableCPUs: Int
@@ -20,6 +22,7 @@ struct FleetNode: Sendable {
         capabilities = NodeCapabilities(truth.envelope)
         health = truth.envelope.health
         cordon = CordonState(truth)
+        lost = truth.lost
         telemetryTakenAtMs = truth.telemetryTakenAtMs
         allocatableCPUs = truth.envelope.cpus.allocatable
         allocatableMemoryMiB = truth.envelope.memoryMiB.allocatable

@@ -109,11 +109,38 @@ public struct FleetView: Sendable {
         nodes[slot].cordon = CordonState(truths[slot])
     }
 
+    /// Stops a drain: the node stays cordoned.
+    public mutating func stopDraining(_ nodeID: String) throws(FleetError) {
+        guard let slot = slotByNodeID[nodeID] else { throw .unknownNode(nodeID) }
+        truths[slot].draining = false
+        nodes[slot].cordon = CordonState(truths[slot])
+    }
+
     /// Makes a node schedulable again.
     public mutating func uncordon(_ nodeID: String) throws(FleetError) {
         guard let slot = slotByNodeID[nodeID] else { throw .unknownNode(nodeID) }
         truths[slot].uncordon()
         nodes[slot].cordon = .schedulable
+    }
+
+    /// Declares a node lost at `atMs` (leader's clock): nothing is placed on it until its agent
+    /// reports again (`upsert` clears it). Returns the truth as now held.
+    @discardableResult
+    public mutating func markLost(_ nodeID: String, atMs: Int64) throws(FleetError) -> NodeTruth {
+        guard let slot = slotByNodeID[nodeID] else { throw .unknownNode(nodeID) }
+        if truths[slot].lostAtMs == nil { truths[slot].lostAtMs = atMs }
+        nodes[slot].lost = true
+        return truths[slot]
+    }
+
+    /// Changes what is held about a node's orphans (a report, a sweep asked for); the result of
+    /// `body` is returned with the truth as now held.
+    public mutating func updateOrphans<T>(_ nodeID: String, _ body: (inout NodeOrphans) -> T) throws(FleetError) -> (
+        T, NodeTruth
+    ) {
+        guard let slot = slotByNodeID[nodeID] else { throw .unknownNode(nodeID) }
+        let result = body(&truths[slot].orphans)
+        return (result, truths[slot])
     }
 
     private mutating func insert(_ truth: NodeTruth) {

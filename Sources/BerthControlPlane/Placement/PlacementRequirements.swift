@@ -83,7 +83,7 @@ struct PlacementRequirements: Sendable {
         if vcpus > node.freeCPUs { failed.insert(.cpu) }
         if memoryMiB > node.freeMemoryMiB { failed.insert(.memory) }
         if atMs &- node.telemetryTakenAtMs > policy.telemetryMaxAgeMs { failed.insert(.telemetry) }
-        if node.health == .unhealthy { failed.insert(.health) }
+        if node.health == .unhealthy || node.lost { failed.insert(.health) }
         if node.cordon != .schedulable { failed.insert(.cordon) }
         return failed
     }
@@ -137,7 +137,11 @@ struct PlacementRequirements: Sendable {
                     available: .int(atMs &- node.telemetryTakenAtMs)))
         }
         if failed.contains(.health) {
-            reasons.append(Rejection(code: .nodeUnhealthy, needed: .string("healthy"), available: .string("unhealthy")))
+            // A lost node is not fit for work either: same code, the evidence says why.
+            reasons.append(
+                Rejection(
+                    code: .nodeUnhealthy, needed: .string("healthy"),
+                    available: .string(node.lost ? "lost" : "unhealthy")))
         }
         if failed.contains(.cordon) {
             let state = node.cordon == .draining ? "draining" : "cordoned"

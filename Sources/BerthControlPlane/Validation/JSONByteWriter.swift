@@ -50,6 +50,11 @@ final class JSONByteWriter {
         text.withUTF8Buffer { put($0) }
     }
 
+    /// Bytes that already are JSON, copied as they are.
+    func rawJSON(_ bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { put($0) }
+    }
+
     /// A JSON string, quoted and escaped.
     func string(_ value: String) {
         put(UInt8(ascii: "\""))

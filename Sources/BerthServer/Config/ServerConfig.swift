@@ -38,6 +38,8 @@ public struct ServerConfig: Equatable, Sendable {
     public var httpMaxConnections: Int = 4096
     /// Telemetry older than this (on the leader's clock) makes placement reject the node.
     public var telemetryMaxAgeSeconds: Int = 60
+    /// An agent silent this long (on the leader's clock) gets its node declared lost.
+    public var nodeLostAfterSeconds: Int = 90
     /// Bearer tokens the API requires (`--token-file`); nil: the API is open.
     public var tokens: APITokens? = nil
     /// Reads need a `read` token too (`--auth-reads`); otherwise only changes need tokens.
@@ -85,6 +87,7 @@ public struct ServerConfig: Equatable, Sendable {
         if let value = merged.httpIdleTimeoutSeconds { config.httpIdleTimeoutSeconds = value }
         if let value = merged.httpMaxConnections { config.httpMaxConnections = value }
         if let value = merged.telemetryMaxAgeSeconds { config.telemetryMaxAgeSeconds = value }
+        if let value = merged.nodeLostAfterSeconds { config.nodeLostAfterSeconds = value }
         if let path = merged.tokenFile { config.tokens = try APITokens.load(path: path) }
         config.authReads = merged.authReads ?? false
         if let text = merged.logFormat {

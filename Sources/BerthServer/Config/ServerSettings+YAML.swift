@@ -29,7 +29,7 @@ extension ServerSettings {
             "node-id", "data-dir", "peer-listen", "http-listen", "peers", "cluster-id", "join", "tick-ms",
             "election-ticks", "heartbeat-ticks", "snapshot-threshold", "snapshot-chunk-bytes",
             "snapshot-retain-entries", "http-idle-timeout", "http-max-connections", "telemetry-max-age", "token-file",
-            "auth-reads",
+            "auth-reads", "node-lost-after",
         ]
         if let unknown = map.keys.sorted().first(where: { !known.contains($0) }) {
             throw .invalid(key: unknown, value: "\(map[unknown] ?? "")", reason: "unknown setting in \(path)")
@@ -77,6 +77,7 @@ extension ServerSettings {
         settings.httpIdleTimeoutSeconds = try integer("http-idle-timeout")
         settings.httpMaxConnections = try integer("http-max-connections")
         settings.telemetryMaxAgeSeconds = try integer("telemetry-max-age")
+        settings.nodeLostAfterSeconds = try integer("node-lost-after")
         if let peers = map["peers"] as? [AnyHashable: Any] {
             settings.peers = peers.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: ",")
         } else {

@@ -38,6 +38,9 @@ public struct ServerSettings: Codable, Equatable, Sendable {
     public var authReads: Bool?
     /// `text` or `json` (`--log-format`).
     public var logFormat: String?
+    /// Seconds of agent silence after which the leader declares the node lost
+    /// (`--node-lost-after`, default 90).
+    public var nodeLostAfterSeconds: Int?
 
     enum CodingKeys: String, CodingKey {
         case nodeID = "node-id"
@@ -59,6 +62,7 @@ public struct ServerSettings: Codable, Equatable, Sendable {
         case tokenFile = "token-file"
         case authReads = "auth-reads"
         case logFormat = "log-format"
+        case nodeLostAfterSeconds = "node-lost-after"
     }
 
     public init(
@@ -67,7 +71,7 @@ public struct ServerSettings: Codable, Equatable, Sendable {
         electionTicks: Int? = nil, heartbeatTicks: Int? = nil, snapshotThresholdEntries: Int? = nil,
         snapshotChunkBytes: Int? = nil, snapshotRetainEntries: Int? = nil, httpIdleTimeoutSeconds: Int? = nil,
         httpMaxConnections: Int? = nil, telemetryMaxAgeSeconds: Int? = nil, tokenFile: String? = nil,
-        authReads: Bool? = nil, logFormat: String? = nil
+        authReads: Bool? = nil, logFormat: String? = nil, nodeLostAfterSeconds: Int? = nil
     ) {
         self.nodeID = nodeID
         self.dataDir = dataDir
@@ -88,6 +92,7 @@ public struct ServerSettings: Codable, Equatable, Sendable {
         self.tokenFile = tokenFile
         self.authReads = authReads
         self.logFormat = logFormat
+        self.nodeLostAfterSeconds = nodeLostAfterSeconds
     }
 
     /// The settings named by `BERTH_<NAME>` variables (`BERTH_NODE_ID`, `BERTH_PEERS`, …).
@@ -122,6 +127,7 @@ public struct ServerSettings: Codable, Equatable, Sendable {
             ("BERTH_HTTP_IDLE_TIMEOUT", \.httpIdleTimeoutSeconds), ("BERTH_HTTP_MAX_CONNECTIONS", \.httpMaxConnections),
             ("BERTH_TELEMETRY_MAX_AGE", \.telemetryMaxAgeSeconds),
             ("BERTH_TELEMETRY_MAX_AGE", \.telemetryMaxAgeSeconds),
+            ("BERTH_NODE_LOST_AFTER", \.nodeLostAfterSeconds),
         ] {
             guard let raw = environment[key] else { continue }
             guard let value = Int(raw), value > 0 else {
@@ -147,7 +153,8 @@ public struct ServerSettings: Codable, Equatable, Sendable {
             httpMaxConnections: httpMaxConnections ?? lower.httpMaxConnections,
             telemetryMaxAgeSeconds: telemetryMaxAgeSeconds ?? lower.telemetryMaxAgeSeconds,
             tokenFile: tokenFile ?? lower.tokenFile, authReads: authReads ?? lower.authReads,
-            logFormat: logFormat ?? lower.logFormat)
+            logFormat: logFormat ?? lower.logFormat,
+            nodeLostAfterSeconds: nodeLostAfterSeconds ?? lower.nodeLostAfterSeconds)
     }
 }
 

@@ -127,7 +127,10 @@ enum RequiredRole {
         {
             return .admin
         }
-        if path.hasPrefix("/api/v1alpha1/nodes/"), path.hasSuffix("/cordon") || path.hasSuffix("/uncordon") {
+        if path.hasPrefix("/api/v1alpha1/nodes/"),
+            path.hasSuffix("/cordon") || path.hasSuffix("/uncordon") || path.hasSuffix("/drain")
+                || path.hasSuffix("/orphans/sweep")
+        {
             return .admin
         }
         return .write

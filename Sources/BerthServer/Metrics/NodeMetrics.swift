@@ -61,6 +61,20 @@ struct NodeMetrics: Sendable {
         }
     }
 
+    /// A node the leader declared lost, with how many launches it had and how many of them got
+    /// a replacement.
+    static func countNodeLost(launches: Int, rescheduled: Int) {
+        Counter(label: "berth_nodes_lost_total").increment()
+        Counter(label: "berth_launches_lost_total").increment(by: launches)
+        Counter(label: "berth_launches_rescheduled_total", dimensions: [("cause", "node_lost")]).increment(
+            by: rescheduled)
+    }
+
+    /// A drain made a replacement for one of its node's launches.
+    static func countDrainMove() {
+        Counter(label: "berth_launches_rescheduled_total", dimensions: [("cause", "drain")]).increment()
+    }
+
     /// Gauges computed when `/metrics` is scraped, never on the write path.
     static func refreshScrapeGauges(node: BerthNode) async {
         let (checks, status) = await HealthRoutes(node: node).checks()
@@ -79,6 +93,8 @@ struct NodeMetrics: Sendable {
             }
             Gauge(label: "berth_raft_follower_lag_entries", dimensions: [("peer", "\(peer)")]).record(lag)
         }
+        let view = node.raft.state.fleet().view
+        Gauge(label: "berth_nodes_lost").record(view.nodeIDs.filter { view.truth(of: $0)?.lost == true }.count)
         if let counts = try? node.raft.state.launchCounts() {
             for state in LaunchState.allCases {
                 Gauge(label: "berth_launches", dimensions: [("state", state.rawValue)]).record(

@@ -18,6 +18,8 @@ public final class BerthNode: Sendable {
     let logger: Logger
     /// Test-only fault injection (`BERTH_TEST_HOOKS=1`).
     let hooks: TestHooks
+    /// When this server last heard from each agent (lost-node detection).
+    let agentsHeard = AgentsHeard()
     private let raftGroup: MultiThreadedEventLoopGroup
     private let drainingBox = NIOLockedValueBox(false)
     private let stoppingBox = NIOLockedValueBox(false)
@@ -63,6 +65,7 @@ public final class BerthNode: Sendable {
         raft.start(transport: transport)
         admitIfNeeded()
         startPendingPlacer()
+        startNodeSafetyLoop()
         logger.info(
             "berth server started",
             metadata: [
@@ -123,7 +126,7 @@ public final class BerthNode: Sendable {
     func execute(_ request: ClientRequest) async -> Attempt {
         switch request {
         case .createJob, .cancelJob, .recordEnvelope, .cordonNode, .reportLaunch, .terminateLaunch, .triggerJob,
-            .setSchedulerPaused:
+            .setSchedulerPaused, .drainNode, .reportOrphans, .sweepOrphans:
             break
         case .executeLaunch:
             return await executeLaunch(request)
@@ -211,6 +214,13 @@ public final class BerthNode: Sendable {
             command = .triggerJob(.init(jobID: jobID, atMs: nowMs, idempotencyKey: key, requestHash: hash))
         case .setSchedulerPaused(let paused, let key, let hash):
             command = .setSchedulerPaused(.init(paused: paused, atMs: nowMs, idempotencyKey: key, requestHash: hash))
+        case .drainNode(let nodeID, let draining, let key, let hash):
+            command = .drainNode(
+                .init(nodeID: nodeID, draining: draining, atMs: nowMs, idempotencyKey: key, requestHash: hash))
+        case .reportOrphans(let nodeID, let orphans, let swept):
+            command = .reportOrphans(.init(nodeID: nodeID, orphans: orphans, swept: swept, atMs: nowMs))
+        case .sweepOrphans(let nodeID, let key, let hash):
+            command = .sweepOrphans(.init(nodeID: nodeID, atMs: nowMs, idempotencyKey: key, requestHash: hash))
         case .terminateLaunch(let launchID, let key, let hash):
             command = .terminateLaunch(.init(launchID: launchID, atMs: nowMs, idempotencyKey: key, requestHash: hash))
         default:
@@ -223,7 +233,7 @@ public final class BerthNode: Sendable {
     private func executeOnce(_ request: ClientRequest) async -> ClientAnswer {
         switch request {
         case .createJob, .cancelJob, .recordEnvelope, .cordonNode, .executeLaunch, .reportLaunch, .terminateLaunch,
-            .triggerJob, .setSchedulerPaused:
+            .triggerJob, .setSchedulerPaused, .drainNode, .reportOrphans, .sweepOrphans:
             preconditionFailure("state commands go through execute(_:)")
         case .transferLeadership(let target):
             return await transferLeadership(to: target)
@@ -315,6 +325,10 @@ public final class BerthNode: Sendable {
             return ClientAnswer(status: 201, body: json.finish())
         case .schedulerChanged(let state):
             return ClientAnswer(status: 200, body: StateCommand.canonicalJSON(SchedulerStateView(state)))
+        case .orphansChanged(let truth):
+            json.add("node_id", truth.nodeID)
+            json.addRaw("orphans", StateCommand.canonicalJSON(truth.orphans))
+            return ClientAnswer(status: 200, body: json.finish())
         case .nodeCordoned(let truth):
             json.add("cordoned", truth.cordoned)
             if let at = truth.cordonedAtMs { json.add("cordoned_at", RFC3339.string(fromMilliseconds: at)) }

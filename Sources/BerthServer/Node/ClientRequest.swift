@@ -46,6 +46,12 @@ enum ClientRequest: Codable, Equatable, Sendable {
     case triggerJob(jobID: String, idempotencyKey: String?, requestHash: UInt64)
     /// `POST /api/scheduler/pause` (`paused` true) and `/resume`.
     case setSchedulerPaused(paused: Bool, idempotencyKey: String?, requestHash: UInt64)
+    /// `POST /api/v1alpha1/nodes/:id/drain` (`draining` true) and `DELETE` (false).
+    case drainNode(nodeID: String, draining: Bool, idempotencyKey: String?, requestHash: UInt64)
+    /// `PUT /api/v1alpha1/agents/:node/orphans`: an agent's orphans (and the sweep it just did).
+    case reportOrphans(nodeID: String, orphans: [OrphanProcess], swept: UInt64?)
+    /// `POST /api/v1alpha1/nodes/:id/orphans/sweep`.
+    case sweepOrphans(nodeID: String, idempotencyKey: String?, requestHash: UInt64)
 }
 
 /// What the leader answered: an HTTP status and a JSON body.

@@ -16,6 +16,8 @@ extension CommandOutcome {
         case jobCreated = 1
         case jobCancelled, jobUpdated, rejected, memberRecorded, noop, nodeRecorded, nodeCordoned, launchCreated,
             launchUpdated, jobTriggered, schedulerChanged
+        // Numbered apart, so that kinds another branch adds after `schedulerChanged` do not collide.
+        case orphansChanged = 40
     }
 
     private enum RejectionKind: UInt8 {
@@ -102,6 +104,9 @@ extension CommandOutcome {
         case .schedulerChanged(let state):
             writer.write(Kind.schedulerChanged.rawValue)
             writer.writeJSON(state)
+        case .orphansChanged(let truth):
+            writer.write(Kind.orphansChanged.rawValue)
+            writer.writeJSONBytes(truth.jsonBytes())
         }
         return writer.bytes
     }
@@ -165,6 +170,7 @@ extension CommandOutcome {
             guard let job = reader.readJSON(JobRecord.self), let runID = reader.readString() else { return nil }
             return .jobTriggered(job: job, runID: runID)
         case .schedulerChanged: return reader.readJSON(SchedulerState.self).map { .schedulerChanged(state: $0) }
+        case .orphansChanged: return reader.readJSON(NodeTruth.self).map { .orphansChanged(truth: $0) }
         }
     }
 }

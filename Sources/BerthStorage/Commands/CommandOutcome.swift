@@ -28,12 +28,14 @@ public enum CommandOutcome: Codable, Equatable, Sendable {
     case jobTriggered(job: JobRecord, runID: String)
     /// The scheduler was paused or resumed: its state as now held.
     case schedulerChanged(state: SchedulerState)
+    /// A node's orphans were reported, or a sweep asked for: its truth as now held.
+    case orphansChanged(truth: NodeTruth)
 
     /// The HTTP status this outcome answers with.
     public var httpStatus: Int {
         switch self {
         case .jobCreated, .jobCancelled, .jobUpdated, .memberRecorded, .noop, .nodeRecorded, .nodeCordoned,
-            .launchUpdated, .schedulerChanged:
+            .launchUpdated, .schedulerChanged, .orphansChanged:
             return 200
         case .launchCreated, .jobTriggered: return 201
         case .rejected(let rejection): return rejection.httpStatus

@@ -182,9 +182,11 @@ extension ByteWriter {
 
 extension ByteReader {
     fileprivate mutating func readEvidence(_ strings: [String]) -> Evidence? {
+        // A string's number is an index into the table, not a count of bytes to come: bounding
+        // it by the bytes left refused an explanation whose last evidence named a later string.
         func string() -> String? {
-            guard let number = readCount(), number < strings.count else { return nil }
-            return strings[number]
+            guard let number = readVarint(), number < UInt64(strings.count) else { return nil }
+            return strings[Int(number)]
         }
         switch readUInt8() {
         case 0: return Evidence.none

@@ -96,12 +96,18 @@ extension StateCommand {
         public var atMs: Int64
         public var idempotencyKey: String?
         public var requestHash: UInt64
+        /// Why, for the trace (the leader's own terminates: a drain's handover); nil for a
+        /// client's, which says "terminate requested".
+        public var note: String?
 
-        public init(launchID: String, atMs: Int64, idempotencyKey: String? = nil, requestHash: UInt64 = 0) {
+        public init(
+            launchID: String, atMs: Int64, idempotencyKey: String? = nil, requestHash: UInt64 = 0, note: String? = nil
+        ) {
             self.launchID = launchID
             self.atMs = atMs
             self.idempotencyKey = idempotencyKey
             self.requestHash = requestHash
+            self.note = note
         }
 
         enum CodingKeys: String, CodingKey {
@@ -109,6 +115,7 @@ extension StateCommand {
             case atMs = "at_ms"
             case idempotencyKey = "idempotency_key"
             case requestHash = "request_hash"
+            case note
         }
     }
 }

@@ -36,6 +36,13 @@ extension StateCommand {
         /// A create with job options: the create's fields, then the optional backend and the
         /// limit as an Int64 (0: none).
         case createJobWithOptions = 14
+        // Lost nodes, drains and orphans: numbered apart from the kinds above, so that kinds
+        // added meanwhile on another branch do not take the same numbers.
+        case markNodeLost = 40
+        case moveLaunch = 41
+        case drainNode = 42
+        case reportOrphans = 43
+        case sweepOrphans = 44
     }
 
     /// The bytes to propose as an entry's command.
@@ -113,6 +120,21 @@ extension StateCommand {
             writer.writeJSON(body)
         case .setSchedulerPaused(let body):
             writer.write(BinaryKind.setSchedulerPaused.rawValue)
+            writer.writeJSON(body)
+        case .markNodeLost(let body):
+            writer.write(BinaryKind.markNodeLost.rawValue)
+            writer.writeJSON(body)
+        case .moveLaunch(let body):
+            writer.write(BinaryKind.moveLaunch.rawValue)
+            writer.writeJSON(body)
+        case .drainNode(let body):
+            writer.write(BinaryKind.drainNode.rawValue)
+            writer.writeJSON(body)
+        case .reportOrphans(let body):
+            writer.write(BinaryKind.reportOrphans.rawValue)
+            writer.writeJSON(body)
+        case .sweepOrphans(let body):
+            writer.write(BinaryKind.sweepOrphans.rawValue)
             writer.writeJSON(body)
         }
         return writer.bytes
@@ -201,6 +223,11 @@ extension StateCommand {
         case .terminateLaunch: return reader.readJSON(TerminateLaunch.self).map { .terminateLaunch($0) }
         case .triggerJob: return reader.readJSON(TriggerJob.self).map { .triggerJob($0) }
         case .setSchedulerPaused: return reader.readJSON(SetSchedulerPaused.self).map { .setSchedulerPaused($0) }
+        case .markNodeLost: return reader.readJSON(MarkNodeLost.self).map { .markNodeLost($0) }
+        case .moveLaunch: return reader.readJSON(MoveLaunch.self).map { .moveLaunch($0) }
+        case .drainNode: return reader.readJSON(DrainNode.self).map { .drainNode($0) }
+        case .reportOrphans: return reader.readJSON(ReportOrphans.self).map { .reportOrphans($0) }
+        case .sweepOrphans: return reader.readJSON(SweepOrphans.self).map { .sweepOrphans($0) }
         }
     }
 

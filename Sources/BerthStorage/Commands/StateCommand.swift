@@ -32,6 +32,16 @@ public enum StateCommand: Equatable, Sendable {
     case setSchedulerPaused(SetSchedulerPaused)
     /// Changes nothing but the applied index (a probe, or a barrier).
     case noop
+    /// The leader declares a silent node lost (`NodeSafetyCommands.swift`).
+    case markNodeLost(MarkNodeLost)
+    /// A drain makes a replacement for one of the node's launches.
+    case moveLaunch(MoveLaunch)
+    /// `POST`/`DELETE /api/v1alpha1/nodes/:id/drain`.
+    case drainNode(DrainNode)
+    /// An agent's orphans.
+    case reportOrphans(ReportOrphans)
+    /// `POST /api/v1alpha1/nodes/:id/orphans/sweep`.
+    case sweepOrphans(SweepOrphans)
 
     /// `POST /api/jobs`.
     public struct CreateJob: Codable, Equatable, Sendable {
@@ -278,6 +288,8 @@ public enum StateCommand: Equatable, Sendable {
         case .terminateLaunch(let terminate): return terminate.requestHash
         case .triggerJob(let trigger): return trigger.requestHash
         case .setSchedulerPaused(let set): return set.requestHash
+        case .drainNode(let drain): return drain.requestHash
+        case .sweepOrphans(let sweep): return sweep.requestHash
         default: return 0
         }
     }
@@ -293,7 +305,10 @@ public enum StateCommand: Equatable, Sendable {
         case .terminateLaunch(let terminate): return terminate.idempotencyKey
         case .triggerJob(let trigger): return trigger.idempotencyKey
         case .setSchedulerPaused(let set): return set.idempotencyKey
-        case .startJob, .finishJob, .setMember, .noop, .reportLaunch: return nil
+        case .drainNode(let drain): return drain.idempotencyKey
+        case .sweepOrphans(let sweep): return sweep.idempotencyKey
+        case .startJob, .finishJob, .setMember, .noop, .reportLaunch, .markNodeLost, .moveLaunch, .reportOrphans:
+            return nil
         }
     }
 
@@ -312,6 +327,11 @@ public enum StateCommand: Equatable, Sendable {
         case .triggerJob(let trigger): return trigger.atMs
         case .setSchedulerPaused(let set): return set.atMs
         case .setMember, .noop: return nil
+        case .markNodeLost(let mark): return mark.atMs
+        case .moveLaunch(let move): return move.atMs
+        case .drainNode(let drain): return drain.atMs
+        case .reportOrphans(let report): return report.atMs
+        case .sweepOrphans(let sweep): return sweep.atMs
         }
     }
 }
@@ -334,6 +354,11 @@ extension StateCommand: Codable {
         case triggerJob = "trigger_job"
         case setSchedulerPaused = "set_scheduler_paused"
         case noop
+        case markNodeLost = "mark_node_lost"
+        case moveLaunch = "move_launch"
+        case drainNode = "drain_node"
+        case reportOrphans = "report_orphans"
+        case sweepOrphans = "sweep_orphans"
     }
 
     enum CodingKeys: String, CodingKey {
@@ -358,6 +383,11 @@ extension StateCommand: Codable {
         case .setSchedulerPaused:
             self = .setSchedulerPaused(try container.decode(SetSchedulerPaused.self, forKey: .body))
         case .noop: self = .noop
+        case .markNodeLost: self = .markNodeLost(try container.decode(MarkNodeLost.self, forKey: .body))
+        case .moveLaunch: self = .moveLaunch(try container.decode(MoveLaunch.self, forKey: .body))
+        case .drainNode: self = .drainNode(try container.decode(DrainNode.self, forKey: .body))
+        case .reportOrphans: self = .reportOrphans(try container.decode(ReportOrphans.self, forKey: .body))
+        case .sweepOrphans: self = .sweepOrphans(try container.decode(SweepOrphans.self, forKey: .body))
         }
     }
 
@@ -402,6 +432,21 @@ extension StateCommand: Codable {
             try container.encode(body, forKey: .body)
         case .noop:
             try container.encode(Kind.noop, forKey: .type)
+        case .markNodeLost(let body):
+            try container.encode(Kind.markNodeLost, forKey: .type)
+            try container.encode(body, forKey: .body)
+        case .moveLaunch(let body):
+            try container.encode(Kind.moveLaunch, forKey: .type)
+            try container.encode(body, forKey: .body)
+        case .drainNode(let body):
+            try container.encode(Kind.drainNode, forKey: .type)
+            try container.encode(body, forKey: .body)
+        case .reportOrphans(let body):
+            try container.encode(Kind.reportOrphans, forKey: .type)
+            try container.encode(body, forKey: .body)
+        case .sweepOrphans(let body):
+            try container.encode(Kind.sweepOrphans, forKey: .type)
+            try container.encode(body, forKey: .body)
         }
     }
 

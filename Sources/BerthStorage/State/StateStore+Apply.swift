@@ -216,6 +216,16 @@ extension StateStore {
             return try Self.triggerJob(trigger, in: db)
         case .setSchedulerPaused(let set):
             return try Self.setSchedulerPaused(set, in: db)
+        case .markNodeLost(let mark):
+            return try Self.markNodeLost(mark, index: index, in: db, fleet: &fleet)
+        case .moveLaunch(let move):
+            return try Self.moveLaunch(move, in: db, fleet: &fleet)
+        case .drainNode(let drain):
+            return try Self.drainNode(drain, index: index, in: db, fleet: &fleet)
+        case .reportOrphans(let report):
+            return try Self.reportOrphans(report, index: index, in: db, fleet: &fleet)
+        case .sweepOrphans(let sweep):
+            return try Self.sweepOrphans(sweep, index: index, in: db, fleet: &fleet)
         }
     }
 

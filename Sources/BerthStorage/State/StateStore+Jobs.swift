@@ -120,7 +120,7 @@ extension StateStore {
                 db,
                 sql: """
                     SELECT COUNT(*) FROM launches WHERE id > ? AND id < ? AND job_id = ?
-                    AND state NOT IN ('terminated', 'failed')
+                    AND state NOT IN ('terminated', 'failed', 'lost')
                     """,
                 arguments: [Self.runIDRange(trigger.jobID).low, Self.runIDRange(trigger.jobID).high, trigger.jobID])
             ?? 0

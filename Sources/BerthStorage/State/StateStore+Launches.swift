@@ -60,15 +60,18 @@ extension StateStore {
     }
 
     /// What node `nodeID`'s agent has to do: launches placed on it and not yet taken
-    /// (`validated`), and launches to stop (`terminating`). Derived from the replicated state, so
-    /// a new leader (or any server) offers the same actions again until the agent reports.
+    /// (`validated`), launches to stop (`terminating`), and launches lost with the node whose
+    /// workload it has not yet reported stopped (`lost`, once it is back). Derived from the
+    /// replicated state, so a new leader (or any server) offers the same actions again until the
+    /// agent reports.
     public func pendingActions(for nodeID: String) throws(StateStoreError) -> [LaunchRecord] {
         try Self.wrap {
             try writer.read { db in
                 try Row.fetchAll(
                     db,
                     sql: """
-                        SELECT record FROM launches WHERE node_id = ? AND state IN ('validated', 'terminating')
+                        SELECT record FROM launches WHERE node_id = ? AND (state IN ('validated', 'terminating')
+                            OR (state = 'lost' AND record NOT LIKE '%"stopped_on_node_at_ms"%'))
                         ORDER BY created_at_ms, id
                         """, arguments: [nodeID]
                 ).map { try Self.decodeLaunch($0) }
@@ -115,7 +118,7 @@ extension StateStore {
     {
         let decision = LaunchRules.terminate(
             existing: try launch(terminate.launchID, in: db), launchID: terminate.launchID, atMs: terminate.atMs,
-            fleet: &fleet.view)
+            note: terminate.note, fleet: &fleet.view)
         let outcome = try store(decision, in: db, answer: CommandOutcome.launchUpdated)
         if let record = decision.recordToWrite { try followJob(of: record, output: nil, in: db) }
         return outcome
@@ -200,7 +203,9 @@ extension StateStore {
     /// The launches that hold resources, for rebuilding the fleet view.
     static func placedLaunches(in db: Database) throws -> [PlacedLaunch] {
         try Row.fetchAll(
-            db, sql: "SELECT record FROM launches WHERE node_id IS NOT NULL AND state NOT IN ('terminated', 'failed')"
+            db,
+            sql:
+                "SELECT record FROM launches WHERE node_id IS NOT NULL AND state NOT IN ('terminated', 'failed', 'lost')"
         ).compactMap { try decodeLaunch($0).placedLaunch }
     }
 }

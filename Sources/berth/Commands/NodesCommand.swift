@@ -3,10 +3,11 @@ import ArgumentParser
 /// `berth nodes …`: node truth as placement sees it, and operator cordons.
 struct NodesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "nodes", abstract: "List and explain nodes as placement sees them; cordon and uncordon them.",
+        commandName: "nodes",
+        abstract: "List and explain nodes as placement sees them; cordon, uncordon and drain them; sweep orphans.",
         subcommands: [
             NodesListCommand.self, NodesExplainCommand.self, NodesCordonCommand.self,
-            NodesUncordonCommand.self,
+            NodesUncordonCommand.self, NodesShowCommand.self, NodesDrainCommand.self, NodesOrphansCommand.self,
         ])
 }
 

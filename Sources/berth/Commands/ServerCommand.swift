@@ -39,6 +39,10 @@ struct ServerCommand: AsyncParsableCommand {
         help: "Seconds after which a node's telemetry is stale for placement (default 60).")
     var telemetryMaxAge: Int?
     @Option(
+        name: .customLong("node-lost-after"),
+        help: "Seconds of agent silence after which the leader declares its node lost (default 90).")
+    var nodeLostAfter: Int?
+    @Option(
         name: .customLong("token-file"),
         help: "Bearer tokens for the API, one 'TOKEN ROLE' per line (role: read, write or admin).")
     var tokenFile: String?
@@ -59,7 +63,7 @@ struct ServerCommand: AsyncParsableCommand {
             snapshotChunkBytes: snapshotChunkBytes, snapshotRetainEntries: snapshotRetainEntries,
             httpIdleTimeoutSeconds: httpIdleTimeout, httpMaxConnections: httpMaxConnections,
             telemetryMaxAgeSeconds: telemetryMaxAge, tokenFile: tokenFile, authReads: authReads ? true : nil,
-            logFormat: logFormat)
+            logFormat: logFormat, nodeLostAfterSeconds: nodeLostAfter)
         let resolved: ServerConfig
         do {
             let file = try config.map { path throws(ConfigError) in try ServerSettings.load(path: path) }

@@ -80,7 +80,65 @@ enum NodeTables {
         return "\(id) uncordoned: schedulable"
     }
 
+    /// `GET /api/v1alpha1/nodes/:id`: lost or not, cordon, the drain's progress, orphans, usage.
+    static func state(_ node: JSONValue) -> String {
+        var list = KeyValueList()
+        list.add("node", node["node_id"]?.text ?? "-")
+        list.add("agent", node["lost"]?.boolean == true ? "LOST since \(node["lost_at"]?.text ?? "?")" : "reporting")
+        list.add("scheduling", scheduling(node))
+        if let usage = node["usage"] {
+            list.add(
+                "holds",
+                "\(usage["active_launches"]?.display ?? "0") launches, \(usage["vcpus"]?.display ?? "0") vCPU, "
+                    + "\(usage["memory_mib"]?.display ?? "0") MiB")
+        }
+        if let drain = node["drain"], drain != .null {
+            func ids(_ key: String) -> String {
+                let items = drain[key]?.items?.compactMap(\.text) ?? []
+                return items.isEmpty ? "-" : items.joined(separator: ", ")
+            }
+            let status = drain["done"]?.boolean == true ? "done" : "in progress"
+            list.add("drain", status + (drain["active"]?.boolean == false ? " (cancelled)" : ""))
+            list.add("  remaining", ids("remaining"))
+            list.add("  moving", ids("moving"))
+            list.add("  moved", ids("moved"))
+            list.add("  staying", ids("staying"))
+            let blocked = drain["blocked"]?.items ?? []
+            if !blocked.isEmpty {
+                list.add(
+                    "  blocked",
+                    blocked.map {
+                        "\($0["launch_id"]?.text ?? "?"): replacement \($0["replacement"]?.text ?? "?") "
+                            + ($0["replacement_state"]?.text ?? "?")
+                    }.joined(separator: ", "))
+            }
+        }
+        list.add("orphans", orphanSummary(node["orphans"]))
+        return list.render() + context(node)
+    }
+
+    /// An orphans answer: one line per orphan, and the sweeps.
+    static func orphans(_ answer: JSONValue) -> String {
+        "\(answer["node_id"]?.text ?? "-"): " + orphanSummary(answer["orphans"])
+    }
+
+    static func orphanSummary(_ orphans: JSONValue?) -> String {
+        let list = orphans?["orphans"]?.items ?? []
+        var text =
+            list.isEmpty
+            ? "none"
+            : list.map { "\($0["launch_id"]?.text ?? "?") (pid \($0["pid"]?.display ?? "?"))" }.joined(separator: ", ")
+        if let pending = orphans?["sweep_requested"], pending != .null {
+            text += "; sweep \(pending["id"]?.display ?? "?") asked for"
+        }
+        if let last = orphans?["last_sweep"], last != .null {
+            text += "; last sweep \(last["id"]?.display ?? "?") done"
+        }
+        return text
+    }
+
     static func scheduling(_ node: JSONValue) -> String {
+        if node["lost_at"]?.text != nil { return "LOST" }
         if node["draining"]?.boolean == true { return "draining" }
         if node["cordoned"]?.boolean == true { return "cordoned" }
         return "schedulable"

@@ -235,10 +235,15 @@ struct LaunchRoutes {
         guard case .string(let nodeID)? = body["node_id"], !nodeID.isEmpty else {
             throw APIError.badRequest("node_id is required", field: "node_id")
         }
-        guard case .string(let stateText)? = body["state"], let state = LaunchState(rawValue: stateText) else {
+        // `lost` is the leader's to declare, never an agent's to report.
+        let reportable = LaunchState.allCases.filter { $0 != .lost }
+        guard case .string(let stateText)? = body["state"], let state = LaunchState(rawValue: stateText),
+            state != .lost
+        else {
             throw APIError.badRequest(
-                "state must be one of \(LaunchState.allCases.map(\.rawValue).joined(separator: ", "))", field: "state")
+                "state must be one of \(reportable.map(\.rawValue).joined(separator: ", "))", field: "state")
         }
+        node.agentsHeard.record(nodeID, atMs: WallClock.nowMilliseconds())
         var reason: FailureReason?
         if let value = body["reason"], value != .null {
             reason = try readReason(value)
@@ -303,6 +308,8 @@ struct LaunchRoutes {
             }
             held = Set(keys)
         }
+        // Heard now, not when the poll ends: an agent frozen mid-poll must not look alive.
+        node.agentsHeard.record(nodeID, atMs: WallClock.nowMilliseconds())
         let deadline = ContinuousClock.now + .seconds(waitSeconds)
         let waitUntil = NIODeadline.now() + .seconds(Int64(waitSeconds))
         var queriedAt: LogIndex?
@@ -315,12 +322,15 @@ struct LaunchRoutes {
                 continue
             }
             queriedAt = applied
-            let actions = try node.raft.state.pendingActions(for: nodeID).map { record in
-                AgentAction(type: record.state == .terminating ? "terminate" : "launch", record: record)
+            var actions = try node.raft.state.pendingActions(for: nodeID).map { record in
+                AgentAction(type: AgentAction.type(for: record.state), record: record)
+            }
+            if let sweep = node.raft.state.fleet().view.truth(of: nodeID)?.orphans.pendingSweep {
+                actions.append(AgentAction(type: "sweep_orphans", sweep: sweep))
             }
             // The answer lists every offered action (the agent prunes what it holds by it); only
             // one it does not hold yet ends the wait early.
-            let fresh = actions.contains { !held.contains("\($0.type):\($0.record.id)") }
+            let fresh = actions.contains { !held.contains($0.heldKey) }
             if fresh || ContinuousClock.now >= deadline {
                 return JSONResponse.make(
                     .ok,
@@ -403,25 +413,61 @@ struct LaunchRoutes {
     }
 }
 
-/// One thing an agent must do.
+/// One thing an agent must do: `launch` (prepare, start, report), `terminate`, `abandon` (the
+/// launch was lost with the node, perhaps `replaced_by` another: stop the workload and report
+/// how it ended) or `sweep_orphans` (kill the listed orphans; its `launch_id` is `sweep-<id>`,
+/// so agents that hold actions by type and launch id need nothing new).
 struct AgentAction: Encodable, Sendable {
-    /// `launch` (prepare, start, report) or `terminate`.
     var type: String
-    var record: LaunchRecord
+    var record: LaunchRecord?
+    var sweep: NodeOrphans.Sweep?
+
+    init(type: String, record: LaunchRecord) {
+        self.type = type
+        self.record = record
+    }
+
+    init(type: String, sweep: NodeOrphans.Sweep) {
+        self.type = type
+        self.sweep = sweep
+    }
+
+    static func type(for state: LaunchState) -> String {
+        switch state {
+        case .terminating: return "terminate"
+        case .lost: return "abandon"
+        default: return "launch"
+        }
+    }
+
+    var launchID: String { record?.id ?? "sweep-\(sweep?.id ?? 0)" }
+
+    /// How the agent names it in `held=`.
+    var heldKey: String { "\(type):\(launchID)" }
 
     enum CodingKeys: String, CodingKey {
         case type
         case launchID = "launch_id"
         case state
         case spec
+        case replacedBy = "replaced_by"
+        case sweepID = "sweep_id"
+        case orphans
     }
 
     func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(type, forKey: .type)
-        try container.encode(record.id, forKey: .launchID)
-        try container.encode(record.state, forKey: .state)
-        try container.encodeIfPresent(record.spec, forKey: .spec)
+        try container.encode(launchID, forKey: .launchID)
+        if let record {
+            try container.encode(record.state, forKey: .state)
+            try container.encodeIfPresent(record.spec, forKey: .spec)
+            try container.encodeIfPresent(record.replacedBy, forKey: .replacedBy)
+        }
+        if let sweep {
+            try container.encode(sweep.id, forKey: .sweepID)
+            try container.encode(sweep.orphans, forKey: .orphans)
+        }
     }
 }
 
