@@ -65,6 +65,12 @@ extension JobRules {
         job.executedBy = launch.nodeID ?? job.executedBy
         job.error = launch.failure?.message
         if let output { job.output = output.stdout }
+        // A failed attempt with retries left waits for its next one (the leader starts it at
+        // `retryAtMs`, `JobRules.retry`); the job stays pending meanwhile.
+        if launch.state == .failed, let plan = job.plan, job.attempt <= plan.retryLimit {
+            job.status = .pending
+            job.retryAtMs = launch.updatedAtMs + plan.backoffMs
+        }
         guard job != existing else { return .unchanged(existing) }
         job.updatedAtMs = launch.updatedAtMs
         return .write(job)
@@ -73,19 +79,32 @@ extension JobRules {
     /// `POST /api/jobs/:id/trigger`: a new run of job `id`, refused when `activeRuns` (runs not
     /// yet terminal) already reach its `max_concurrent_runs`. The job becomes `pending`, its
     /// current run the new one (`runID` of the next number), with no output or error yet.
-    public static func trigger(existing: JobRecord?, id: String, activeRuns: Int, atMs: Int64) -> JobDecision {
+    /// `unmet` is the first of its `depends_on` jobs that has not succeeded (its id and status,
+    /// nil status when there is no such job): 409.
+    public static func trigger(
+        existing: JobRecord?, id: String, activeRuns: Int, unmet: (id: String, status: JobStatus?)? = nil, atMs: Int64
+    ) -> JobDecision {
         guard var job = existing else { return .refused(.notFound(id: id)) }
+        if let unmet { return .refused(.dependencyNotSatisfied(id: id, dependency: unmet.id, status: unmet.status)) }
         guard activeRuns < job.maxConcurrentRuns else {
             return .refused(.tooManyRuns(id: id, active: activeRuns, limit: job.maxConcurrentRuns))
         }
+        job.attempt = 1
+        job.retryAtMs = nil
+        return .write(newRun(of: job, atMs: atMs))
+    }
+
+    /// The job with a new current run (the next number), pending, with no output or error yet.
+    static func newRun(of existing: JobRecord, atMs: Int64) -> JobRecord {
+        var job = existing
         job.runCount += 1
-        job.runID = JobRuns.runID(jobID: id, number: job.runCount)
+        job.runID = JobRuns.runID(jobID: job.id, number: job.runCount)
         job.status = .pending
         job.executedBy = nil
         job.output = nil
         job.error = nil
         job.updatedAtMs = atMs
-        return .write(job)
+        return job
     }
 }
 

@@ -21,9 +21,27 @@ struct JobView: Codable, Equatable, Sendable {
     var runID: String?
     var runCount: Int
     var maxConcurrentRuns: Int
+    var schedule: String?
+    var timeZone: String?
+    var missedRuns: String?
+    var retries: Int?
+    var backoffSeconds: Int?
+    var dependsOn: [String]?
+    /// The current run's attempt (1, then one more per retry).
+    var attempt: Int
+    /// When the owed retry starts (RFC 3339), while one is owed.
+    var retryAt: String?
+    /// A cron job's last due time recorded as fired (its creation time before the first).
+    var lastDueAt: String?
 
     enum CodingKeys: String, CodingKey {
-        case id, command, image, status, output, error, backend
+        case id, command, image, status, output, error, backend, schedule, retries, attempt
+        case timeZone = "time_zone"
+        case missedRuns = "missed_runs"
+        case backoffSeconds = "backoff_seconds"
+        case dependsOn = "depends_on"
+        case retryAt = "retry_at"
+        case lastDueAt = "last_due_at"
         case executedBy = "executed_by"
         case createdAt = "created_at"
         case completedAt = "completed_at"
@@ -46,6 +64,15 @@ struct JobView: Codable, Equatable, Sendable {
         runID = job.runID
         runCount = job.runCount
         maxConcurrentRuns = job.maxConcurrentRuns
+        schedule = job.plan?.schedule
+        timeZone = job.plan?.schedule == nil ? nil : job.plan?.timeZone ?? "UTC"
+        missedRuns = job.plan?.schedule == nil ? nil : job.plan?.missedRunsPolicy.rawValue
+        retries = job.plan?.retries
+        backoffSeconds = job.plan?.backoffSeconds
+        dependsOn = job.plan?.dependsOn
+        attempt = job.attempt
+        retryAt = job.retryAtMs.map(Self.rfc3339)
+        lastDueAt = job.lastDueMs.map(Self.rfc3339)
     }
 
     static func rfc3339(_ milliseconds: Int64) -> String {
@@ -126,6 +153,25 @@ struct RunView: Encodable, Sendable {
         case createdAt = "created_at"
         case updatedAt = "updated_at"
         case completedAt = "completed_at"
+    }
+}
+
+/// One recorded cron due time (`GET /api/jobs/:id/fires`).
+struct FireView: Encodable, Sendable {
+    var fire: JobFire
+
+    init(_ fire: JobFire) { self.fire = fire }
+
+    enum CodingKeys: String, CodingKey {
+        case dueAt = "due_at"
+        case firedAt = "fired_at"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        try fire.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(JobView.rfc3339(fire.dueMs), forKey: .dueAt)
+        try container.encode(JobView.rfc3339(fire.atMs), forKey: .firedAt)
     }
 }
 

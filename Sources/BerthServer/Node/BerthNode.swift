@@ -63,6 +63,7 @@ public final class BerthNode: Sendable {
         raft.start(transport: transport)
         admitIfNeeded()
         startPendingPlacer()
+        startJobTicker()
         logger.info(
             "berth server started",
             metadata: [
@@ -123,7 +124,7 @@ public final class BerthNode: Sendable {
     func execute(_ request: ClientRequest) async -> Attempt {
         switch request {
         case .createJob, .cancelJob, .recordEnvelope, .cordonNode, .reportLaunch, .terminateLaunch, .triggerJob,
-            .setSchedulerPaused:
+            .setSchedulerPaused, .createPlannedJob:
             break
         case .executeLaunch:
             return await executeLaunch(request)
@@ -167,6 +168,11 @@ public final class BerthNode: Sendable {
                 .init(
                     id: jobID, command: text, image: image, backend: backend, maxConcurrentRuns: maxRuns,
                     createdAtMs: nowMs, idempotencyKey: key, requestHash: hash))
+        case .createPlannedJob(let jobID, let text, let image, let backend, let maxRuns, let plan, let key, let hash):
+            command = .createJob(
+                .init(
+                    id: jobID, command: text, image: image, backend: backend, maxConcurrentRuns: maxRuns, plan: plan,
+                    createdAtMs: nowMs, idempotencyKey: key, requestHash: hash))
         case .cancelJob(let id, let key, let hash):
             command = .cancelJob(.init(id: id, atMs: nowMs, idempotencyKey: key, requestHash: hash))
         case .recordEnvelope(let envelope, let key, let hash):
@@ -198,7 +204,7 @@ public final class BerthNode: Sendable {
     private func executeOnce(_ request: ClientRequest) async -> ClientAnswer {
         switch request {
         case .createJob, .cancelJob, .recordEnvelope, .cordonNode, .executeLaunch, .reportLaunch, .terminateLaunch,
-            .triggerJob, .setSchedulerPaused:
+            .triggerJob, .setSchedulerPaused, .createPlannedJob:
             preconditionFailure("state commands go through execute(_:)")
         case .transferLeadership(let target):
             return await transferLeadership(to: target)
@@ -298,6 +304,11 @@ public final class BerthNode: Sendable {
             return ClientAnswer(status: 200, body: json.finish())
         case .noop, .memberRecorded:
             json.add("success", true)
+            return ClientAnswer(status: 200, body: json.finish())
+        case .jobFired(let fire):
+            return ClientAnswer(status: 200, body: StateCommand.canonicalJSON(FireView(fire)))
+        case .fireIgnored(let reason):
+            json.add("ignored", reason.rawValue)
             return ClientAnswer(status: 200, body: json.finish())
         }
     }

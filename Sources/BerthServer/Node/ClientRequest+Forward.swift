@@ -82,7 +82,7 @@ extension ClientRequest {
             buffer.writeInteger(UInt8(draining ? 1 : 0))
             buffer.writeForwardText(optional: key)
             buffer.writeInteger(hash, endianness: .big)
-        case .executeLaunch, .reportLaunch, .terminateLaunch, .triggerJob, .setSchedulerPaused:
+        case .executeLaunch, .reportLaunch, .terminateLaunch, .triggerJob, .setSchedulerPaused, .createPlannedJob:
             buffer.writeInteger(Kind.json.rawValue)
             buffer.writeForwardText(String(decoding: StateCommand.canonicalJSON(self), as: UTF8.self))
         }
@@ -173,7 +173,8 @@ extension ClientRequest {
                 let request = try? JSONDecoder().decode(ClientRequest.self, from: Data(json.utf8))
             else { return nil }
             switch request {
-            case .executeLaunch, .reportLaunch, .terminateLaunch, .triggerJob, .setSchedulerPaused: return request
+            case .executeLaunch, .reportLaunch, .terminateLaunch, .triggerJob, .setSchedulerPaused, .createPlannedJob:
+                return request
             default: return nil
             }
         }

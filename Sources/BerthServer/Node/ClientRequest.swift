@@ -46,6 +46,11 @@ enum ClientRequest: Codable, Equatable, Sendable {
     case triggerJob(jobID: String, idempotencyKey: String?, requestHash: UInt64)
     /// `POST /api/scheduler/pause` (`paused` true) and `/resume`.
     case setSchedulerPaused(paused: Bool, idempotencyKey: String?, requestHash: UInt64)
+    /// `POST /api/jobs` with a schedule, retries or `depends_on` (the plain create keeps its
+    /// compact forward form).
+    case createPlannedJob(
+        jobID: String, command: String, image: String?, backend: String?, maxConcurrentRuns: Int?, plan: JobPlan,
+        idempotencyKey: String?, requestHash: UInt64)
 }
 
 /// What the leader answered: an HTTP status and a JSON body.

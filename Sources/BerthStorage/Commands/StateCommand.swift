@@ -30,6 +30,10 @@ public enum StateCommand: Equatable, Sendable {
     case triggerJob(TriggerJob)
     /// `POST /api/scheduler/pause` and `/resume`.
     case setSchedulerPaused(SetSchedulerPaused)
+    /// The leader fires a cron job's due time (`JobScheduleCommands.swift`).
+    case fireJob(FireJob)
+    /// The leader starts a failed run's retry.
+    case retryJob(RetryJob)
     /// Changes nothing but the applied index (a probe, or a barrier).
     case noop
 
@@ -43,6 +47,8 @@ public enum StateCommand: Equatable, Sendable {
         public var backend: String?
         /// The job's `max_concurrent_runs` (nil: the default).
         public var maxConcurrentRuns: Int?
+        /// Schedule, retries, dependencies (nil: none).
+        public var plan: JobPlan?
         /// The leader's clock when it accepted the request, in milliseconds since the epoch.
         public var createdAtMs: Int64
         /// The client's `Idempotency-Key`, or the one the node that took the request gave it.
@@ -53,20 +59,21 @@ public enum StateCommand: Equatable, Sendable {
 
         public init(
             id: String, command: String, image: String? = nil, backend: String? = nil, maxConcurrentRuns: Int? = nil,
-            createdAtMs: Int64, idempotencyKey: String? = nil, requestHash: UInt64 = 0
+            plan: JobPlan? = nil, createdAtMs: Int64, idempotencyKey: String? = nil, requestHash: UInt64 = 0
         ) {
             self.id = id
             self.command = command
             self.image = image
             self.backend = backend
             self.maxConcurrentRuns = maxConcurrentRuns
+            self.plan = plan
             self.createdAtMs = createdAtMs
             self.idempotencyKey = idempotencyKey
             self.requestHash = requestHash
         }
 
         enum CodingKeys: String, CodingKey {
-            case id, command, image, backend
+            case id, command, image, backend, plan
             case maxConcurrentRuns = "max_concurrent_runs"
             case createdAtMs = "created_at_ms"
             case idempotencyKey = "idempotency_key"
@@ -80,6 +87,7 @@ public enum StateCommand: Equatable, Sendable {
             image = try container.decodeIfPresent(String.self, forKey: .image)
             backend = try container.decodeIfPresent(String.self, forKey: .backend)
             maxConcurrentRuns = try container.decodeIfPresent(Int.self, forKey: .maxConcurrentRuns)
+            plan = try container.decodeIfPresent(JobPlan.self, forKey: .plan)
             createdAtMs = try container.decode(Int64.self, forKey: .createdAtMs)
             idempotencyKey = try container.decodeIfPresent(String.self, forKey: .idempotencyKey)
             requestHash = try container.decodeIfPresent(UInt64.self, forKey: .requestHash) ?? 0
@@ -293,7 +301,7 @@ public enum StateCommand: Equatable, Sendable {
         case .terminateLaunch(let terminate): return terminate.idempotencyKey
         case .triggerJob(let trigger): return trigger.idempotencyKey
         case .setSchedulerPaused(let set): return set.idempotencyKey
-        case .startJob, .finishJob, .setMember, .noop, .reportLaunch: return nil
+        case .startJob, .finishJob, .setMember, .noop, .reportLaunch, .fireJob, .retryJob: return nil
         }
     }
 
@@ -311,6 +319,8 @@ public enum StateCommand: Equatable, Sendable {
         case .terminateLaunch(let terminate): return terminate.atMs
         case .triggerJob(let trigger): return trigger.atMs
         case .setSchedulerPaused(let set): return set.atMs
+        case .fireJob(let fire): return fire.atMs
+        case .retryJob(let retry): return retry.atMs
         case .setMember, .noop: return nil
         }
     }
@@ -334,6 +344,8 @@ extension StateCommand: Codable {
         case triggerJob = "trigger_job"
         case setSchedulerPaused = "set_scheduler_paused"
         case noop
+        case fireJob = "fire_job"
+        case retryJob = "retry_job"
     }
 
     enum CodingKeys: String, CodingKey {
@@ -358,6 +370,8 @@ extension StateCommand: Codable {
         case .setSchedulerPaused:
             self = .setSchedulerPaused(try container.decode(SetSchedulerPaused.self, forKey: .body))
         case .noop: self = .noop
+        case .fireJob: self = .fireJob(try container.decode(FireJob.self, forKey: .body))
+        case .retryJob: self = .retryJob(try container.decode(RetryJob.self, forKey: .body))
         }
     }
 
@@ -402,6 +416,12 @@ extension StateCommand: Codable {
             try container.encode(body, forKey: .body)
         case .noop:
             try container.encode(Kind.noop, forKey: .type)
+        case .fireJob(let body):
+            try container.encode(Kind.fireJob, forKey: .type)
+            try container.encode(body, forKey: .body)
+        case .retryJob(let body):
+            try container.encode(Kind.retryJob, forKey: .type)
+            try container.encode(body, forKey: .body)
         }
     }
 

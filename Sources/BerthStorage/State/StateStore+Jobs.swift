@@ -114,18 +114,23 @@ extension StateStore {
         ).execute(arguments: [launchID, output.stdout, output.stderr, output.truncated])
     }
 
+    /// Runs of job `jobID` not yet terminal.
+    static func activeRunCount(_ jobID: String, in db: Database) throws -> Int {
+        try Int.fetchOne(
+            db,
+            sql: """
+                SELECT COUNT(*) FROM launches WHERE id > ? AND id < ? AND job_id = ?
+                AND state NOT IN ('terminated', 'failed')
+                """,
+            arguments: [Self.runIDRange(jobID).low, Self.runIDRange(jobID).high, jobID]) ?? 0
+    }
+
     static func triggerJob(_ trigger: StateCommand.TriggerJob, in db: Database) throws -> CommandOutcome {
-        let active =
-            try Int.fetchOne(
-                db,
-                sql: """
-                    SELECT COUNT(*) FROM launches WHERE id > ? AND id < ? AND job_id = ?
-                    AND state NOT IN ('terminated', 'failed')
-                    """,
-                arguments: [Self.runIDRange(trigger.jobID).low, Self.runIDRange(trigger.jobID).high, trigger.jobID])
-            ?? 0
+        let active = try activeRunCount(trigger.jobID, in: db)
+        let existing = try job(trigger.jobID, in: db)
+        let unmet = try firstUnmetDependency(existing?.plan?.dependsOn, in: db)
         let decision = JobRules.trigger(
-            existing: try job(trigger.jobID, in: db), id: trigger.jobID, activeRuns: active, atMs: trigger.atMs)
+            existing: existing, id: trigger.jobID, activeRuns: active, unmet: unmet, atMs: trigger.atMs)
         switch decision {
         case .write(let job):
             try job.update(db)

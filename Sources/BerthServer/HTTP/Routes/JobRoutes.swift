@@ -12,10 +12,76 @@ struct CreateJobBody: Decodable {
     /// backend for an image).
     var backend: String?
     var maxConcurrentRuns: Int?
+    /// A cron expression (5 fields, or 6 with seconds first): a recurring job.
+    var schedule: String?
+    var timeZone: String?
+    var missedRuns: String?
+    var retries: Int?
+    var backoffSeconds: Int?
+    var dependsOn: [String]?
 
     enum CodingKeys: String, CodingKey {
-        case command, image, backend
+        case command, image, backend, schedule, retries
         case maxConcurrentRuns = "max_concurrent_runs"
+        case timeZone = "time_zone"
+        case missedRuns = "missed_runs"
+        case backoffSeconds = "backoff_seconds"
+        case dependsOn = "depends_on"
+    }
+
+    /// The plan the body asks for, validated; nil when it asks for none of it.
+    func plan() throws -> JobPlan? {
+        var plan = JobPlan()
+        if let schedule {
+            do {
+                _ = try CronSchedule(parsing: schedule)
+            } catch {
+                throw APIError(
+                    .badRequest, code: CronError.code, message: error.message, details: ["field": "schedule"])
+            }
+            plan.schedule = schedule
+        }
+        if let timeZone {
+            guard schedule != nil else { throw APIError.badRequest("time_zone needs a schedule", field: "time_zone") }
+            guard TimeZone(identifier: timeZone) != nil else {
+                throw APIError(
+                    .badRequest, code: "INVALID_TIME_ZONE", message: "unknown time zone \(timeZone) (an IANA name)",
+                    details: ["field": "time_zone"])
+            }
+            plan.timeZone = timeZone
+        }
+        if let missedRuns {
+            guard schedule != nil else {
+                throw APIError.badRequest("missed_runs needs a schedule", field: "missed_runs")
+            }
+            guard let policy = MissedRunsPolicy(rawValue: missedRuns) else {
+                throw APIError.badRequest("missed_runs must be skip or run_once", field: "missed_runs")
+            }
+            plan.missedRuns = policy
+        }
+        if let retries {
+            guard (0...JobRoutes.maxRetries).contains(retries) else {
+                throw APIError.badRequest("retries must be 0–\(JobRoutes.maxRetries)", field: "retries")
+            }
+            plan.retries = retries
+        }
+        if let backoffSeconds {
+            guard (0...JobRoutes.maxBackoffSeconds).contains(backoffSeconds) else {
+                throw APIError.badRequest(
+                    "backoff_seconds must be 0–\(JobRoutes.maxBackoffSeconds)", field: "backoff_seconds")
+            }
+            plan.backoffSeconds = backoffSeconds
+        }
+        if let dependsOn, !dependsOn.isEmpty {
+            guard dependsOn.count <= JobRoutes.maxDependencies, Set(dependsOn).count == dependsOn.count,
+                dependsOn.allSatisfy({ !$0.isEmpty })
+            else {
+                throw APIError.badRequest(
+                    "depends_on must hold at most \(JobRoutes.maxDependencies) distinct job ids", field: "depends_on")
+            }
+            plan.dependsOn = dependsOn
+        }
+        return plan == JobPlan() ? nil : plan
     }
 }
 
@@ -30,6 +96,9 @@ struct JobRoutes {
     /// `GET /api/jobs/:id/runs` without `limit`, and its largest `limit`.
     static let defaultRunsLimit = 20
     static let maxRunsLimit = 1000
+    static let maxRetries = 100
+    static let maxBackoffSeconds = 86_400
+    static let maxDependencies = 64
 
     func register(on router: Router<some RequestContext>) {
         router.post("/api/jobs") { request, _ in
@@ -60,6 +129,14 @@ struct JobRoutes {
             let key = try RequestOptions.idempotencyKey(request)
             let hash = RequestFingerprint.of(method: "POST", path: "/api/jobs", body: bytes.readableBytesView)
             let jobID = JobID.make(nowMs: WallClock.nowMilliseconds())
+            if let plan = try body.plan() {
+                return JSONResponse.make(
+                    await node.submit(
+                        .createPlannedJob(
+                            jobID: jobID, command: body.command, image: body.image, backend: body.backend,
+                            maxConcurrentRuns: body.maxConcurrentRuns, plan: plan, idempotencyKey: key,
+                            requestHash: hash)))
+            }
             return JSONResponse.make(
                 await node.submit(
                     .createJob(
@@ -105,6 +182,20 @@ struct JobRoutes {
             guard try await node.raft.state.job(id: id) != nil else { throw APIError.notFound("job", id: id) }
             let runs = try node.raft.state.runs(ofJob: id, limit: limit)
             return JSONResponse.make(.ok, encodable: runs.map(RunView.init))
+        }
+        router.get("/api/jobs/:id/fires") { request, context in
+            let id = try context.parameters.require("id")
+            var limit = Self.defaultRunsLimit
+            if let text = request.uri.queryParameters["limit"] {
+                guard let value = Int(String(text)), (1...Self.maxRunsLimit).contains(value) else {
+                    throw APIError.badRequest("limit must be 1–\(Self.maxRunsLimit)", field: "limit")
+                }
+                limit = value
+            }
+            try await RequestOptions.readConsistentlyIfAsked(request, node: node)
+            guard try await node.raft.state.job(id: id) != nil else { throw APIError.notFound("job", id: id) }
+            let fires = try node.raft.state.fires(ofJob: id, limit: limit)
+            return JSONResponse.make(.ok, encodable: fires.map(FireView.init))
         }
         router.get("/api/runs/:id") { request, context in
             let id = try context.parameters.require("id")
