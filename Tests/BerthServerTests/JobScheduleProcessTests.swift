@@ -186,5 +186,83 @@ extension ProcessClusterTests {
                 }
             }
         }
+
+        @Test(
+            "a DAG of three tasks runs in order on the agent, each task a launch; a failed task fails its dependants with UPSTREAM_FAILED"
+        )
+        func dagInOrder() async throws {
+            let directory = try Self.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let trail = directory + "/trail.txt"
+            try await withServerCluster { cluster in
+                let leader = try await cluster.waitForLeader()
+                let follower = try #require(cluster.ids.first { $0 != leader.id })
+                let agent = try RunningAgent(
+                    servers: cluster.ids.map { cluster.url($0) }, nodeID: "agent-dag", directory: directory)
+                defer { agent.stop() }
+                do {
+                    // c is listed first and b last: the order comes from depends_on alone.
+                    let body = """
+                        {"tasks": [
+                          {"name": "c", "command": "echo c >> \(trail); echo done-c", "depends_on": ["b"]},
+                          {"name": "a", "command": "sleep 0.3; echo a >> \(trail)"},
+                          {"name": "b", "command": "sleep 0.3; echo b >> \(trail)", "depends_on": ["a"]}
+                        ]}
+                        """
+                    let created = try await HTTPCall.post("\(cluster.url(follower))/api/jobs", json: body)
+                    #expect(created.status == 201, "\(created)")
+                    let jobID = try #require(created.string("job_id"), "\(created)")
+                    let done = try await JobRuns.waitForJob(
+                        jobID, ["completed", "failed"], via: cluster.url(leader.id))
+                    #expect(done.string("status") == "completed", "\(done)")
+                    let order = try String(contentsOfFile: trail, encoding: .utf8)
+                    #expect(order == "a\nb\nc\n", "\(order)")
+                    let runID = "\(jobID)-run-1"
+                    let tasks = try await HTTPCall.get(
+                        "\(cluster.url(follower))/api/runs/\(runID)/tasks?consistent=true")
+                    #expect(tasks.array?.map { $0["name"] as? String } == ["c", "a", "b"], "\(tasks)")
+                    #expect(tasks.array?.allSatisfy { $0["state"] as? String == "succeeded" } == true, "\(tasks)")
+                    #expect(tasks.array?.first?["stdout"] as? String == "done-c\n", "\(tasks)")
+                    let run = try await HTTPCall.get("\(cluster.url(follower))/api/runs/\(runID)")
+                    #expect(run.string("status") == "completed", "\(run)")
+                    let runs = try await HTTPCall.get("\(cluster.url(follower))/api/jobs/\(jobID)/runs")
+                    #expect(runs.array?.count == 1, "\(runs)")
+                    let launch = try await HTTPCall.get("\(cluster.url(follower))/api/v1alpha1/launch/\(runID).a")
+                    #expect(
+                        launch.string("node_id") == "agent-dag" && launch.string("state") == "terminated", "\(launch)")
+
+                    // A failing first task: the others never run.
+                    let failing = try await HTTPCall.post(
+                        "\(cluster.url(leader.id))/api/jobs",
+                        json:
+                            #"{"tasks": [{"name": "a", "command": "exit 4"}, {"name": "b", "command": "true", "depends_on": ["a"]}, {"name": "c", "command": "true", "depends_on": ["b"]}]}"#
+                    )
+                    let failingID = try #require(failing.string("job_id"), "\(failing)")
+                    let failed = try await JobRuns.waitForJob(
+                        failingID, ["completed", "failed"], via: cluster.url(leader.id))
+                    #expect(failed.string("status") == "failed", "\(failed)")
+                    let failedTasks = try await HTTPCall.get(
+                        "\(cluster.url(follower))/api/runs/\(failingID)-run-1/tasks?consistent=true")
+                    let states = failedTasks.array?.map { $0["state"] as? String ?? "" }
+                    #expect(states == ["failed", "upstream_failed", "upstream_failed"], "\(failedTasks)")
+                    #expect(
+                        (failedTasks.array?[2]["reason"] as? String)?.hasPrefix("UPSTREAM_FAILED") == true,
+                        "\(failedTasks)")
+
+                    // Cycles and unknown names: 400 INVALID_TASKS.
+                    for tasks in [
+                        #"[{"name": "a", "command": "true", "depends_on": ["b"]}, {"name": "b", "command": "true", "depends_on": ["a"]}]"#,
+                        #"[{"name": "a", "command": "true", "depends_on": ["zz"]}]"#,
+                    ] {
+                        let answer = try await HTTPCall.post(
+                            "\(cluster.url(follower))/api/jobs", json: #"{"tasks": \#(tasks)}"#)
+                        #expect(answer.status == 400 && answer.errorCode == "INVALID_TASKS", "\(answer)")
+                    }
+                } catch {
+                    Issue.record("agent log: \(agent.log.suffix(3000))")
+                    throw error
+                }
+            }
+        }
     }
 }

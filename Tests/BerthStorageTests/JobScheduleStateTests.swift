@@ -180,3 +180,66 @@ import Testing
         #expect(CommandOutcome(encoded: oneOff.encoded()) == oneOff)
     }
 }
+
+/// DAG runs, applied: tasks start as launches in dependency order as their launches report,
+/// and a failure fails the dependants and the run.
+@Suite struct DagRunStateTests {
+    private static let t0: Int64 = 1_800_000_000_000
+
+    @Test("a three-task chain runs in order; a failed middle task fails the last with UPSTREAM_FAILED")
+    func chain() throws {
+        let state = try StateStore.inMemory()
+        var index: LogIndex = 0
+        func apply(_ command: StateCommand) throws -> CommandOutcome {
+            index += 1
+            return try #require(try state.apply(index: index, term: 1, command: command).outcome)
+        }
+        let tasks = [
+            JobTask(name: "a", command: "echo a"), JobTask(name: "b", command: "echo b", dependsOn: ["a"]),
+            JobTask(name: "c", command: "echo c", dependsOn: ["b"]),
+        ]
+        func finish(_ launchID: String, _ final: LaunchState, at ms: Int64) throws {
+            let launch = try #require(try state.launch(id: launchID))
+            _ = try apply(
+                .executeLaunch(
+                    .init(launchID: launchID, intent: launch.intent, nodeID: "n1", atMs: ms, waitForCapacity: true)))
+            for (offset, step) in [LaunchState.preparing, .starting, .running].enumerated() {
+                _ = try apply(
+                    .reportLaunch(.init(launchID: launchID, nodeID: "n1", state: step, atMs: ms + Int64(offset) + 1)))
+            }
+            _ = try apply(
+                .reportLaunch(
+                    .init(
+                        launchID: launchID, nodeID: "n1", state: final, reason: final == .failed ? .exited(2) : nil,
+                        atMs: ms + 10)))
+        }
+        _ = try apply(
+            .recordEnvelope(
+                .init(
+                    envelope: SchedulerEnvelope(
+                        nodeID: "n1", sequence: 1, observedAtMs: Self.t0, arch: .x86_64,
+                        cpus: ResourceCapacity(total: 2, allocatable: 2),
+                        memoryMiB: ResourceCapacity(total: 4096, allocatable: 4096),
+                        kvm: KVMStatus(present: false, usable: false), kernel: "6.1.0",
+                        backends: [InstalledBackend(kind: .process, binary: "/usr/bin/berth", version: "0.1.0")],
+                        labels: [:], health: .healthy), receivedAtMs: Self.t0)))
+        _ = try apply(.createJob(.init(id: "d1", command: "dag", plan: JobPlan(tasks: tasks), createdAtMs: Self.t0)))
+        var run = try #require(try state.dagRun(id: "d1-run-1"))
+        #expect(run.tasks.map(\.state) == [.pending, .waiting, .waiting])
+        #expect(try state.launch(id: "d1-run-1.a") != nil && state.launch(id: "d1-run-1.b") == nil)
+        #expect(try state.job(id: "d1")?.status == .pending)
+        try finish("d1-run-1.a", .terminated, at: Self.t0 + 100)
+        run = try #require(try state.dagRun(id: "d1-run-1"))
+        #expect(run.tasks.map(\.state) == [.succeeded, .pending, .waiting])
+        #expect(try state.job(id: "d1")?.status == .running)
+        try finish("d1-run-1.b", .failed, at: Self.t0 + 200)
+        run = try #require(try state.dagRun(id: "d1-run-1"))
+        #expect(run.tasks.map(\.state) == [.succeeded, .failed, .upstreamFailed])
+        #expect(run.tasks[2].reason == "UPSTREAM_FAILED: task b failed")
+        #expect(try state.launch(id: "d1-run-1.c") == nil)
+        #expect(try state.job(id: "d1")?.status == .failed)
+        #expect(try state.dagRuns(ofJob: "d1", limit: 5).map(\.runID) == ["d1-run-1"])
+        // The job's runs list holds the DAG run, not its task launches.
+        #expect(try state.runs(ofJob: "d1", limit: 5).isEmpty)
+    }
+}

@@ -15,10 +15,13 @@ public struct JobPlan: Codable, Equatable, Hashable, Sendable {
     /// Jobs that must have succeeded (their current run `completed`) before a run of this one
     /// starts.
     public var dependsOn: [String]?
+    /// A DAG: each run runs these tasks, each as a launch, in dependency order (the job's
+    /// `command` only describes it).
+    public var tasks: [JobTask]?
 
     public init(
         schedule: String? = nil, timeZone: String? = nil, missedRuns: MissedRunsPolicy? = nil, retries: Int? = nil,
-        backoffSeconds: Int? = nil, dependsOn: [String]? = nil
+        backoffSeconds: Int? = nil, dependsOn: [String]? = nil, tasks: [JobTask]? = nil
     ) {
         self.schedule = schedule
         self.timeZone = timeZone
@@ -26,6 +29,7 @@ public struct JobPlan: Codable, Equatable, Hashable, Sendable {
         self.retries = retries
         self.backoffSeconds = backoffSeconds
         self.dependsOn = dependsOn
+        self.tasks = tasks
     }
 
     public var retryLimit: Int { retries ?? 0 }
@@ -39,6 +43,7 @@ public struct JobPlan: Codable, Equatable, Hashable, Sendable {
         case retries
         case backoffSeconds = "backoff_seconds"
         case dependsOn = "depends_on"
+        case tasks
     }
 }
 

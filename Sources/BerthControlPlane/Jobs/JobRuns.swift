@@ -42,6 +42,23 @@ public enum JobRuns {
             payload: .command(WorkloadCommand(string: job.command, shell: true)))
     }
 
+    /// The launch of task `task` of run `runID` (a DAG job's run): the task's command, as a
+    /// process, named after the job and the task. Its id is `<run>.<task>` (`taskLaunchID`).
+    public static func taskIntent(for job: JobRecord, task: JobTask) -> WorkloadIntent {
+        WorkloadIntent(
+            name: "job-\(job.id)-\(task.name)", vcpus: processVCPUs, memoryMiB: processMemoryMiB, backend: .process,
+            payload: .command(WorkloadCommand(string: task.command, shell: true)))
+    }
+
+    /// Task names hold no `.`, run ids neither: the launch id of a task splits back into both.
+    public static func taskLaunchID(runID: String, task: String) -> String { "\(runID).\(task)" }
+
+    /// The run id and task name of a task's launch id; nil for any other launch.
+    public static func task(ofLaunch id: String) -> (runID: String, task: String)? {
+        guard let dot = id.lastIndex(of: "."), id[..<dot].contains("-run-") else { return nil }
+        return (String(id[..<dot]), String(id[id.index(after: dot)...]))
+    }
+
     /// The job status a run in launch state `state` gives its job (the table above).
     public static func status(of state: LaunchState) -> JobStatus {
         switch state {

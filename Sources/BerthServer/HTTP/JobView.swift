@@ -27,6 +27,7 @@ struct JobView: Codable, Equatable, Sendable {
     var retries: Int?
     var backoffSeconds: Int?
     var dependsOn: [String]?
+    var tasks: [JobTask]?
     /// The current run's attempt (1, then one more per retry).
     var attempt: Int
     /// When the owed retry starts (RFC 3339), while one is owed.
@@ -40,6 +41,7 @@ struct JobView: Codable, Equatable, Sendable {
         case missedRuns = "missed_runs"
         case backoffSeconds = "backoff_seconds"
         case dependsOn = "depends_on"
+        case tasks
         case retryAt = "retry_at"
         case lastDueAt = "last_due_at"
         case executedBy = "executed_by"
@@ -70,6 +72,7 @@ struct JobView: Codable, Equatable, Sendable {
         retries = job.plan?.retries
         backoffSeconds = job.plan?.backoffSeconds
         dependsOn = job.plan?.dependsOn
+        tasks = job.plan?.tasks
         attempt = job.attempt
         retryAt = job.retryAtMs.map(Self.rfc3339)
         lastDueAt = job.lastDueMs.map(Self.rfc3339)
@@ -143,6 +146,22 @@ struct RunView: Encodable, Sendable {
         completedAt = run.launch.state.isTerminal ? JobView.rfc3339(run.launch.updatedAtMs) : nil
     }
 
+    /// A DAG job's run: no launch of its own, its tasks each have one
+    /// (`GET /api/runs/:id/tasks`).
+    init(_ run: DagRun) {
+        runID = run.runID
+        jobID = run.jobID
+        number = run.number
+        status = run.status.rawValue
+        launchState = "dag"
+        executedBy = nil
+        error = run.tasks.first(where: { $0.state == .failed }).map { "task \($0.name) failed" }
+        exitCode = nil
+        createdAt = JobView.rfc3339(run.createdAtMs)
+        updatedAt = JobView.rfc3339(run.updatedAtMs)
+        completedAt = run.status.isTerminal ? JobView.rfc3339(run.updatedAtMs) : nil
+    }
+
     enum CodingKeys: String, CodingKey {
         case runID = "run_id"
         case jobID = "job_id"
@@ -153,6 +172,33 @@ struct RunView: Encodable, Sendable {
         case createdAt = "created_at"
         case updatedAt = "updated_at"
         case completedAt = "completed_at"
+    }
+}
+
+/// One task of a DAG run (`GET /api/runs/:id/tasks`), with what its launch printed.
+struct TaskView: Encodable, Sendable {
+    var name: String
+    var state: String
+    var launchID: String?
+    var reason: String?
+    var updatedAt: String
+    var stdout: String?
+    var truncated: Bool?
+
+    init(_ task: TaskProgress, output: LaunchOutput?) {
+        name = task.name
+        state = task.state.rawValue
+        launchID = task.launchID
+        reason = task.reason
+        updatedAt = JobView.rfc3339(task.updatedAtMs)
+        stdout = output?.stdout
+        truncated = output?.truncated
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, state, reason, stdout, truncated
+        case launchID = "launch_id"
+        case updatedAt = "updated_at"
     }
 }
 

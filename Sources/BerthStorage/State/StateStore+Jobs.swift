@@ -74,6 +74,10 @@ extension StateStore {
     /// to the job.
     static func startRun(of job: JobRecord, atMs: Int64, in db: Database) throws {
         guard let runID = job.runID else { return }
+        if let tasks = job.plan?.tasks, !tasks.isEmpty {
+            try startDagRun(of: job, runID: runID, tasks: tasks, atMs: atMs, in: db)
+            return
+        }
         let launch = LaunchRecord(
             id: runID, intent: JobRuns.intent(for: job), createdAtMs: atMs, note: "run \(job.runCount) of job \(job.id)"
         )
@@ -87,6 +91,7 @@ extension StateStore {
 
     /// Terminates run `runID` through the launch terminate path, unless it already ended.
     static func terminateRun(_ runID: String, atMs: Int64, in db: Database, fleet: inout FleetSnapshot) throws {
+        try cancelDagRun(runID, atMs: atMs, in: db, fleet: &fleet)
         guard let launch = try launch(runID, in: db), !launch.state.isTerminal else { return }
         let decision = LaunchRules.terminate(existing: launch, launchID: runID, atMs: atMs, fleet: &fleet.view)
         _ = try store(decision, in: db, answer: CommandOutcome.launchUpdated)
@@ -95,6 +100,10 @@ extension StateStore {
     /// The job whose run `launch` is follows it (`JobRules.follow`); launches that are no run
     /// change nothing.
     static func followJob(of launch: LaunchRecord, output: LaunchOutput?, in db: Database) throws {
+        if let (runID, task) = JobRuns.task(ofLaunch: launch.id) {
+            try followTask(runID: runID, task: task, launch: launch, in: db)
+            return
+        }
         guard
             let jobID = try String.fetchOne(
                 db.cachedStatement(sql: "SELECT job_id FROM launches WHERE id = ?"), arguments: [launch.id]),
@@ -123,6 +132,7 @@ extension StateStore {
                 AND state NOT IN ('terminated', 'failed')
                 """,
             arguments: [Self.runIDRange(jobID).low, Self.runIDRange(jobID).high, jobID]) ?? 0
+            + activeDagRunCount(jobID, in: db)
     }
 
     static func triggerJob(_ trigger: StateCommand.TriggerJob, in db: Database) throws -> CommandOutcome {

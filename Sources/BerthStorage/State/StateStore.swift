@@ -195,7 +195,7 @@ public final class StateStore: Sendable {
                     DROP TABLE job_runs;
                     """)
         }
-        migrator.registerMigration("v9: cron schedules, retries, fired due times") { db in
+        migrator.registerMigration("v9: cron schedules, retries, fired due times, DAG run tasks") { db in
             // Partial indexes: the leader reads its cron jobs and owed retries a few times a
             // second, and they are few among many one-off jobs.
             try db.execute(
@@ -215,6 +215,18 @@ public final class StateStore: Sendable {
                         run_id TEXT,
                         PRIMARY KEY (job_id, due_ms)
                     ) WITHOUT ROWID;
+                    CREATE TABLE run_tasks (
+                        run_id TEXT NOT NULL,
+                        name TEXT NOT NULL,
+                        job_id TEXT NOT NULL,
+                        position INTEGER NOT NULL,
+                        state TEXT NOT NULL,
+                        launch_id TEXT,
+                        reason TEXT,
+                        updated_at_ms INTEGER NOT NULL,
+                        PRIMARY KEY (run_id, name)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX run_tasks_by_job ON run_tasks (job_id, state);
                     """)
         }
         return migrator

@@ -6,7 +6,8 @@ import Hummingbird
 
 /// `POST /api/jobs` body.
 struct CreateJobBody: Decodable {
-    var command: String
+    /// Required, except for a DAG job (`tasks`), where it only describes the job.
+    var command: String?
     var image: String?
     /// `process`, or a VM backend for an `image` (default: `process` for a command, any VM
     /// backend for an image).
@@ -19,9 +20,10 @@ struct CreateJobBody: Decodable {
     var retries: Int?
     var backoffSeconds: Int?
     var dependsOn: [String]?
+    var tasks: [JobTask]?
 
     enum CodingKeys: String, CodingKey {
-        case command, image, backend, schedule, retries
+        case command, image, backend, schedule, retries, tasks
         case maxConcurrentRuns = "max_concurrent_runs"
         case timeZone = "time_zone"
         case missedRuns = "missed_runs"
@@ -81,7 +83,25 @@ struct CreateJobBody: Decodable {
             }
             plan.dependsOn = dependsOn
         }
+        if let tasks {
+            do {
+                try TaskGraph.validate(tasks, maxCommandBytes: JobRoutes.maxCommandBytes)
+            } catch {
+                throw APIError(
+                    .badRequest, code: TaskGraph.Invalid.code, message: error.message, details: ["field": "tasks"])
+            }
+            guard image == nil, backend == nil || backend == "process" else {
+                throw APIError.badRequest("a DAG job's tasks run as processes: no image or VM backend", field: "tasks")
+            }
+            plan.tasks = tasks
+        }
         return plan == JobPlan() ? nil : plan
+    }
+
+    /// The job's command: the one given, or for a DAG job without one, its task names.
+    var jobCommand: String {
+        if let command { return command }
+        return "tasks: " + (tasks ?? []).map(\.name).joined(separator: ", ")
     }
 }
 
@@ -103,10 +123,11 @@ struct JobRoutes {
     func register(on router: Router<some RequestContext>) {
         router.post("/api/jobs") { request, _ in
             let (body, bytes) = try await decodeJSONBodyAndBytes(CreateJobBody.self, from: request)
-            guard body.command.unicodeScalars.contains(where: { !$0.properties.isWhitespace }) else {
+            let command = body.jobCommand
+            guard command.unicodeScalars.contains(where: { !$0.properties.isWhitespace }) else {
                 throw APIError.badRequest("command must not be empty", field: "command")
             }
-            guard body.command.utf8.count <= Self.maxCommandBytes else {
+            guard command.utf8.count <= Self.maxCommandBytes else {
                 throw APIError.badRequest("command is over \(Self.maxCommandBytes) bytes", field: "command")
             }
             if let backend = body.backend {
@@ -133,14 +154,14 @@ struct JobRoutes {
                 return JSONResponse.make(
                     await node.submit(
                         .createPlannedJob(
-                            jobID: jobID, command: body.command, image: body.image, backend: body.backend,
+                            jobID: jobID, command: command, image: body.image, backend: body.backend,
                             maxConcurrentRuns: body.maxConcurrentRuns, plan: plan, idempotencyKey: key,
                             requestHash: hash)))
             }
             return JSONResponse.make(
                 await node.submit(
                     .createJob(
-                        jobID: jobID, command: body.command, image: body.image, backend: body.backend,
+                        jobID: jobID, command: command, image: body.image, backend: body.backend,
                         maxConcurrentRuns: body.maxConcurrentRuns, idempotencyKey: key, requestHash: hash)))
         }
         router.get("/api/jobs") { request, _ in try await list(request) }
@@ -179,7 +200,11 @@ struct JobRoutes {
                 limit = value
             }
             try await RequestOptions.readConsistentlyIfAsked(request, node: node)
-            guard try await node.raft.state.job(id: id) != nil else { throw APIError.notFound("job", id: id) }
+            guard let job = try await node.raft.state.job(id: id) else { throw APIError.notFound("job", id: id) }
+            if job.plan?.tasks != nil {
+                let runs = try node.raft.state.dagRuns(ofJob: id, limit: limit)
+                return JSONResponse.make(.ok, encodable: runs.map(RunView.init))
+            }
             let runs = try node.raft.state.runs(ofJob: id, limit: limit)
             return JSONResponse.make(.ok, encodable: runs.map(RunView.init))
         }
@@ -200,8 +225,22 @@ struct JobRoutes {
         router.get("/api/runs/:id") { request, context in
             let id = try context.parameters.require("id")
             try await RequestOptions.readConsistentlyIfAsked(request, node: node)
+            if let dag = try node.raft.state.dagRun(id: id) { return JSONResponse.make(.ok, encodable: RunView(dag)) }
             guard let run = try node.raft.state.run(id: id) else { throw APIError.notFound("run", id: id) }
             return JSONResponse.make(.ok, encodable: RunView(run))
+        }
+        router.get("/api/runs/:id/tasks") { request, context in
+            let id = try context.parameters.require("id")
+            try await RequestOptions.readConsistentlyIfAsked(request, node: node)
+            if let dag = try node.raft.state.dagRun(id: id) {
+                let views = try dag.tasks.map { task in
+                    TaskView(task, output: try task.launchID.flatMap { try node.raft.state.launchOutput(id: $0) })
+                }
+                return JSONResponse.make(.ok, encodable: views)
+            }
+            guard try node.raft.state.run(id: id) != nil else { throw APIError.notFound("run", id: id) }
+            // A run of a job without tasks has none.
+            return JSONResponse.make(.ok, encodable: [TaskView]())
         }
         router.get("/api/scheduler/state") { request, _ in
             try await RequestOptions.readConsistentlyIfAsked(request, node: node)
