@@ -17,6 +17,7 @@ struct JobsCommand: AsyncParsableCommand {
         subcommands: [
             JobsSubmitCommand.self, JobsListCommand.self, JobsGetCommand.self, JobsOutputCommand.self,
             JobsCancelCommand.self, JobsTriggerCommand.self, JobsRunsCommand.self, JobsFiresCommand.self,
+            JobsTasksCommand.self,
         ])
 }
 
@@ -25,7 +26,11 @@ struct JobsSubmitCommand: AsyncParsableCommand {
         commandName: "submit", abstract: "POST /api/jobs: a one-off job (runs now) or a cron job.",
         discussion: CLIError.exitStatusHelp)
 
-    @Argument(help: "The shell command (run with /bin/sh -c on the agent).") var command: String
+    @Argument(help: "The shell command (run with /bin/sh -c on the agent); optional with --tasks.") var command: String?
+    @Option(
+        help: ArgumentHelp(
+            "A DAG: a JSON array of {name, command, depends_on} (a path, or - for stdin).", valueName: "file"))
+    var tasks: String?
     @Option(help: "A VM image to run it in instead of a process.") var image: String?
     @Option(help: "process, or a VM backend for --image.") var backend: String?
     @Option(help: ArgumentHelp("A cron expression: the job recurs.", valueName: "cron")) var schedule: String?
@@ -40,7 +45,17 @@ struct JobsSubmitCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runClient(output: client.output) {
-            var body: [String: Any] = ["command": command]
+            var body: [String: Any] = [:]
+            body["command"] = command
+            if let tasks {
+                let text = try InputFile.read(tasks)
+                guard let parsed = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [Any] else {
+                    throw CLIError.usage("\(tasks) is not a JSON array of tasks")
+                }
+                body["tasks"] = parsed
+            } else if command == nil {
+                throw CLIError.usage("give the command, or --tasks")
+            }
             body["image"] = image
             body["backend"] = backend
             body["schedule"] = schedule
@@ -188,6 +203,25 @@ struct JobsFiresCommand: AsyncParsableCommand {
             let answer = try await client.client().call(
                 "GET", "/api/jobs/\(Query.escape(id))/fires" + Query.string(limit.map { [("limit", "\($0)")] } ?? []))
             Output.show(answer, as: client.output, table: JobTables.fires)
+        }
+    }
+}
+
+struct JobsTasksCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tasks", abstract: "GET /api/runs/:id/tasks: a DAG run's task states and outputs.",
+        discussion: CLIError.exitStatusHelp)
+
+    @Argument(help: ArgumentHelp("The run id (<job>-run-<n>).", valueName: "run-id")) var runID: String
+    @Flag(help: "Read linearizably.") var consistent = false
+    @OptionGroup var client: ClientOptions
+
+    func run() async throws {
+        try await runClient(output: client.output) {
+            let answer = try await client.client().call(
+                "GET",
+                "/api/runs/\(Query.escape(runID))/tasks" + Query.string(consistent ? [("consistent", "true")] : []))
+            Output.show(answer, as: client.output, table: JobTables.tasks)
         }
     }
 }

@@ -64,6 +64,17 @@ enum JobTables {
         return fires.isEmpty ? "no due time fired yet" : table.render()
     }
 
+    static func tasks(_ answer: JSONValue) -> String {
+        let tasks = answer.items ?? []
+        var table = TextTable("TASK", "STATE", "LAUNCH", "UPDATED", "REASON")
+        for task in tasks {
+            table.add(
+                task["name"]?.text ?? "-", task["state"]?.text ?? "-", task["launch_id"]?.text ?? "-",
+                task["updated_at"]?.text ?? "-", task["reason"]?.text ?? "")
+        }
+        return tasks.isEmpty ? "no tasks (not a DAG run)" : table.render()
+    }
+
     static func scheduler(_ answer: JSONValue) -> String {
         "scheduler \(answer["state"]?.text ?? "-")" + (answer["changed_at"]?.text.map { " since \($0)" } ?? "")
     }
