@@ -153,6 +153,13 @@ import Testing
             CronFiring.decide(
                 schedule: everySecond, zone: FixedOffsetZone.utc, lastDueMs: start, nowMs: start + 5100,
                 policy: .skip) == CronFiring(dueMs: start + 5000, missed: 4, runs: true))
+        // Two days down with an every-second schedule: the latest due time is found without
+        // walking all 172,800 (the count is then a lower bound).
+        let twoDays = CronFiring.decide(
+            schedule: everySecond, zone: FixedOffsetZone.utc, lastDueMs: start, nowMs: start + 172_800_500,
+            policy: .runOnce)
+        #expect(twoDays?.dueMs == start + 172_800_000 && twoDays?.runs == true)
+        #expect((twoDays?.missed ?? 0) >= CronFiring.countLimit)
         // An hourly job whose due time passed 10 minutes ago: run_once runs it, skip records it.
         let hourly = try CronSchedule(parsing: "0 * * * *")
         let late = utc(2026, 1, 1, 1, 10)

@@ -19,7 +19,7 @@ public struct CronFiring: Equatable, Sendable {
 
     /// A due time this late or less is on time, not missed.
     public static let graceMs: Int64 = 1500
-    /// Due times walked one by one before jumping to the last day before now.
+    /// Due times walked one by one before looking only at a window before now.
     public static let countLimit = 10_000
 
     /// What to fire now for a job whose last recorded due time is `lastDueMs` (its creation
@@ -37,8 +37,24 @@ public struct CronFiring: Equatable, Sendable {
             if latest != nil { passed += 1 }
             latest = next
             cursor = next
-            if passed == countLimit, nowMs - 86_400_000 > cursor {
-                cursor = nowMs - 86_400_000
+            if passed == countLimit { break }
+        }
+        if passed == countLimit {
+            // Many due times missed (a long outage of a dense schedule): rather than walk them
+            // all, find the latest in the shortest window before now that holds one. The count
+            // is then a lower bound.
+            for window: Int64 in [60_000, 3_600_000, 86_400_000, 31 * 86_400_000] where nowMs - window > cursor {
+                var windowCursor = nowMs - window
+                var found: Int64?
+                while let next = schedule.nextDue(afterMs: windowCursor, in: zone), next <= nowMs {
+                    if found != nil { passed += 1 }
+                    found = next
+                    windowCursor = next
+                }
+                if let found {
+                    latest = found
+                    break
+                }
             }
         }
         guard let due = latest else { return nil }

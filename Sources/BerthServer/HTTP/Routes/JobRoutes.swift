@@ -123,6 +123,9 @@ struct JobRoutes {
     func register(on router: Router<some RequestContext>) {
         router.post("/api/jobs") { request, _ in
             let (body, bytes) = try await decodeJSONBodyAndBytes(CreateJobBody.self, from: request)
+            guard body.command != nil || body.tasks != nil else {
+                throw APIError.badRequest("command is required (or tasks, for a DAG job)", field: "command")
+            }
             let command = body.jobCommand
             guard command.unicodeScalars.contains(where: { !$0.properties.isWhitespace }) else {
                 throw APIError.badRequest("command must not be empty", field: "command")
