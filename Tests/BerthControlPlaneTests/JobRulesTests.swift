@@ -127,11 +127,15 @@ import Testing
         record.error = ""
         record.backend = "process"
         record.runID = "j1-run-1"
+        record.plan = JobPlan(schedule: "* * * * *")
+        record.lastDueMs = 5
+        record.retryAtMs = 6
         #expect(
             JSON.keys(record)
                 == [
                     "id", "command", "image", "status", "created_at_ms", "updated_at_ms", "executed_by", "output",
-                    "error", "backend", "run_id", "run_count", "max_concurrent_runs",
+                    "error", "backend", "run_id", "run_count", "max_concurrent_runs", "plan", "last_due_ms",
+                    "retry_at_ms", "attempt",
                 ])
     }
 }

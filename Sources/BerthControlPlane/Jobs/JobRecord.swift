@@ -31,6 +31,16 @@ public struct JobRecord: Codable, Equatable, Hashable, Sendable {
     /// How many of its runs may be active at once (`POST /api/jobs/:id/trigger` answers 429
     /// beyond).
     public var maxConcurrentRuns: Int
+    /// Schedule, retries and dependencies (nil: a one-off job with none).
+    public var plan: JobPlan?
+    /// A cron job's last due time recorded as fired (its creation time before the first), ms
+    /// since the epoch; nil for a job without a schedule. `fireJob` only ever moves it forward.
+    public var lastDueMs: Int64?
+    /// When the current run failed and a retry is owed: the leader starts the next attempt at
+    /// this time (leader's clock, ms since the epoch).
+    public var retryAtMs: Int64?
+    /// The current run's attempt (1 for a first try; each retry adds one).
+    public var attempt: Int
 
     /// The default of `max_concurrent_runs`.
     public static let defaultMaxConcurrentRuns = 1
@@ -39,7 +49,8 @@ public struct JobRecord: Codable, Equatable, Hashable, Sendable {
         id: String, command: String, image: String? = nil, status: JobStatus, createdAtMs: Int64,
         updatedAtMs: Int64,
         executedBy: String? = nil, output: String? = nil, error: String? = nil, backend: String? = nil,
-        runID: String? = nil, runCount: Int = 0, maxConcurrentRuns: Int = JobRecord.defaultMaxConcurrentRuns
+        runID: String? = nil, runCount: Int = 0, maxConcurrentRuns: Int = JobRecord.defaultMaxConcurrentRuns,
+        plan: JobPlan? = nil, lastDueMs: Int64? = nil, retryAtMs: Int64? = nil, attempt: Int = 1
     ) {
         self.id = id
         self.command = command
@@ -54,7 +65,14 @@ public struct JobRecord: Codable, Equatable, Hashable, Sendable {
         self.runID = runID
         self.runCount = runCount
         self.maxConcurrentRuns = maxConcurrentRuns
+        self.plan = plan
+        self.lastDueMs = lastDueMs
+        self.retryAtMs = retryAtMs
+        self.attempt = attempt
     }
+
+    /// Whether the job recurs on a cron schedule.
+    public var isScheduled: Bool { plan?.schedule != nil }
 
     enum CodingKeys: String, CodingKey {
         case id, command, image, status
@@ -65,6 +83,10 @@ public struct JobRecord: Codable, Equatable, Hashable, Sendable {
         case runID = "run_id"
         case runCount = "run_count"
         case maxConcurrentRuns = "max_concurrent_runs"
+        case plan
+        case lastDueMs = "last_due_ms"
+        case retryAtMs = "retry_at_ms"
+        case attempt
     }
 
     public init(from decoder: any Decoder) throws {
@@ -83,5 +105,9 @@ public struct JobRecord: Codable, Equatable, Hashable, Sendable {
         runCount = try container.decodeIfPresent(Int.self, forKey: .runCount) ?? 0
         maxConcurrentRuns =
             try container.decodeIfPresent(Int.self, forKey: .maxConcurrentRuns) ?? Self.defaultMaxConcurrentRuns
+        plan = try container.decodeIfPresent(JobPlan.self, forKey: .plan)
+        lastDueMs = try container.decodeIfPresent(Int64.self, forKey: .lastDueMs)
+        retryAtMs = try container.decodeIfPresent(Int64.self, forKey: .retryAtMs)
+        attempt = try container.decodeIfPresent(Int.self, forKey: .attempt) ?? 1
     }
 }

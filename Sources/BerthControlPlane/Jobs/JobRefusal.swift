@@ -11,4 +11,6 @@ public enum JobRefusal: Error, Equatable, Hashable, Sendable {
     case illegalTransition(id: String, from: JobStatus, to: JobStatus)
     /// A new run would exceed the job's `max_concurrent_runs` (`active` runs are not terminal).
     case tooManyRuns(id: String, active: Int, limit: Int)
+    /// A job in `depends_on` has not succeeded (`status` nil: there is no such job).
+    case dependencyNotSatisfied(id: String, dependency: String, status: JobStatus?)
 }

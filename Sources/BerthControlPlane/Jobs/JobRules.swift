@@ -12,26 +12,39 @@ public enum JobRules {
     /// same command, image and backend is that node retrying: it gets the first answer.
     public static func create(
         existing: JobRecord?, id: String, command: String, image: String?, backend: String? = nil,
-        maxConcurrentRuns: Int = JobRecord.defaultMaxConcurrentRuns, atMs: Int64
+        maxConcurrentRuns: Int = JobRecord.defaultMaxConcurrentRuns, plan: JobPlan? = nil, atMs: Int64
     ) -> JobDecision {
         guard let existing else {
+            // A cron job has no run until its first due time (after its creation).
+            if plan?.schedule != nil {
+                return .write(
+                    JobRecord(
+                        id: id, command: command, image: image, status: .pending, createdAtMs: atMs,
+                        updatedAtMs: atMs, backend: backend, runID: nil, runCount: 0,
+                        maxConcurrentRuns: maxConcurrentRuns, plan: plan, lastDueMs: atMs))
+            }
             return .write(
                 JobRecord(
                     id: id, command: command, image: image, status: .pending, createdAtMs: atMs, updatedAtMs: atMs,
                     backend: backend, runID: JobRuns.runID(jobID: id, number: 1), runCount: 1,
-                    maxConcurrentRuns: maxConcurrentRuns))
+                    maxConcurrentRuns: maxConcurrentRuns, plan: plan))
         }
-        guard existing.command == command, existing.image == image, existing.backend == backend else {
+        guard existing.command == command, existing.image == image, existing.backend == backend, existing.plan == plan
+        else {
             return .refused(.alreadyExists(id: id))
         }
         return .unchanged(existing)
     }
 
-    /// Cancel job `id`, unless it already ended.
+    /// Cancel job `id`, unless it already ended. A cron job never ends by itself: cancelling it
+    /// stops its schedule (and its current run), whatever its last run did.
     public static func cancel(existing: JobRecord?, id: String, atMs: Int64) -> JobDecision {
         guard var job = existing else { return .refused(.notFound(id: id)) }
-        guard !job.status.isTerminal else { return .refused(.alreadyTerminal(id: job.id, status: job.status)) }
+        guard !job.status.isTerminal || (job.isScheduled && job.status != .cancelled) else {
+            return .refused(.alreadyTerminal(id: job.id, status: job.status))
+        }
         job.status = .cancelled
+        job.retryAtMs = nil
         job.updatedAtMs = atMs
         return .write(job)
     }

@@ -42,6 +42,23 @@ public enum JobRuns {
             payload: .command(WorkloadCommand(string: job.command, shell: true)))
     }
 
+    /// The launch of task `task` of run `runID` (a DAG job's run): the task's command, as a
+    /// process, named after the job and the task. Its id is `<run>.<task>` (`taskLaunchID`).
+    public static func taskIntent(for job: JobRecord, task: JobTask) -> WorkloadIntent {
+        WorkloadIntent(
+            name: "job-\(job.id)-\(task.name)", vcpus: processVCPUs, memoryMiB: processMemoryMiB, backend: .process,
+            payload: .command(WorkloadCommand(string: task.command, shell: true)))
+    }
+
+    /// Task names hold no `.`, run ids neither: the launch id of a task splits back into both.
+    public static func taskLaunchID(runID: String, task: String) -> String { "\(runID).\(task)" }
+
+    /// The run id and task name of a task's launch id; nil for any other launch.
+    public static func task(ofLaunch id: String) -> (runID: String, task: String)? {
+        guard let dot = id.lastIndex(of: "."), id[..<dot].contains("-run-") else { return nil }
+        return (String(id[..<dot]), String(id[id.index(after: dot)...]))
+    }
+
     /// The job status a run in launch state `state` gives its job (the table above).
     public static func status(of state: LaunchState) -> JobStatus {
         switch state {
@@ -65,6 +82,12 @@ extension JobRules {
         job.executedBy = launch.nodeID ?? job.executedBy
         job.error = launch.failure?.message
         if let output { job.output = output.stdout }
+        // A failed attempt with retries left waits for its next one (the leader starts it at
+        // `retryAtMs`, `JobRules.retry`); the job stays pending meanwhile.
+        if launch.state == .failed, let plan = job.plan, job.attempt <= plan.retryLimit {
+            job.status = .pending
+            job.retryAtMs = launch.updatedAtMs + plan.backoffMs
+        }
         guard job != existing else { return .unchanged(existing) }
         job.updatedAtMs = launch.updatedAtMs
         return .write(job)
@@ -73,19 +96,32 @@ extension JobRules {
     /// `POST /api/jobs/:id/trigger`: a new run of job `id`, refused when `activeRuns` (runs not
     /// yet terminal) already reach its `max_concurrent_runs`. The job becomes `pending`, its
     /// current run the new one (`runID` of the next number), with no output or error yet.
-    public static func trigger(existing: JobRecord?, id: String, activeRuns: Int, atMs: Int64) -> JobDecision {
+    /// `unmet` is the first of its `depends_on` jobs that has not succeeded (its id and status,
+    /// nil status when there is no such job): 409.
+    public static func trigger(
+        existing: JobRecord?, id: String, activeRuns: Int, unmet: (id: String, status: JobStatus?)? = nil, atMs: Int64
+    ) -> JobDecision {
         guard var job = existing else { return .refused(.notFound(id: id)) }
+        if let unmet { return .refused(.dependencyNotSatisfied(id: id, dependency: unmet.id, status: unmet.status)) }
         guard activeRuns < job.maxConcurrentRuns else {
             return .refused(.tooManyRuns(id: id, active: activeRuns, limit: job.maxConcurrentRuns))
         }
+        job.attempt = 1
+        job.retryAtMs = nil
+        return .write(newRun(of: job, atMs: atMs))
+    }
+
+    /// The job with a new current run (the next number), pending, with no output or error yet.
+    static func newRun(of existing: JobRecord, atMs: Int64) -> JobRecord {
+        var job = existing
         job.runCount += 1
-        job.runID = JobRuns.runID(jobID: id, number: job.runCount)
+        job.runID = JobRuns.runID(jobID: job.id, number: job.runCount)
         job.status = .pending
         job.executedBy = nil
         job.output = nil
         job.error = nil
         job.updatedAtMs = atMs
-        return .write(job)
+        return job
     }
 }
 

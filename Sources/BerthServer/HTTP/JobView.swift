@@ -21,9 +21,29 @@ struct JobView: Codable, Equatable, Sendable {
     var runID: String?
     var runCount: Int
     var maxConcurrentRuns: Int
+    var schedule: String?
+    var timeZone: String?
+    var missedRuns: String?
+    var retries: Int?
+    var backoffSeconds: Int?
+    var dependsOn: [String]?
+    var tasks: [JobTask]?
+    /// The current run's attempt (1, then one more per retry).
+    var attempt: Int
+    /// When the owed retry starts (RFC 3339), while one is owed.
+    var retryAt: String?
+    /// A cron job's last due time recorded as fired (its creation time before the first).
+    var lastDueAt: String?
 
     enum CodingKeys: String, CodingKey {
-        case id, command, image, status, output, error, backend
+        case id, command, image, status, output, error, backend, schedule, retries, attempt
+        case timeZone = "time_zone"
+        case missedRuns = "missed_runs"
+        case backoffSeconds = "backoff_seconds"
+        case dependsOn = "depends_on"
+        case tasks
+        case retryAt = "retry_at"
+        case lastDueAt = "last_due_at"
         case executedBy = "executed_by"
         case createdAt = "created_at"
         case completedAt = "completed_at"
@@ -46,6 +66,16 @@ struct JobView: Codable, Equatable, Sendable {
         runID = job.runID
         runCount = job.runCount
         maxConcurrentRuns = job.maxConcurrentRuns
+        schedule = job.plan?.schedule
+        timeZone = job.plan?.schedule == nil ? nil : job.plan?.timeZone ?? "UTC"
+        missedRuns = job.plan?.schedule == nil ? nil : job.plan?.missedRunsPolicy.rawValue
+        retries = job.plan?.retries
+        backoffSeconds = job.plan?.backoffSeconds
+        dependsOn = job.plan?.dependsOn
+        tasks = job.plan?.tasks
+        attempt = job.attempt
+        retryAt = job.retryAtMs.map(Self.rfc3339)
+        lastDueAt = job.lastDueMs.map(Self.rfc3339)
     }
 
     static func rfc3339(_ milliseconds: Int64) -> String {
@@ -116,6 +146,22 @@ struct RunView: Encodable, Sendable {
         completedAt = run.launch.state.isTerminal ? JobView.rfc3339(run.launch.updatedAtMs) : nil
     }
 
+    /// A DAG job's run: no launch of its own, its tasks each have one
+    /// (`GET /api/runs/:id/tasks`).
+    init(_ run: DagRun) {
+        runID = run.runID
+        jobID = run.jobID
+        number = run.number
+        status = run.status.rawValue
+        launchState = "dag"
+        executedBy = nil
+        error = run.tasks.first(where: { $0.state == .failed }).map { "task \($0.name) failed" }
+        exitCode = nil
+        createdAt = JobView.rfc3339(run.createdAtMs)
+        updatedAt = JobView.rfc3339(run.updatedAtMs)
+        completedAt = run.status.isTerminal ? JobView.rfc3339(run.updatedAtMs) : nil
+    }
+
     enum CodingKeys: String, CodingKey {
         case runID = "run_id"
         case jobID = "job_id"
@@ -126,6 +172,52 @@ struct RunView: Encodable, Sendable {
         case createdAt = "created_at"
         case updatedAt = "updated_at"
         case completedAt = "completed_at"
+    }
+}
+
+/// One task of a DAG run (`GET /api/runs/:id/tasks`), with what its launch printed.
+struct TaskView: Encodable, Sendable {
+    var name: String
+    var state: String
+    var launchID: String?
+    var reason: String?
+    var updatedAt: String
+    var stdout: String?
+    var truncated: Bool?
+
+    init(_ task: TaskProgress, output: LaunchOutput?) {
+        name = task.name
+        state = task.state.rawValue
+        launchID = task.launchID
+        reason = task.reason
+        updatedAt = JobView.rfc3339(task.updatedAtMs)
+        stdout = output?.stdout
+        truncated = output?.truncated
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, state, reason, stdout, truncated
+        case launchID = "launch_id"
+        case updatedAt = "updated_at"
+    }
+}
+
+/// One recorded cron due time (`GET /api/jobs/:id/fires`).
+struct FireView: Encodable, Sendable {
+    var fire: JobFire
+
+    init(_ fire: JobFire) { self.fire = fire }
+
+    enum CodingKeys: String, CodingKey {
+        case dueAt = "due_at"
+        case firedAt = "fired_at"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        try fire.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(JobView.rfc3339(fire.dueMs), forKey: .dueAt)
+        try container.encode(JobView.rfc3339(fire.atMs), forKey: .firedAt)
     }
 }
 

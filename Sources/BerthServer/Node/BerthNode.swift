@@ -66,6 +66,7 @@ public final class BerthNode: Sendable {
         admitIfNeeded()
         startPendingPlacer()
         startNodeSafetyLoop()
+        startJobTicker()
         logger.info(
             "berth server started",
             metadata: [
@@ -126,7 +127,7 @@ public final class BerthNode: Sendable {
     func execute(_ request: ClientRequest) async -> Attempt {
         switch request {
         case .createJob, .cancelJob, .recordEnvelope, .cordonNode, .reportLaunch, .terminateLaunch, .triggerJob,
-            .setSchedulerPaused, .drainNode, .reportOrphans, .sweepOrphans:
+            .setSchedulerPaused, .drainNode, .reportOrphans, .sweepOrphans, .createPlannedJob:
             break
         case .executeLaunch:
             return await executeLaunch(request)
@@ -195,6 +196,11 @@ public final class BerthNode: Sendable {
                 .init(
                     id: jobID, command: text, image: image, backend: backend, maxConcurrentRuns: maxRuns,
                     createdAtMs: nowMs, idempotencyKey: key, requestHash: hash))
+        case .createPlannedJob(let jobID, let text, let image, let backend, let maxRuns, let plan, let key, let hash):
+            command = .createJob(
+                .init(
+                    id: jobID, command: text, image: image, backend: backend, maxConcurrentRuns: maxRuns, plan: plan,
+                    createdAtMs: nowMs, idempotencyKey: key, requestHash: hash))
         case .cancelJob(let id, let key, let hash):
             command = .cancelJob(.init(id: id, atMs: nowMs, idempotencyKey: key, requestHash: hash))
         case .recordEnvelope(let envelope, let key, let hash):
@@ -233,7 +239,7 @@ public final class BerthNode: Sendable {
     private func executeOnce(_ request: ClientRequest) async -> ClientAnswer {
         switch request {
         case .createJob, .cancelJob, .recordEnvelope, .cordonNode, .executeLaunch, .reportLaunch, .terminateLaunch,
-            .triggerJob, .setSchedulerPaused, .drainNode, .reportOrphans, .sweepOrphans:
+            .triggerJob, .setSchedulerPaused, .drainNode, .reportOrphans, .sweepOrphans, .createPlannedJob:
             preconditionFailure("state commands go through execute(_:)")
         case .transferLeadership(let target):
             return await transferLeadership(to: target)
@@ -337,6 +343,11 @@ public final class BerthNode: Sendable {
             return ClientAnswer(status: 200, body: json.finish())
         case .noop, .memberRecorded:
             json.add("success", true)
+            return ClientAnswer(status: 200, body: json.finish())
+        case .jobFired(let fire):
+            return ClientAnswer(status: 200, body: StateCommand.canonicalJSON(FireView(fire)))
+        case .fireIgnored(let reason):
+            json.add("ignored", reason.rawValue)
             return ClientAnswer(status: 200, body: json.finish())
         }
     }

@@ -83,7 +83,7 @@ extension ClientRequest {
             buffer.writeForwardText(optional: key)
             buffer.writeInteger(hash, endianness: .big)
         case .executeLaunch, .reportLaunch, .terminateLaunch, .triggerJob, .setSchedulerPaused, .drainNode,
-            .reportOrphans, .sweepOrphans:
+            .reportOrphans, .sweepOrphans, .createPlannedJob:
             buffer.writeInteger(Kind.json.rawValue)
             buffer.writeForwardText(String(decoding: StateCommand.canonicalJSON(self), as: UTF8.self))
         }
@@ -175,7 +175,7 @@ extension ClientRequest {
             else { return nil }
             switch request {
             case .executeLaunch, .reportLaunch, .terminateLaunch, .triggerJob, .setSchedulerPaused, .drainNode,
-                .reportOrphans, .sweepOrphans:
+                .reportOrphans, .sweepOrphans, .createPlannedJob:
                 return request
             default: return nil
             }

@@ -52,6 +52,11 @@ enum ClientRequest: Codable, Equatable, Sendable {
     case reportOrphans(nodeID: String, orphans: [OrphanProcess], swept: UInt64?)
     /// `POST /api/v1alpha1/nodes/:id/orphans/sweep`.
     case sweepOrphans(nodeID: String, idempotencyKey: String?, requestHash: UInt64)
+    /// `POST /api/jobs` with a schedule, retries or `depends_on` (the plain create keeps its
+    /// compact forward form).
+    case createPlannedJob(
+        jobID: String, command: String, image: String?, backend: String?, maxConcurrentRuns: Int?, plan: JobPlan,
+        idempotencyKey: String?, requestHash: UInt64)
 }
 
 /// What the leader answered: an HTTP status and a JSON body.

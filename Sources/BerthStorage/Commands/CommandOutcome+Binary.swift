@@ -15,7 +15,7 @@ extension CommandOutcome {
     private enum Kind: UInt8 {
         case jobCreated = 1
         case jobCancelled, jobUpdated, rejected, memberRecorded, noop, nodeRecorded, nodeCordoned, launchCreated,
-            launchUpdated, jobTriggered, schedulerChanged
+            launchUpdated, jobTriggered, schedulerChanged, jobFired, fireIgnored
         // Numbered apart, so that kinds another branch adds after `schedulerChanged` do not collide.
         case orphansChanged = 40
     }
@@ -74,7 +74,7 @@ extension CommandOutcome {
                 writer.write(RejectionKind.nodeNotFound.rawValue)
                 writer.write(id)
             case .launchNotFound, .launchExists, .planStale, .placementStale, .noEligibleNode,
-                .launchTransitionRefused, .launchNotOnNode, .tooManyRuns, .schedulerPaused:
+                .launchTransitionRefused, .launchNotOnNode, .tooManyRuns, .schedulerPaused, .dependencyNotSatisfied:
                 writer.write(RejectionKind.json.rawValue)
                 writer.writeJSON(rejection)
             }
@@ -107,6 +107,12 @@ extension CommandOutcome {
         case .orphansChanged(let truth):
             writer.write(Kind.orphansChanged.rawValue)
             writer.writeJSONBytes(truth.jsonBytes())
+        case .jobFired(let fire):
+            writer.write(Kind.jobFired.rawValue)
+            writer.writeJSON(fire)
+        case .fireIgnored(let reason):
+            writer.write(Kind.fireIgnored.rawValue)
+            writer.write(reason.rawValue)
         }
         return writer.bytes
     }
@@ -171,6 +177,9 @@ extension CommandOutcome {
             return .jobTriggered(job: job, runID: runID)
         case .schedulerChanged: return reader.readJSON(SchedulerState.self).map { .schedulerChanged(state: $0) }
         case .orphansChanged: return reader.readJSON(NodeTruth.self).map { .orphansChanged(truth: $0) }
+        case .jobFired: return reader.readJSON(JobFire.self).map { .jobFired(fire: $0) }
+        case .fireIgnored:
+            return reader.readString().flatMap(FireIgnored.init(rawValue:)).map { .fireIgnored(reason: $0) }
         }
     }
 }
@@ -191,6 +200,11 @@ extension ByteWriter {
         write(optional: job.runID)
         write(Int64(job.runCount))
         write(Int64(job.maxConcurrentRuns))
+        // Since cron and retries; answers stored before end after the limit.
+        write(optional: job.plan.map { String(decoding: StateCommand.canonicalJSON($0), as: UTF8.self) })
+        write(job.lastDueMs ?? Int64.min)
+        write(job.retryAtMs ?? Int64.min)
+        write(Int64(job.attempt))
     }
 }
 
@@ -213,6 +227,17 @@ extension ByteReader {
         job.runID = runID
         job.runCount = Int(runCount)
         job.maxConcurrentRuns = Int(maxRuns)
+        guard remaining > 0 else { return job }
+        guard let planText = readOptionalString(), let lastDue = readInt64(), let retryAt = readInt64(),
+            let attempt = readInt64()
+        else { return nil }
+        if let planText {
+            guard let plan = try? JSONDecoder().decode(JobPlan.self, from: Data(planText.utf8)) else { return nil }
+            job.plan = plan
+        }
+        job.lastDueMs = lastDue == Int64.min ? nil : lastDue
+        job.retryAtMs = retryAt == Int64.min ? nil : retryAt
+        job.attempt = Int(attempt)
         return job
     }
 }

@@ -30,12 +30,16 @@ public enum CommandOutcome: Codable, Equatable, Sendable {
     case schedulerChanged(state: SchedulerState)
     /// A node's orphans were reported, or a sweep asked for: its truth as now held.
     case orphansChanged(truth: NodeTruth)
+    /// A cron due time was recorded as fired (and perhaps started a run).
+    case jobFired(fire: JobFire)
+    /// A `fireJob` changed nothing (already fired, paused, cancelled…).
+    case fireIgnored(reason: FireIgnored)
 
     /// The HTTP status this outcome answers with.
     public var httpStatus: Int {
         switch self {
         case .jobCreated, .jobCancelled, .jobUpdated, .memberRecorded, .noop, .nodeRecorded, .nodeCordoned,
-            .launchUpdated, .schedulerChanged, .orphansChanged:
+            .launchUpdated, .schedulerChanged, .orphansChanged, .jobFired, .fireIgnored:
             return 200
         case .launchCreated, .jobTriggered: return 201
         case .rejected(let rejection): return rejection.httpStatus
@@ -81,6 +85,8 @@ public enum CommandRejection: Error, Codable, Equatable, Sendable {
     case tooManyRuns(id: String, active: Int, limit: Int)
     /// The scheduler is paused: nothing new is placed (`POST /api/scheduler/resume`).
     case schedulerPaused(launchID: String)
+    /// A `depends_on` job of job `id` has not succeeded (`status` nil: no such job).
+    case dependencyNotSatisfied(id: String, dependency: String, status: JobStatus?)
 
     /// A stable, machine-readable code.
     public var code: String {
@@ -102,6 +108,7 @@ public enum CommandRejection: Error, Codable, Equatable, Sendable {
         case .launchNotOnNode: return "LAUNCH_NOT_ON_NODE"
         case .tooManyRuns: return "MAX_CONCURRENT_RUNS_EXCEEDED"
         case .schedulerPaused: return "SCHEDULER_PAUSED"
+        case .dependencyNotSatisfied: return "DEPENDENCY_NOT_SATISFIED"
         }
     }
 
@@ -133,6 +140,9 @@ public enum CommandRejection: Error, Codable, Equatable, Sendable {
             return "the scheduler is paused: launch \(id) is not placed (wait_for_capacity keeps it pending)"
         case .launchNotOnNode(let id, let nodeID, let reporter):
             return "launch \(id) is placed on \(nodeID), not on \(reporter)"
+        case .dependencyNotSatisfied(let id, let dependency, let status):
+            return "job \(id) depends on job \(dependency), which "
+                + (status.map { "is \($0.rawValue), not completed" } ?? "does not exist")
         }
     }
 
@@ -149,6 +159,7 @@ public enum CommandRejection: Error, Codable, Equatable, Sendable {
         case .idempotencyKeyReused: return 422
         case .tooManyRuns: return 429
         case .schedulerPaused: return 409
+        case .dependencyNotSatisfied: return 409
         }
     }
 
@@ -169,6 +180,8 @@ public enum CommandRejection: Error, Codable, Equatable, Sendable {
             return ["node_id": nodeID, "reasons": reasons.joined(separator: ",")]
         case .launchNotOnNode(let id, let nodeID, let reporter):
             return ["id": id, "node_id": nodeID, "reporter": reporter]
+        case .dependencyNotSatisfied(let id, let dependency, let status):
+            return ["id": id, "dependency": dependency, "dependency_status": status?.rawValue ?? "missing"]
         default: return [:]
         }
     }

@@ -10,6 +10,8 @@ extension CommandRejection {
         case .alreadyTerminal(let id, let status): self = .jobAlreadyTerminal(id: id, status: status)
         case .illegalTransition(let id, let from, let to): self = .illegalTransition(id: id, from: from, to: to)
         case .tooManyRuns(let id, let active, let limit): self = .tooManyRuns(id: id, active: active, limit: limit)
+        case .dependencyNotSatisfied(let id, let dependency, let status):
+            self = .dependencyNotSatisfied(id: id, dependency: dependency, status: status)
         }
     }
 

@@ -43,6 +43,11 @@ extension StateCommand {
         case drainNode = 42
         case reportOrphans = 43
         case sweepOrphans = 44
+        /// A create with a plan (schedule, retries, dependencies): the fields of
+        /// `createJobWithOptions`, then the plan as its canonical JSON.
+        case createJobWithPlan = 15
+        case fireJob = 16
+        case retryJob = 17
     }
 
     /// The bytes to propose as an entry's command.
@@ -51,8 +56,12 @@ extension StateCommand {
         writer.write(Self.binaryFormat)
         switch self {
         case .createJob(let create):
-            let withOptions = create.backend != nil || create.maxConcurrentRuns != nil
-            writer.write(withOptions ? BinaryKind.createJobWithOptions.rawValue : BinaryKind.createJob.rawValue)
+            let withPlan = create.plan != nil
+            let withOptions = withPlan || create.backend != nil || create.maxConcurrentRuns != nil
+            writer.write(
+                withPlan
+                    ? BinaryKind.createJobWithPlan.rawValue
+                    : withOptions ? BinaryKind.createJobWithOptions.rawValue : BinaryKind.createJob.rawValue)
             writer.write(create.id)
             writer.write(create.command)
             writer.write(optional: create.image)
@@ -63,6 +72,7 @@ extension StateCommand {
                 writer.write(optional: create.backend)
                 writer.write(Int64(create.maxConcurrentRuns ?? 0))
             }
+            if let plan = create.plan { writer.writeJSON(plan) }
         case .cancelJob(let cancel):
             writer.write(BinaryKind.cancelJob.rawValue)
             writer.write(cancel.id)
@@ -136,6 +146,12 @@ extension StateCommand {
         case .sweepOrphans(let body):
             writer.write(BinaryKind.sweepOrphans.rawValue)
             writer.writeJSON(body)
+        case .fireJob(let body):
+            writer.write(BinaryKind.fireJob.rawValue)
+            writer.writeJSON(body)
+        case .retryJob(let body):
+            writer.write(BinaryKind.retryJob.rawValue)
+            writer.writeJSON(body)
         }
         return writer.bytes
     }
@@ -162,22 +178,27 @@ extension StateCommand {
     {
         func requestHash() -> UInt64? { hasRequestHash ? reader.readUInt64() : 0 }
         switch kind {
-        case .createJob, .createJobWithOptions:
+        case .createJob, .createJobWithOptions, .createJobWithPlan:
             guard let id = reader.readString(), let command = reader.readString(),
                 let image = reader.readOptionalString(),
                 let createdAtMs = reader.readInt64(), let key = reader.readOptionalString(), let hash = requestHash()
             else { return nil }
             var backend: String?
             var maxConcurrentRuns: Int?
-            if kind == .createJobWithOptions {
+            var plan: JobPlan?
+            if kind != .createJob {
                 guard let readBackend = reader.readOptionalString(), let limit = reader.readInt64() else { return nil }
                 backend = readBackend
                 maxConcurrentRuns = limit > 0 ? Int(limit) : nil
             }
+            if kind == .createJobWithPlan {
+                guard let readPlan = reader.readJSON(JobPlan.self) else { return nil }
+                plan = readPlan
+            }
             return .createJob(
                 CreateJob(
                     id: id, command: command, image: image, backend: backend, maxConcurrentRuns: maxConcurrentRuns,
-                    createdAtMs: createdAtMs, idempotencyKey: key, requestHash: hash))
+                    plan: plan, createdAtMs: createdAtMs, idempotencyKey: key, requestHash: hash))
         case .cancelJob:
             guard let id = reader.readString(), let atMs = reader.readInt64(), let key = reader.readOptionalString(),
                 let hash = requestHash()
@@ -228,6 +249,8 @@ extension StateCommand {
         case .drainNode: return reader.readJSON(DrainNode.self).map { .drainNode($0) }
         case .reportOrphans: return reader.readJSON(ReportOrphans.self).map { .reportOrphans($0) }
         case .sweepOrphans: return reader.readJSON(SweepOrphans.self).map { .sweepOrphans($0) }
+        case .fireJob: return reader.readJSON(FireJob.self).map { .fireJob($0) }
+        case .retryJob: return reader.readJSON(RetryJob.self).map { .retryJob($0) }
         }
     }
 

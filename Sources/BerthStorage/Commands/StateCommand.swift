@@ -30,6 +30,10 @@ public enum StateCommand: Equatable, Sendable {
     case triggerJob(TriggerJob)
     /// `POST /api/scheduler/pause` and `/resume`.
     case setSchedulerPaused(SetSchedulerPaused)
+    /// The leader fires a cron job's due time (`JobScheduleCommands.swift`).
+    case fireJob(FireJob)
+    /// The leader starts a failed run's retry.
+    case retryJob(RetryJob)
     /// Changes nothing but the applied index (a probe, or a barrier).
     case noop
     /// The leader declares a silent node lost (`NodeSafetyCommands.swift`).
@@ -53,6 +57,8 @@ public enum StateCommand: Equatable, Sendable {
         public var backend: String?
         /// The job's `max_concurrent_runs` (nil: the default).
         public var maxConcurrentRuns: Int?
+        /// Schedule, retries, dependencies (nil: none).
+        public var plan: JobPlan?
         /// The leader's clock when it accepted the request, in milliseconds since the epoch.
         public var createdAtMs: Int64
         /// The client's `Idempotency-Key`, or the one the node that took the request gave it.
@@ -63,20 +69,21 @@ public enum StateCommand: Equatable, Sendable {
 
         public init(
             id: String, command: String, image: String? = nil, backend: String? = nil, maxConcurrentRuns: Int? = nil,
-            createdAtMs: Int64, idempotencyKey: String? = nil, requestHash: UInt64 = 0
+            plan: JobPlan? = nil, createdAtMs: Int64, idempotencyKey: String? = nil, requestHash: UInt64 = 0
         ) {
             self.id = id
             self.command = command
             self.image = image
             self.backend = backend
             self.maxConcurrentRuns = maxConcurrentRuns
+            self.plan = plan
             self.createdAtMs = createdAtMs
             self.idempotencyKey = idempotencyKey
             self.requestHash = requestHash
         }
 
         enum CodingKeys: String, CodingKey {
-            case id, command, image, backend
+            case id, command, image, backend, plan
             case maxConcurrentRuns = "max_concurrent_runs"
             case createdAtMs = "created_at_ms"
             case idempotencyKey = "idempotency_key"
@@ -90,6 +97,7 @@ public enum StateCommand: Equatable, Sendable {
             image = try container.decodeIfPresent(String.self, forKey: .image)
             backend = try container.decodeIfPresent(String.self, forKey: .backend)
             maxConcurrentRuns = try container.decodeIfPresent(Int.self, forKey: .maxConcurrentRuns)
+            plan = try container.decodeIfPresent(JobPlan.self, forKey: .plan)
             createdAtMs = try container.decode(Int64.self, forKey: .createdAtMs)
             idempotencyKey = try container.decodeIfPresent(String.self, forKey: .idempotencyKey)
             requestHash = try container.decodeIfPresent(UInt64.self, forKey: .requestHash) ?? 0
@@ -307,7 +315,8 @@ public enum StateCommand: Equatable, Sendable {
         case .setSchedulerPaused(let set): return set.idempotencyKey
         case .drainNode(let drain): return drain.idempotencyKey
         case .sweepOrphans(let sweep): return sweep.idempotencyKey
-        case .startJob, .finishJob, .setMember, .noop, .reportLaunch, .markNodeLost, .moveLaunch, .reportOrphans:
+        case .startJob, .finishJob, .setMember, .noop, .reportLaunch, .markNodeLost, .moveLaunch, .reportOrphans, .fireJob,
+            .retryJob:
             return nil
         }
     }
@@ -326,6 +335,8 @@ public enum StateCommand: Equatable, Sendable {
         case .terminateLaunch(let terminate): return terminate.atMs
         case .triggerJob(let trigger): return trigger.atMs
         case .setSchedulerPaused(let set): return set.atMs
+        case .fireJob(let fire): return fire.atMs
+        case .retryJob(let retry): return retry.atMs
         case .setMember, .noop: return nil
         case .markNodeLost(let mark): return mark.atMs
         case .moveLaunch(let move): return move.atMs
@@ -359,6 +370,8 @@ extension StateCommand: Codable {
         case drainNode = "drain_node"
         case reportOrphans = "report_orphans"
         case sweepOrphans = "sweep_orphans"
+        case fireJob = "fire_job"
+        case retryJob = "retry_job"
     }
 
     enum CodingKeys: String, CodingKey {
@@ -388,6 +401,8 @@ extension StateCommand: Codable {
         case .drainNode: self = .drainNode(try container.decode(DrainNode.self, forKey: .body))
         case .reportOrphans: self = .reportOrphans(try container.decode(ReportOrphans.self, forKey: .body))
         case .sweepOrphans: self = .sweepOrphans(try container.decode(SweepOrphans.self, forKey: .body))
+        case .fireJob: self = .fireJob(try container.decode(FireJob.self, forKey: .body))
+        case .retryJob: self = .retryJob(try container.decode(RetryJob.self, forKey: .body))
         }
     }
 
@@ -446,6 +461,12 @@ extension StateCommand: Codable {
             try container.encode(body, forKey: .body)
         case .sweepOrphans(let body):
             try container.encode(Kind.sweepOrphans, forKey: .type)
+            try container.encode(body, forKey: .body)
+        case .fireJob(let body):
+            try container.encode(Kind.fireJob, forKey: .type)
+            try container.encode(body, forKey: .body)
+        case .retryJob(let body):
+            try container.encode(Kind.retryJob, forKey: .type)
             try container.encode(body, forKey: .body)
         }
     }

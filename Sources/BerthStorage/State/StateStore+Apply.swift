@@ -174,9 +174,17 @@ extension StateStore {
             // for no existing job (one statement, the primary-key index searched once), and read
             // the existing job only when the id is taken.
             let maxRuns = create.maxConcurrentRuns ?? JobRecord.defaultMaxConcurrentRuns
+            // A one-off job runs now: its `depends_on` jobs must have succeeded already.
+            if let plan = create.plan, plan.schedule == nil,
+                let unmet = try Self.firstUnmetDependency(plan.dependsOn, in: db),
+                try Self.job(create.id, in: db) == nil
+            {
+                return .rejected(
+                    .dependencyNotSatisfied(id: create.id, dependency: unmet.id, status: unmet.status))
+            }
             var decision = JobRules.create(
                 existing: nil, id: create.id, command: create.command, image: create.image, backend: create.backend,
-                maxConcurrentRuns: maxRuns, atMs: create.createdAtMs)
+                maxConcurrentRuns: maxRuns, plan: create.plan, atMs: create.createdAtMs)
             if case .write(let job) = decision {
                 if try Self.insertNew(job, in: db) {
                     // The job's first run, as a launch waiting for the leader to place it.
@@ -185,7 +193,7 @@ extension StateStore {
                     decision = JobRules.create(
                         existing: try Self.job(create.id, in: db), id: create.id, command: create.command,
                         image: create.image, backend: create.backend, maxConcurrentRuns: maxRuns,
-                        atMs: create.createdAtMs)
+                        plan: create.plan, atMs: create.createdAtMs)
                     if case .write = decision {
                         throw StateStoreError.corruptRow(
                             table: "jobs", reason: "\(create.id): the insert conflicted but no row has that id")
@@ -226,6 +234,10 @@ extension StateStore {
             return try Self.reportOrphans(report, index: index, in: db, fleet: &fleet)
         case .sweepOrphans(let sweep):
             return try Self.sweepOrphans(sweep, index: index, in: db, fleet: &fleet)
+        case .fireJob(let fire):
+            return try Self.fireJob(fire, in: db)
+        case .retryJob(let retry):
+            return try Self.retryJob(retry, in: db)
         }
     }
 
@@ -251,12 +263,14 @@ extension StateStore {
         let statement = try db.cachedStatement(
             sql: """
                 INSERT INTO jobs (id, command, image, status, created_at_ms, updated_at_ms, executed_by, output, error,
-                    backend, run_id, run_count, max_concurrent_runs)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
+                    backend, run_id, run_count, max_concurrent_runs, plan, last_due_ms, retry_at_ms, attempt)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
                 """)
+        let plan = job.plan.map { String(decoding: StateCommand.canonicalJSON($0), as: UTF8.self) }
         try statement.execute(arguments: [
             job.id, job.command, job.image, job.status.rawValue, job.createdAtMs, job.updatedAtMs, job.executedBy,
-            job.output, job.error, job.backend, job.runID, job.runCount, job.maxConcurrentRuns,
+            job.output, job.error, job.backend, job.runID, job.runCount, job.maxConcurrentRuns, plan, job.lastDueMs,
+            job.retryAtMs, job.attempt,
         ])
         return db.changesCount == 1
     }

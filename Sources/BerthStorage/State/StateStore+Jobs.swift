@@ -74,6 +74,10 @@ extension StateStore {
     /// to the job.
     static func startRun(of job: JobRecord, atMs: Int64, in db: Database) throws {
         guard let runID = job.runID else { return }
+        if let tasks = job.plan?.tasks, !tasks.isEmpty {
+            try startDagRun(of: job, runID: runID, tasks: tasks, atMs: atMs, in: db)
+            return
+        }
         let launch = LaunchRecord(
             id: runID, intent: JobRuns.intent(for: job), createdAtMs: atMs, note: "run \(job.runCount) of job \(job.id)"
         )
@@ -87,6 +91,7 @@ extension StateStore {
 
     /// Terminates run `runID` through the launch terminate path, unless it already ended.
     static func terminateRun(_ runID: String, atMs: Int64, in db: Database, fleet: inout FleetSnapshot) throws {
+        try cancelDagRun(runID, atMs: atMs, in: db, fleet: &fleet)
         guard let launch = try launch(runID, in: db), !launch.state.isTerminal else { return }
         let decision = LaunchRules.terminate(existing: launch, launchID: runID, atMs: atMs, fleet: &fleet.view)
         _ = try store(decision, in: db, answer: CommandOutcome.launchUpdated)
@@ -95,6 +100,10 @@ extension StateStore {
     /// The job whose run `launch` is follows it (`JobRules.follow`); launches that are no run
     /// change nothing.
     static func followJob(of launch: LaunchRecord, output: LaunchOutput?, in db: Database) throws {
+        if let (runID, task) = JobRuns.task(ofLaunch: launch.id) {
+            try followTask(runID: runID, task: task, launch: launch, in: db)
+            return
+        }
         guard
             let jobID = try String.fetchOne(
                 db.cachedStatement(sql: "SELECT job_id FROM launches WHERE id = ?"), arguments: [launch.id]),
@@ -114,18 +123,24 @@ extension StateStore {
         ).execute(arguments: [launchID, output.stdout, output.stderr, output.truncated])
     }
 
+    /// Runs of job `jobID` not yet terminal.
+    static func activeRunCount(_ jobID: String, in db: Database) throws -> Int {
+        try Int.fetchOne(
+            db,
+            sql: """
+                SELECT COUNT(*) FROM launches WHERE id > ? AND id < ? AND job_id = ?
+                AND state NOT IN ('terminated', 'failed', 'lost')
+                """,
+            arguments: [Self.runIDRange(jobID).low, Self.runIDRange(jobID).high, jobID]) ?? 0
+            + activeDagRunCount(jobID, in: db)
+    }
+
     static func triggerJob(_ trigger: StateCommand.TriggerJob, in db: Database) throws -> CommandOutcome {
-        let active =
-            try Int.fetchOne(
-                db,
-                sql: """
-                    SELECT COUNT(*) FROM launches WHERE id > ? AND id < ? AND job_id = ?
-                    AND state NOT IN ('terminated', 'failed', 'lost')
-                    """,
-                arguments: [Self.runIDRange(trigger.jobID).low, Self.runIDRange(trigger.jobID).high, trigger.jobID])
-            ?? 0
+        let active = try activeRunCount(trigger.jobID, in: db)
+        let existing = try job(trigger.jobID, in: db)
+        let unmet = try firstUnmetDependency(existing?.plan?.dependsOn, in: db)
         let decision = JobRules.trigger(
-            existing: try job(trigger.jobID, in: db), id: trigger.jobID, activeRuns: active, atMs: trigger.atMs)
+            existing: existing, id: trigger.jobID, activeRuns: active, unmet: unmet, atMs: trigger.atMs)
         switch decision {
         case .write(let job):
             try job.update(db)

@@ -195,7 +195,41 @@ public final class StateStore: Sendable {
                     DROP TABLE job_runs;
                     """)
         }
-        migrator.registerMigration("v9: node and executor indexes skip rows that have neither") { db in
+        migrator.registerMigration("v9: cron schedules, retries, fired due times, DAG run tasks") { db in
+            // Partial indexes: the leader reads its cron jobs and owed retries a few times a
+            // second, and they are few among many one-off jobs.
+            try db.execute(
+                sql: """
+                    ALTER TABLE jobs ADD COLUMN plan TEXT;
+                    ALTER TABLE jobs ADD COLUMN last_due_ms INTEGER;
+                    ALTER TABLE jobs ADD COLUMN retry_at_ms INTEGER;
+                    ALTER TABLE jobs ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;
+                    CREATE INDEX jobs_scheduled ON jobs (id) WHERE last_due_ms IS NOT NULL;
+                    CREATE INDEX jobs_retrying ON jobs (retry_at_ms) WHERE retry_at_ms IS NOT NULL;
+                    CREATE TABLE job_fires (
+                        job_id TEXT NOT NULL,
+                        due_ms INTEGER NOT NULL,
+                        at_ms INTEGER NOT NULL,
+                        missed INTEGER NOT NULL,
+                        outcome TEXT NOT NULL,
+                        run_id TEXT,
+                        PRIMARY KEY (job_id, due_ms)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE run_tasks (
+                        run_id TEXT NOT NULL,
+                        name TEXT NOT NULL,
+                        job_id TEXT NOT NULL,
+                        position INTEGER NOT NULL,
+                        state TEXT NOT NULL,
+                        launch_id TEXT,
+                        reason TEXT,
+                        updated_at_ms INTEGER NOT NULL,
+                        PRIMARY KEY (run_id, name)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX run_tasks_by_job ON run_tasks (job_id, state);
+                    """)
+        }
+        migrator.registerMigration("v10: node and executor indexes skip rows that have neither") { db in
             // Every job starts without an executor and every run without a node: these indexes
             // were two more B-tree inserts per submission on every member, for rows no query by
             // node or executor can match (`x = ?` implies `x IS NOT NULL`, so queries still use
