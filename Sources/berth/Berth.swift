@@ -10,7 +10,7 @@ struct Berth: AsyncParsableCommand {
         abstract: "An explainable, highly available control plane for VMs, MicroVMs and processes.",
         subcommands: [
             ServerCommand.self, DemoCommand.self, ClusterCommand.self, NodesCommand.self, ScheduleCommand.self,
-            EnvelopeCommand.self, LaunchCommand.self, AgentCommand.self, SnapshotCommand.self,
+            EnvelopeCommand.self, LaunchCommand.self, AgentCommand.self, SnapshotCommand.self, CertsCommand.self,
         ]
     )
 }

@@ -15,7 +15,9 @@ public final class LocalCluster: @unchecked Sendable {
         public let httpPort: Int
         public let dataDir: String
         public let logPath: String
-        public var httpURL: String { "http://127.0.0.1:\(httpPort)" }
+        /// `https` when the cluster's nodes serve the API over TLS.
+        public var scheme = "http"
+        public var httpURL: String { "\(scheme)://127.0.0.1:\(httpPort)" }
     }
 
     public let binary: String
@@ -26,7 +28,10 @@ public final class LocalCluster: @unchecked Sendable {
     private let lock = NSLock()
 
     /// Prepares `size` members (ids 1…size); nothing runs until `start`.
-    public init(binary: String, size: Int, clusterID: String = "berth", ports: () throws -> Int) throws {
+    /// `https`: the nodes will be started with TLS flags, so their URLs are `https://`.
+    public init(
+        binary: String, size: Int, clusterID: String = "berth", https: Bool = false, ports: () throws -> Int
+    ) throws {
         self.binary = binary
         self.clusterID = clusterID
         baseDir = NSTemporaryDirectory() + "berth-cluster-\(UUID().uuidString.prefix(8))"
@@ -34,7 +39,7 @@ public final class LocalCluster: @unchecked Sendable {
         for id in 1...NodeID(size) {
             members[id] = Member(
                 id: id, peerPort: try ports(), httpPort: try ports(), dataDir: "\(baseDir)/n\(id)",
-                logPath: "\(baseDir)/n\(id).log")
+                logPath: "\(baseDir)/n\(id).log", scheme: https ? "https" : "http")
         }
     }
 
