@@ -13,6 +13,7 @@ final class PeerPlaintextGuard: ChannelInboundHandler, RemovableChannelHandler {
     /// The content type of a TLS handshake record (RFC 8446 §5.1).
     private static let handshakeRecord: UInt8 = 0x16
     private let tls: PeerTLS
+    private var refused = false
 
     init(tls: PeerTLS) {
         self.tls = tls
@@ -20,8 +21,9 @@ final class PeerPlaintextGuard: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
-        guard let first = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) else { return }
+        guard !refused, let first = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) else { return }
         guard first == Self.handshakeRecord else {
+            refused = true
             tls.refused(
                 direction: .inbound, remote: context.remoteAddress, reason: "plaintext",
                 detail: "the peer sent no TLS handshake: started without --tls-cert/--tls-key/--tls-ca?")
@@ -31,6 +33,13 @@ final class PeerPlaintextGuard: ChannelInboundHandler, RemovableChannelHandler {
         // Seen once is enough: TLS carries everything after this.
         context.fireChannelRead(data)
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        // Not passed on after a refusal: the TLS handler would report the close as a second
+        // refusal ("EOF during handshake") of the same connection.
+        guard !refused else { return }
+        context.fireChannelInactive()
     }
 }
 
