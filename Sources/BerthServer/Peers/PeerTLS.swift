@@ -15,8 +15,8 @@ final class PeerTLS: Sendable {
     let serverContext: NIOSSLContext
     let clientContext: NIOSSLContext
     private let logger: Logger
-    /// When each (direction, remote host, reason) was last logged: a peer refused at every
-    /// redial (4 a second at the link's capped backoff) gets one line per `logInterval`.
+    /// When each (direction, remote address, reason) was last logged: a peer refused at every
+    /// redial (several a second) gets one line per `logInterval`.
     private let lastLogged = NIOLockedValueBox<[String: NIODeadline]>([:])
     private static let logInterval: TimeAmount = .seconds(10)
 
@@ -58,8 +58,10 @@ final class PeerTLS: Sendable {
             label: "berth_peer_tls_handshake_failures_total",
             dimensions: [("direction", direction.rawValue), ("reason", reason)]
         ).increment()
-        let host = remote?.ipAddress ?? "?"
-        let key = "\(direction.rawValue) \(host) \(reason)"
+        // An inbound connection comes from a new ephemeral port each time: keyed by host. An
+        // outbound one goes to the peer's listening port: keyed by host and port.
+        let address = direction == .inbound ? remote?.ipAddress : remote.map { "\($0)" }
+        let key = "\(direction.rawValue) \(address ?? "?") \(reason)"
         let now = NIODeadline.now()
         let log = lastLogged.withLockedValue { last -> Bool in
             if let previous = last[key], now - previous < Self.logInterval { return false }
