@@ -95,6 +95,26 @@ struct TLSSettingsTests {
             #expect(try APITLS.configuration(files, environment: [:]) != nil)
             #expect(try APITLS.configuration(files, environment: ["BERTH_HTTP_TLS": "off"]) == nil)
         }
+        // A file that is not what its flag needs is named, with the flag, and the node does not start.
+        let garbage = NSTemporaryDirectory() + "berth-tls-garbage-\(UUID().uuidString.prefix(8)).pem"
+        try "not a certificate\n".write(toFile: garbage, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: garbage) }
+        for (files, flag) in [
+            (TLSFiles(certificate: garbage, key: certs.key(1), certificateAuthority: certs.ca), "--tls-cert"),
+            (TLSFiles(certificate: certs.certificate(1), key: garbage, certificateAuthority: certs.ca), "--tls-key"),
+            (
+                TLSFiles(certificate: certs.certificate(1), key: certs.key(2), certificateAuthority: certs.ca),
+                "--tls-key"
+            ),
+            (TLSFiles(certificate: certs.certificate(1), key: certs.key(1), certificateAuthority: garbage), "--tls-ca"),
+        ] {
+            do {
+                _ = try PeerTLS(files: files, logger: Logger(label: "test"))
+                Issue.record("\(files) was accepted")
+            } catch {
+                #expect("\(error)".contains("cannot use \(flag)"), "\(error)")
+            }
+        }
         let attributes = try FileManager.default.attributesOfItem(atPath: certs.key(1))
         #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
         // The SANs clients check: the node's name, localhost and 127.0.0.1.

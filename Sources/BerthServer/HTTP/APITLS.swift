@@ -8,8 +8,18 @@ import NIOSSL
 enum APITLS {
     static func configuration(_ files: TLSFiles?, environment: [String: String]) throws -> TLSConfiguration? {
         guard let files, environment["BERTH_HTTP_TLS"] != "off" else { return nil }
-        let chain = try NIOSSLCertificate.fromPEMFile(files.certificate).map { NIOSSLCertificateSource.certificate($0) }
-        let key = try NIOSSLPrivateKey(file: files.key, format: .pem)
+        let chain: [NIOSSLCertificateSource]
+        let key: NIOSSLPrivateKey
+        do {
+            chain = try NIOSSLCertificate.fromPEMFile(files.certificate).map { .certificate($0) }
+        } catch {
+            throw PeerTLSError.unusable(flag: "--tls-cert", path: files.certificate, reason: "\(error)")
+        }
+        do {
+            key = try NIOSSLPrivateKey(file: files.key, format: .pem)
+        } catch {
+            throw PeerTLSError.unusable(flag: "--tls-key", path: files.key, reason: "\(error)")
+        }
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: chain, privateKey: .privateKey(key))
         configuration.minimumTLSVersion = .tlsv12

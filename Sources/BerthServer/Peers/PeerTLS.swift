@@ -21,11 +21,24 @@ final class PeerTLS: Sendable {
     private static let logInterval: TimeAmount = .seconds(10)
 
     init(files: TLSFiles, logger: Logger) throws {
-        let chain = try NIOSSLCertificate.fromPEMFile(files.certificate).map { NIOSSLCertificateSource.certificate($0) }
-        let key = try NIOSSLPrivateKey(file: files.key, format: .pem)
-        let roots = try NIOSSLCertificate.fromPEMFile(files.certificateAuthority)
-        guard !chain.isEmpty else { throw PeerTLSError.noCertificate(path: files.certificate) }
-        guard !roots.isEmpty else { throw PeerTLSError.noCertificate(path: files.certificateAuthority) }
+        // NIOSSL's errors name neither the file nor the flag: say which one is unusable.
+        func load<T>(_ flag: String, _ path: String, _ body: () throws -> T) throws -> T {
+            do { return try body() } catch { throw PeerTLSError.unusable(flag: flag, path: path, reason: "\(error)") }
+        }
+        let chain = try load("--tls-cert", files.certificate) {
+            try NIOSSLCertificate.fromPEMFile(files.certificate).map { NIOSSLCertificateSource.certificate($0) }
+        }
+        let key = try load("--tls-key", files.key) { try NIOSSLPrivateKey(file: files.key, format: .pem) }
+        let roots = try load("--tls-ca", files.certificateAuthority) {
+            try NIOSSLCertificate.fromPEMFile(files.certificateAuthority)
+        }
+        guard !chain.isEmpty else {
+            throw PeerTLSError.unusable(flag: "--tls-cert", path: files.certificate, reason: "no PEM certificate in it")
+        }
+        guard !roots.isEmpty else {
+            throw PeerTLSError.unusable(
+                flag: "--tls-ca", path: files.certificateAuthority, reason: "no PEM certificate in it")
+        }
 
         var server = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
         server.trustRoots = .certificates(roots)
@@ -40,8 +53,9 @@ final class PeerTLS: Sendable {
         client.certificateVerification = .noHostnameVerification
         client.minimumTLSVersion = .tlsv12
 
-        serverContext = try NIOSSLContext(configuration: server)
-        clientContext = try NIOSSLContext(configuration: client)
+        // A key that does not belong to the certificate fails here.
+        serverContext = try load("--tls-key", files.key) { try NIOSSLContext(configuration: server) }
+        clientContext = try load("--tls-key", files.key) { try NIOSSLContext(configuration: client) }
         self.logger = logger
     }
 
@@ -97,12 +111,13 @@ final class PeerTLS: Sendable {
     }
 }
 
+/// A TLS file that cannot be used, named by its flag: the node does not start.
 enum PeerTLSError: Error, CustomStringConvertible {
-    case noCertificate(path: String)
+    case unusable(flag: String, path: String, reason: String)
 
     var description: String {
         switch self {
-        case .noCertificate(let path): return "no PEM certificate in \(path)"
+        case .unusable(let flag, let path, let reason): return "cannot use \(flag) \(path): \(reason)"
         }
     }
 }
