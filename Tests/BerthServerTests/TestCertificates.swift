@@ -28,8 +28,15 @@ enum TestCertificates {
         }
     }
 
+    /// Removed when the test process exits.
+    nonisolated(unsafe) private static var base: String?
+
     private static let made: Result<(cluster: CertificateSet, rogue: CertificateSet), any Error> = Result {
         let base = NSTemporaryDirectory() + "berth-test-certs-\(getpid())-\(UUID().uuidString.prefix(6))"
+        TestCertificates.base = base
+        atexit {
+            if let base = TestCertificates.base { try? FileManager.default.removeItem(atPath: base) }
+        }
         let binary = try BerthBinary.path()
         for name in ["cluster", "rogue"] {
             let process = Process()
