@@ -36,9 +36,19 @@ public final class LocalCluster: @unchecked Sendable {
         self.clusterID = clusterID
         baseDir = NSTemporaryDirectory() + "berth-cluster-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: baseDir, withIntermediateDirectories: true)
+        // The kernel may hand the same free port out twice in a row (nothing holds it in
+        // between): seen as two members on one port, and one of them failing to bind.
+        var taken: Set<Int> = []
+        func distinctPort() throws -> Int {
+            for _ in 0..<100 {
+                let port = try ports()
+                if taken.insert(port).inserted { return port }
+            }
+            throw POSIXError(.EADDRINUSE)
+        }
         for id in 1...NodeID(size) {
             members[id] = Member(
-                id: id, peerPort: try ports(), httpPort: try ports(), dataDir: "\(baseDir)/n\(id)",
+                id: id, peerPort: try distinctPort(), httpPort: try distinctPort(), dataDir: "\(baseDir)/n\(id)",
                 logPath: "\(baseDir)/n\(id).log", scheme: https ? "https" : "http")
         }
     }
