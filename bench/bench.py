@@ -81,7 +81,9 @@ def cpu_seconds(pids):
 
 def run_wrk(system, port, conns, seconds, run_id, payload_bytes):
     threads = max(1, min(conns, 2))
-    env = dict(os.environ, BENCH_SYSTEM=system, BENCH_RUN_ID=run_id, BENCH_PAYLOAD_BYTES=str(payload_bytes))
+    # berth-tls is Berth with peer TLS: the same requests.
+    request_kind = "berth" if system.startswith("berth") else system
+    env = dict(os.environ, BENCH_SYSTEM=request_kind, BENCH_RUN_ID=run_id, BENCH_PAYLOAD_BYTES=str(payload_bytes))
     argv = ["wrk", "-t", str(threads), "-c", str(conns), "-d", f"{seconds}s", "--timeout", "10s", "--latency",
             "-s", os.path.join(HERE, "write.lua"), f"http://127.0.0.1:{port}"]
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -103,7 +105,7 @@ def run_wrk(system, port, conns, seconds, run_id, payload_bytes):
 def progress_counter(cluster, member):
     """Berth: commit index; etcd: store revision (one per put). Used to check that the writes
     wrk counted were really committed."""
-    if cluster.kind == "berth":
+    if cluster.kind.startswith("berth"):
         return cluster.status(member)["commit_index"]
     return int(cluster.status(member)["header"]["revision"])
 
@@ -147,7 +149,7 @@ def throughput(systems, conns_list, seconds, warmup, rounds, payload_bytes):
                 leader = cl.leader()
                 # Through HAProxy, wrk writes to the front and HAProxy picks a member.
                 port = getattr(cl, "front_port", None) or cl.http_ports[leader]
-                run_id = f"{name[0]}{'h' if name == 'berth-haproxy' else ''}{rnd}c{conns}"
+                run_id = f"{'t' if name == 'berth-tls' else name[0]}{'h' if name == 'berth-haproxy' else ''}{rnd}c{conns}"
                 wrk_system = "etcd" if name == "etcd" else "berth"
                 if warmup > 0:
                     run_wrk(wrk_system, port, conns, warmup, run_id + "w", payload_bytes)
@@ -183,7 +185,7 @@ def table(rows, conns_list):
     out = []
     for conns in conns_list:
         per = {}
-        for system in ("berth", "etcd", "berth-haproxy"):
+        for system in ("berth", "berth-tls", "etcd", "berth-haproxy"):
             rs = [r for r in rows if r["system"] == system and r["conns"] == conns]
             if rs:
                 per[system] = {k: statistics.median([r[k] for r in rs]) for k in ("rps", "p50_ms", "p99_ms")}
@@ -194,6 +196,10 @@ def table(rows, conns_list):
             entry["ratio_p99"] = per["berth"]["p99_ms"] / per["etcd"]["p99_ms"]
         if "berth" in per and "berth-haproxy" in per:
             entry["haproxy_ratio_rps"] = per["berth-haproxy"]["rps"] / per["berth"]["rps"]
+        if "berth" in per and "berth-tls" in per:
+            # What peer TLS costs: 1 − (writes/s with TLS ÷ writes/s plaintext).
+            entry["tls_cost_rps"] = 1 - per["berth-tls"]["rps"] / per["berth"]["rps"]
+            entry["tls_ratio_p99"] = per["berth-tls"]["p99_ms"] / per["berth"]["p99_ms"]
         out.append(entry)
     return out
 
@@ -268,6 +274,16 @@ def markdown(results):
                 if b and h:
                     lines.append(f"| {e['conns']} | {b['rps']:.0f} | {b['p99_ms']:.2f} ms | {h['rps']:.0f} | "
                                  f"{h['p99_ms']:.2f} ms | {e['haproxy_ratio_rps']:.2f}× |")
+        if any("berth-tls" in e for e in results["table"]):
+            lines += ["Peer TLS (berth-tls: peer links over mutual TLS, API plaintext) against plaintext Berth:", "",
+                      "| connections | plaintext writes/s | TLS writes/s | TLS cost | plaintext p99 | TLS p99 |",
+                      "|---|---|---|---|---|---|"]
+            for e in results["table"]:
+                b, t = e.get("berth"), e.get("berth-tls")
+                if not (b and t):
+                    continue
+                lines.append(f"| {e['conns']} | {b['rps']:.0f} | {t['rps']:.0f} | {100 * e['tls_cost_rps']:.1f} % | "
+                             f"{b['p99_ms']:.2f} ms | {t['p99_ms']:.2f} ms |")
             lines.append("")
         lines += ["Per run:", "", "| system | round | conns | writes/s | p50 | p99 | max | non-2xx | socket errors | "
                   "committed Δ / requests | load 1m | slowest status probe | CPU ms/write leader / 3 nodes |",
@@ -310,7 +326,10 @@ def main():
     ap.add_argument("--etcd", default="etcd")
     ap.add_argument("--berth-args", default="", help="extra berth server flags, e.g. '--snapshot-threshold 1000000'")
     ap.add_argument("--systems", default="berth,etcd",
-                    help="berth, etcd, berth-haproxy (Berth's writes through a real HAProxy; needs berth)")
+                    help="any of berth, berth-tls (peer links over mutual TLS, API plaintext), etcd, "
+                         "berth-haproxy (Berth's writes through a real HAProxy; needs berth)")
+    ap.add_argument("--tls-dir", default=None,
+                    help="certificates for berth-tls (berth certs init layout); default: made in the work dir")
     ap.add_argument("--conns", default="1,16,64")
     ap.add_argument("--duration", type=int, default=12)
     ap.add_argument("--warmup", type=int, default=3)
@@ -353,6 +372,18 @@ def main():
                 front.start_all_and_wait()
                 log(f"HAProxy in front of Berth on port {front.port}")
                 systems.append(("berth-haproxy", clusters.ThroughFront(berth, front)))
+        if "berth-tls" in wanted:
+            tls_dir = args.tls_dir or os.path.join(args.work, "certs")
+            if not args.tls_dir:
+                subprocess.run([args.berth, "certs", "init", tls_dir, "--nodes", "3"], check=True,
+                               stdout=subprocess.DEVNULL)
+            berth_tls = clusters.BerthCluster(args.work, args.berth, extra_args=args.berth_args.split(),
+                                              kind="berth-tls", tls_dir=tls_dir)
+            started.append(berth_tls)
+            log(f"starting Berth with peer TLS ({tls_dir}): http ports {berth_tls.http_ports}, "
+                f"peer ports {berth_tls.peer_ports}")
+            berth_tls.start_all_and_wait()
+            systems.append(("berth-tls", berth_tls))
         if "etcd" in wanted:
             etcd = clusters.EtcdCluster(args.work, args.etcd)
             started.append(etcd)

@@ -69,7 +69,7 @@ class Cluster:
         # A new session: a Ctrl-C in the terminal reaches run.sh (which cleans up), not the
         # servers directly, so a server is never left half-stopped by the signal alone.
         proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+                                start_new_session=True, env=getattr(self, "env", None))
         log.close()
         self.procs[i] = proc
         with open(self._pidfile(i), "w") as f:
@@ -126,10 +126,16 @@ class Cluster:
 class BerthCluster(Cluster):
     kind = "berth"
 
-    def __init__(self, work, binary, size=3, extra_args=()):
+    def __init__(self, work, binary, size=3, extra_args=(), kind="berth", tls_dir=None):
+        # kind names the logs and pid files: "berth-tls" runs beside "berth" in one benchmark.
+        self.kind = kind
         super().__init__(work, size)
         self.binary = binary
         self.extra_args = list(extra_args)
+        # Peer links over mutual TLS with the certificates of `berth certs init tls_dir`; the API
+        # stays plaintext (BERTH_HTTP_TLS=off) so that wrk measures what peer TLS costs.
+        self.tls_dir = tls_dir
+        self.env = dict(os.environ, BERTH_HTTP_TLS="off") if tls_dir else None
         ports = free_ports(2 * size)
         self.peer_ports = {i + 1: ports[i] for i in range(size)}
         self.http_ports = {i + 1: ports[size + i] for i in range(size)}
@@ -141,7 +147,14 @@ class BerthCluster(Cluster):
                 "--data-dir", os.path.join(self.work, "data", f"berth-{i}"),
                 "--peer-listen", f"{HOST}:{self.peer_ports[i]}",
                 "--http-listen", f"{HOST}:{self.http_ports[i]}",
-                "--peers", peers] + self.extra_args
+                "--peers", peers] + self.tls_args(i) + self.extra_args
+
+    def tls_args(self, i):
+        if not self.tls_dir:
+            return []
+        return ["--tls-cert", os.path.join(self.tls_dir, f"node-{i}.pem"),
+                "--tls-key", os.path.join(self.tls_dir, f"node-{i}.key"),
+                "--tls-ca", os.path.join(self.tls_dir, "ca.pem")]
 
     def start(self, i=None):
         for j in ([i] if i else self.ids):

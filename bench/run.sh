@@ -12,12 +12,17 @@
 #   bench/run.sh --duration 5 --rounds 1            # a quicker look
 #   bench/run.sh --systems berth --skip-throughput  # only Berth's failover/transfer gaps
 #   bench/run.sh --systems berth --berth-args '--snapshot-threshold 1000000'   # diagnosis
+#   bench/run.sh --systems berth,berth-tls --conns 64 --rounds 3 --kill-trials 0 --transfer-trials 0
+#                                                   # what peer TLS costs (docs/benchmarks.md)
 # Phases: leadership-transfer and kill -9 gaps on the young clusters, then wrk at each
 # connection count, Berth and etcd interleaved (both clusters stay up; an idle Berth cluster
 # costs ~3% of one core).
 # Options (defaults): --conns 1,16,64  --duration 12  --warmup 3  --rounds 2
 #          --payload-bytes 128  --kill-trials 5  --transfer-trials 5  --etcd-kill-trials 5
 #          --gap-timeout 0.5  --systems berth,etcd  --berth-args ''  --skip-throughput
+#          --tls-dir DIR (certificates for the berth-tls system; default: `berth certs init` in the
+#          temporary directory). berth-tls is Berth with peer links over mutual TLS and the API
+#          plaintext (BERTH_HTTP_TLS=off), so wrk measures the peer links' cost alone.
 # Output: OUT/summary.md (tables), OUT/results.json (everything, raw wrk output included),
 #   OUT/run.log and OUT/logs/ (every server's log). bench/results/ is git-ignored.
 # Environment: BERTH_BIN (default .build-release/release/berth), BENCH_OUT (default

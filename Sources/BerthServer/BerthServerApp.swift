@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import Metrics
 import NIOCore
@@ -90,13 +91,18 @@ public func runServer(config: ServerConfig, logger: Logger) async throws {
         factory.durationHistogramBuckets[label] = fine
     }
     MetricsSystem.bootstrap(factory)
+    // An idle client connection is closed (after a minute by default); past the cap on open
+    // connections new ones wait in the listen backlog: neither a slow nor a greedy client
+    // holds the node.
+    var server = HTTPServerBuilder.http1(
+        configuration: .init(idleTimeout: .seconds(Int64(config.httpIdleTimeoutSeconds))))
+    if let tls = try APITLS.configuration(config.tls, environment: ProcessInfo.processInfo.environment) {
+        server = try .tls(server, tlsConfiguration: tls)
+    }
     let node = try BerthNode(config: config, logger: logger)
     let app = Application(
         router: buildRouter(node: node, metrics: registry),
-        // An idle client connection is closed (after a minute by default); past the cap on open
-        // connections new ones wait in the listen backlog: neither a slow nor a greedy client
-        // holds the node.
-        server: .http1(configuration: .init(idleTimeout: .seconds(Int64(config.httpIdleTimeoutSeconds)))),
+        server: server,
         configuration: .init(
             address: .hostname(config.httpListen.host, port: config.httpListen.port), serverName: "berth",
             availableConnectionsDelegate: MaximumAvailableConnections(config.httpMaxConnections)),

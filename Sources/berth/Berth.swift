@@ -11,7 +11,7 @@ struct Berth: AsyncParsableCommand {
         subcommands: [
             ServerCommand.self, DemoCommand.self, ClusterCommand.self, NodesCommand.self, ScheduleCommand.self,
             EnvelopeCommand.self, LaunchCommand.self, AgentCommand.self, SnapshotCommand.self, JobsCommand.self,
-            SchedulerCommand.self,
+            SchedulerCommand.self, CertsCommand.self,
         ]
     )
 }

@@ -39,7 +39,8 @@ struct HTTPAnswer: Sendable, CustomStringConvertible {
     var description: String { "\(status) \(body.prefix(600))" }
 }
 
-/// Requests through `HTTPClient.shared`; every call has a deadline.
+/// Requests through `HTTPClient.shared` (`https://` ones through a client that trusts the
+/// tests' CA, `TestCertificates.shared`); every call has a deadline.
 enum HTTPCall {
     static func send(
         _ method: String, _ url: String, json: String? = nil, body: ByteBuffer? = nil,
@@ -52,7 +53,8 @@ enum HTTPCall {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(payload)
         }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(timeoutSeconds))
+        let client = url.hasPrefix("https://") ? try TestCertificates.httpsClient() : HTTPClient.shared
+        let response = try await client.execute(request, timeout: .seconds(timeoutSeconds))
         var fields: [String: String] = [:]
         for header in response.headers { fields[header.name.lowercased()] = header.value }
         let bytes = try await response.body.collect(upTo: 32 << 20)

@@ -14,11 +14,17 @@ final class ServerCluster: Sendable {
     let extraArguments: [String]
     /// Environment variables every `berth server` this cluster starts gets on top of ours.
     let environment: [String: String]
+    /// Flags for one node only (its own TLS certificate).
+    let nodeArguments: @Sendable (NodeID) -> [String]
 
-    init(size: Int, extraArguments: [String] = [], environment: [String: String] = [:]) throws {
-        local = try LocalCluster(binary: try BerthBinary.path(), size: size, ports: freeLoopbackPort)
+    init(
+        size: Int, extraArguments: [String] = [], environment: [String: String] = [:], https: Bool = false,
+        nodeArguments: @escaping @Sendable (NodeID) -> [String] = { _ in [] }
+    ) throws {
+        local = try LocalCluster(binary: try BerthBinary.path(), size: size, https: https, ports: freeLoopbackPort)
         self.extraArguments = extraArguments
         self.environment = environment
+        self.nodeArguments = nodeArguments
     }
 
     var ids: [NodeID] { local.members.keys.sorted() }
@@ -34,14 +40,17 @@ final class ServerCluster: Sendable {
         _ id: NodeID, clusterID: String? = nil, peers: String? = nil, extraArguments more: [String] = []
     ) async throws {
         try local.start(
-            id, clusterID: clusterID, peers: peers, extraArguments: extraArguments + more, environment: environment)
+            id, clusterID: clusterID, peers: peers, extraArguments: extraArguments + nodeArguments(id) + more,
+            environment: environment)
         try await waitLive(id)
     }
 
     /// Starts every node and waits until the cluster has formed: the lowest id founds it and
     /// admits the others one at a time, so "live" is not yet "all voters".
     func startAll() async throws {
-        for id in ids { try local.start(id, extraArguments: extraArguments, environment: environment) }
+        for id in ids {
+            try local.start(id, extraArguments: extraArguments + nodeArguments(id), environment: environment)
+        }
         for id in ids { try await waitLive(id) }
         try await waitFormed()
     }
@@ -272,9 +281,12 @@ final class ServerCluster: Sendable {
 /// down. A thrown error carries the tail of every node's log.
 func withServerCluster(
     size: Int = 3, extraArguments: [String] = [], environment: [String: String] = [:], startAll: Bool = true,
+    https: Bool = false, nodeArguments: @escaping @Sendable (NodeID) -> [String] = { _ in [] },
     _ body: (ServerCluster) async throws -> Void
 ) async throws {
-    let cluster = try ServerCluster(size: size, extraArguments: extraArguments, environment: environment)
+    let cluster = try ServerCluster(
+        size: size, extraArguments: extraArguments, environment: environment, https: https,
+        nodeArguments: nodeArguments)
     defer { cluster.shutdown() }
     do {
         if startAll { try await cluster.startAll() }

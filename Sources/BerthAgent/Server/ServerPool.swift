@@ -32,14 +32,10 @@ public actor ServerPool {
     private var preferred = 0
 
     /// A client that fails a refused connection at once (see `APIClient`).
+    /// It trusts `ClientTrust`'s CA for https:// servers.
     private static let http = HTTPClient(
         eventLoopGroup: HTTPClient.defaultEventLoopGroup,
-        configuration: {
-            var configuration = HTTPClient.Configuration()
-            configuration.connectionPool.retryConnectionEstablishment = false
-            configuration.timeout.connect = .seconds(3)
-            return configuration
-        }())
+        configuration: ClientTrust.clientConfiguration(connectTimeoutSeconds: 3))
 
     public init(servers: [String]) {
         self.servers = servers

@@ -46,6 +46,8 @@ public struct ServerConfig: Equatable, Sendable {
     public var authReads: Bool = false
     /// How log lines are written (`--log-format`).
     public var logFormat: LogFormat = .text
+    /// Mutual TLS on peer links and HTTPS on the API; nil: both plaintext.
+    public var tls: TLSFiles? = nil
 
     /// Resolves flags over environment over file over defaults, and validates the result.
     public static func resolve(
@@ -96,6 +98,8 @@ public struct ServerConfig: Equatable, Sendable {
             }
             config.logFormat = format
         }
+        config.tls = try TLSFiles.resolve(
+            certificate: merged.tlsCert, key: merged.tlsKey, certificateAuthority: merged.tlsCA)
         if config.authReads && config.tokens == nil {
             throw .invalid(key: "auth-reads", value: "true", reason: "needs --token-file")
         }

@@ -29,7 +29,7 @@ extension ServerSettings {
             "node-id", "data-dir", "peer-listen", "http-listen", "peers", "cluster-id", "join", "tick-ms",
             "election-ticks", "heartbeat-ticks", "snapshot-threshold", "snapshot-chunk-bytes",
             "snapshot-retain-entries", "http-idle-timeout", "http-max-connections", "telemetry-max-age", "token-file",
-            "auth-reads", "node-lost-after",
+            "auth-reads", "node-lost-after", "log-format", "tls-cert", "tls-key", "tls-ca",
         ]
         if let unknown = map.keys.sorted().first(where: { !known.contains($0) }) {
             throw .invalid(key: unknown, value: "\(map[unknown] ?? "")", reason: "unknown setting in \(path)")
@@ -55,6 +55,9 @@ extension ServerSettings {
         settings.join = try string("join")
         settings.tokenFile = try string("token-file")
         settings.logFormat = try string("log-format")
+        settings.tlsCert = try string("tls-cert")
+        settings.tlsKey = try string("tls-key")
+        settings.tlsCA = try string("tls-ca")
         if let value = map["auth-reads"] {
             guard let flag = value as? Bool else {
                 throw .invalid(key: "auth-reads", value: "\(value)", reason: "expected true or false")

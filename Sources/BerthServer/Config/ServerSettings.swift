@@ -41,6 +41,11 @@ public struct ServerSettings: Codable, Equatable, Sendable {
     /// Seconds of agent silence after which the leader declares the node lost
     /// (`--node-lost-after`, default 90).
     public var nodeLostAfterSeconds: Int?
+    /// PEM files for TLS on peer links and the API (`--tls-cert`, `--tls-key`, `--tls-ca`):
+    /// this node's certificate (chain), its private key, and the cluster CA. All three or none.
+    public var tlsCert: String?
+    public var tlsKey: String?
+    public var tlsCA: String?
 
     enum CodingKeys: String, CodingKey {
         case nodeID = "node-id"
@@ -63,6 +68,9 @@ public struct ServerSettings: Codable, Equatable, Sendable {
         case authReads = "auth-reads"
         case logFormat = "log-format"
         case nodeLostAfterSeconds = "node-lost-after"
+        case tlsCert = "tls-cert"
+        case tlsKey = "tls-key"
+        case tlsCA = "tls-ca"
     }
 
     public init(
@@ -71,7 +79,8 @@ public struct ServerSettings: Codable, Equatable, Sendable {
         electionTicks: Int? = nil, heartbeatTicks: Int? = nil, snapshotThresholdEntries: Int? = nil,
         snapshotChunkBytes: Int? = nil, snapshotRetainEntries: Int? = nil, httpIdleTimeoutSeconds: Int? = nil,
         httpMaxConnections: Int? = nil, telemetryMaxAgeSeconds: Int? = nil, tokenFile: String? = nil,
-        authReads: Bool? = nil, logFormat: String? = nil, nodeLostAfterSeconds: Int? = nil
+        authReads: Bool? = nil, logFormat: String? = nil, nodeLostAfterSeconds: Int? = nil, tlsCert: String? = nil,
+        tlsKey: String? = nil, tlsCA: String? = nil
     ) {
         self.nodeID = nodeID
         self.dataDir = dataDir
@@ -93,6 +102,9 @@ public struct ServerSettings: Codable, Equatable, Sendable {
         self.authReads = authReads
         self.logFormat = logFormat
         self.nodeLostAfterSeconds = nodeLostAfterSeconds
+        self.tlsCert = tlsCert
+        self.tlsKey = tlsKey
+        self.tlsCA = tlsCA
     }
 
     /// The settings named by `BERTH_<NAME>` variables (`BERTH_NODE_ID`, `BERTH_PEERS`, …).
@@ -112,6 +124,9 @@ public struct ServerSettings: Codable, Equatable, Sendable {
         settings.join = environment["BERTH_JOIN"]
         settings.tokenFile = environment["BERTH_TOKEN_FILE"]
         settings.logFormat = environment["BERTH_LOG_FORMAT"]
+        settings.tlsCert = environment["BERTH_TLS_CERT"]
+        settings.tlsKey = environment["BERTH_TLS_KEY"]
+        settings.tlsCA = environment["BERTH_TLS_CA"]
         if let raw = environment["BERTH_AUTH_READS"] {
             switch raw.lowercased() {
             case "1", "true", "yes": settings.authReads = true
@@ -154,7 +169,8 @@ public struct ServerSettings: Codable, Equatable, Sendable {
             telemetryMaxAgeSeconds: telemetryMaxAgeSeconds ?? lower.telemetryMaxAgeSeconds,
             tokenFile: tokenFile ?? lower.tokenFile, authReads: authReads ?? lower.authReads,
             logFormat: logFormat ?? lower.logFormat,
-            nodeLostAfterSeconds: nodeLostAfterSeconds ?? lower.nodeLostAfterSeconds)
+            nodeLostAfterSeconds: nodeLostAfterSeconds ?? lower.nodeLostAfterSeconds, tlsCert: tlsCert ?? lower.tlsCert,
+            tlsKey: tlsKey ?? lower.tlsKey, tlsCA: tlsCA ?? lower.tlsCA)
     }
 }
 

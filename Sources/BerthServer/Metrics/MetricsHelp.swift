@@ -10,6 +10,8 @@ enum MetricsHelp {
         "berth_peer_frames_dropped_total": "Frames to a peer dropped because its send queue was full.",
         "berth_peer_nonsense_messages_total": "Well-framed peer messages refused because they make no sense.",
         "berth_peer_snapshots_sent_total": "Snapshots streamed to a peer, by result.",
+        "berth_peer_tls_handshake_failures_total":
+            "Peer connections refused at the TLS handshake, by direction and reason.",
         "berth_placement_rejections_total": "Launch placements refused, by refusal code.",
         "berth_nodes_lost": "Nodes currently declared lost (their agent silent past --node-lost-after).",
         "berth_nodes_lost_total": "Nodes the leader declared lost.",

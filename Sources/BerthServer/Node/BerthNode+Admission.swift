@@ -139,7 +139,7 @@ extension BerthNode {
             request.headers.add(name: "Authorization", value: "Bearer \(token)")
         }
         request.body = .bytes(ByteBuffer(string: body))
-        guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(15)),
+        guard let response = try? await http.client.execute(request, timeout: .seconds(15)),
             let bytes = try? await response.body.collect(upTo: 1 << 20)
         else { return nil }
         return ClientAnswer(status: Int(response.status.code), body: Array(bytes.readableBytesView))
@@ -152,7 +152,7 @@ extension BerthNode {
             request.headers.add(name: "Authorization", value: "Bearer \(token)")
         }
         guard
-            let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(5)),
+            let response = try? await http.client.execute(request, timeout: .seconds(5)),
             response.status == .ok,
             let body = try? await response.body.collect(upTo: 1 << 20),
             let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any],

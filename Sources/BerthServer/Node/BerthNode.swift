@@ -16,6 +16,8 @@ public final class BerthNode: Sendable {
     let raft: RaftLoop
     let transport: PeerTransport
     let logger: Logger
+    /// For HTTP calls to other nodes (joining), trusting the cluster CA when TLS is on.
+    let http: NodeHTTPClient
     /// Test-only fault injection (`BERTH_TEST_HOOKS=1`).
     let hooks: TestHooks
     /// When this server last heard from each agent (lost-node detection).
@@ -41,8 +43,11 @@ public final class BerthNode: Sendable {
                     httpAddress: config.httpListen.description, incarnation: raft.incarnation,
                     hasLog: raft.startedWithLog),
                 maxFrameBytes: config.maxFrameBytes, snapshotChunkBytes: config.snapshotChunkBytes,
-                incomingSnapshotDirectory: raft.log.layout.incomingSnapshotDirectory),
+                incomingSnapshotDirectory: raft.log.layout.incomingSnapshotDirectory,
+                tls: try config.tls.map { try PeerTLS(files: $0, logger: logger) }),
             peers: config.peers, group: MultiThreadedEventLoopGroup.singleton, logger: logger)
+        // Last: a client of its own must be shut down, so nothing may throw after it exists.
+        http = try NodeHTTPClient(tls: config.tls)
     }
 
     /// Binds the peer port and starts the Raft loop.
@@ -82,6 +87,7 @@ public final class BerthNode: Sendable {
         await transport.shutdown()
         try? await raft.stop().get()
         try? await raftGroup.shutdownGracefully()
+        await http.shutdown()
     }
 
     public var isDraining: Bool { drainingBox.withLockedValue { $0 } }

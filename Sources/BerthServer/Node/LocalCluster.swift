@@ -15,7 +15,9 @@ public final class LocalCluster: @unchecked Sendable {
         public let httpPort: Int
         public let dataDir: String
         public let logPath: String
-        public var httpURL: String { "http://127.0.0.1:\(httpPort)" }
+        /// `https` when the cluster's nodes serve the API over TLS.
+        public var scheme = "http"
+        public var httpURL: String { "\(scheme)://127.0.0.1:\(httpPort)" }
     }
 
     public let binary: String
@@ -26,15 +28,28 @@ public final class LocalCluster: @unchecked Sendable {
     private let lock = NSLock()
 
     /// Prepares `size` members (ids 1…size); nothing runs until `start`.
-    public init(binary: String, size: Int, clusterID: String = "berth", ports: () throws -> Int) throws {
+    /// `https`: the nodes will be started with TLS flags, so their URLs are `https://`.
+    public init(
+        binary: String, size: Int, clusterID: String = "berth", https: Bool = false, ports: () throws -> Int
+    ) throws {
         self.binary = binary
         self.clusterID = clusterID
         baseDir = NSTemporaryDirectory() + "berth-cluster-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: baseDir, withIntermediateDirectories: true)
+        // The kernel may hand the same free port out twice in a row (nothing holds it in
+        // between): seen as two members on one port, and one of them failing to bind.
+        var taken: Set<Int> = []
+        func distinctPort() throws -> Int {
+            for _ in 0..<100 {
+                let port = try ports()
+                if taken.insert(port).inserted { return port }
+            }
+            throw POSIXError(.EADDRINUSE)
+        }
         for id in 1...NodeID(size) {
             members[id] = Member(
-                id: id, peerPort: try ports(), httpPort: try ports(), dataDir: "\(baseDir)/n\(id)",
-                logPath: "\(baseDir)/n\(id).log")
+                id: id, peerPort: try distinctPort(), httpPort: try distinctPort(), dataDir: "\(baseDir)/n\(id)",
+                logPath: "\(baseDir)/n\(id).log", scheme: https ? "https" : "http")
         }
     }
 

@@ -126,6 +126,10 @@ final class InboundPeerHandler: ChannelInboundHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // Corrupt, truncated, oversized or unknown frames end up here (WireError).
+        if case WireError.badMagic(let found) = error, found.first == 0x16 {
+            // 0x16 opens a TLS handshake record: the peer has TLS on and this node has not.
+            return reject(context, "the peer speaks TLS and this node has no --tls-cert/--tls-key/--tls-ca: \(error)")
+        }
         reject(context, "\(error)")
     }
 }

@@ -3,6 +3,7 @@ import BerthWire
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// The one long-lived outbound connection to a peer: dial, handshake, send frames, redial with
 /// capped backoff. Sends never block the Raft loop: frames wait in a bounded queue while the
@@ -214,11 +215,19 @@ final class PeerLink: @unchecked Sendable {
         guard case .idle = state else { return }
         state = .connecting
         let decoderLimit = settings.maxFrameBytes
+        let tls = settings.tls
         ClientBootstrap(group: loop)
             .connectTimeout(.milliseconds(500))
             .peerSocketOptions()
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        // No host name: peers are verified against the cluster CA alone (PeerTLS).
+                        try channel.pipeline.syncOperations.addHandlers([
+                            try NIOSSLClientHandler(context: tls.clientContext, serverHostname: nil),
+                            PeerHandshakeGuard(tls: tls, direction: .outbound),
+                        ])
+                    }
                     try channel.pipeline.syncOperations.addHandlers([
                         ByteToMessageHandler(PeerFrameDecoder(maxFrameBytes: decoderLimit)),
                         MessageToByteHandler(PeerFrameEncoder(maxFrameBytes: decoderLimit)),

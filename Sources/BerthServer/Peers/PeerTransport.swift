@@ -6,6 +6,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// The binary TCP peer transport: a listener for inbound connections and one `PeerLink` per
 /// peer for outbound traffic. Each node sends everything on its own outbound links and
@@ -25,6 +26,8 @@ final class PeerTransport: Sendable {
         var minBackoffMilliseconds: Int64 = 20
         /// Short, so a node cut off by the network is back within a second of the heal.
         var maxBackoffMilliseconds: Int64 = 250
+        /// Mutual TLS on every peer connection, both directions; nil: plaintext.
+        var tls: PeerTLS? = nil
     }
 
     let settings: Settings
@@ -137,11 +140,18 @@ final class PeerTransport: Sendable {
     /// Binds the peer listener.
     func start(host: String, port: Int) async throws {
         let maxFrameBytes = settings.maxFrameBytes
+        let tls = settings.tls
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .peerSocketOptions()
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandlers([
+                            PeerPlaintextGuard(tls: tls), NIOSSLServerHandler(context: tls.serverContext),
+                            PeerHandshakeGuard(tls: tls, direction: .inbound),
+                        ])
+                    }
                     try channel.pipeline.syncOperations.addHandlers([
                         ByteToMessageHandler(PeerFrameDecoder(maxFrameBytes: maxFrameBytes)),
                         MessageToByteHandler(PeerFrameEncoder(maxFrameBytes: maxFrameBytes)),

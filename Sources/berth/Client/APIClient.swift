@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import BerthAgent
 import BerthControlPlane
 import Foundation
 import NIOCore
@@ -39,12 +40,7 @@ struct APIClient: Sendable {
     /// the whole timeout before the next one is tried.
     private static let http = HTTPClient(
         eventLoopGroup: HTTPClient.defaultEventLoopGroup,
-        configuration: {
-            var configuration = HTTPClient.Configuration()
-            configuration.connectionPool.retryConnectionEstablishment = false
-            configuration.timeout.connect = .seconds(5)
-            return configuration
-        }())
+        configuration: ClientTrust.clientConfiguration(connectTimeoutSeconds: 5))
 
     /// The first answer that is neither a connection failure nor a 503.
     func send(

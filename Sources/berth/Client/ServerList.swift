@@ -27,6 +27,12 @@ struct ClientOptions: ParsableArguments {
                 + "a flag shows in the process list).", valueName: "token"))
     var token: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "CA certificate (PEM) that https:// servers' certificates are checked against, for servers "
+                + "started with --tls-ca. Default: $BERTH_CA, else the system's trust store.", valueName: "file"))
+    var ca: String?
+
     /// `--token`, else `BERTH_TOKEN`, else none.
     var bearerToken: String? {
         if let token { return token }
@@ -41,6 +47,11 @@ struct ClientOptions: ParsableArguments {
             throw ValidationError(message)
         }
         guard timeout > 0 else { throw ValidationError("--timeout must be at least 1 second") }
+        do {
+            try ClientTrust.use(caFile: ca, environment: ProcessInfo.processInfo.environment)
+        } catch {
+            throw ValidationError(error.description)
+        }
     }
 
     /// `--servers`, else `BERTH_SERVERS`, else the default, as base URLs.

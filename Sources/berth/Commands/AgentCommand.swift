@@ -38,6 +38,11 @@ struct AgentRunCommand: AsyncParsableCommand {
     var reservedMemoryMiB = 256
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
+    @Option(
+        help: ArgumentHelp(
+            "CA certificate (PEM) that https:// servers' certificates are checked against. "
+                + "Default: $BERTH_CA, else the system's trust store.", valueName: "file"))
+    var ca: String?
 
     mutating func validate() throws {
         guard !ServerPool.parse(servers).isEmpty else { throw ValidationError("--servers names no server") }
@@ -45,6 +50,11 @@ struct AgentRunCommand: AsyncParsableCommand {
         guard envelopeInterval >= 1 else { throw ValidationError("--envelope-interval must be at least 1") }
         guard outputLimit >= 0 else { throw ValidationError("--output-limit must not be negative") }
         do { _ = try LabelList.parse(labels) } catch { throw ValidationError(error.description) }
+        do {
+            try ClientTrust.use(caFile: ca, environment: ProcessInfo.processInfo.environment)
+        } catch {
+            throw ValidationError(error.description)
+        }
     }
 
     func run() async throws {

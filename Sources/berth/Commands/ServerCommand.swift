@@ -48,6 +48,14 @@ struct ServerCommand: AsyncParsableCommand {
     var tokenFile: String?
     @Flag(name: .customLong("auth-reads"), help: "Reads need a token too (a read token at least).")
     var authReads = false
+    @Option(
+        name: .customLong("tls-cert"),
+        help: "This node's certificate (PEM), signed by --tls-ca: mutual TLS on peer links, HTTPS on the API.")
+    var tlsCert: String?
+    @Option(name: .customLong("tls-key"), help: "The private key (PEM) of --tls-cert.") var tlsKey: String?
+    @Option(
+        name: .customLong("tls-ca"), help: "The cluster CA (PEM): peers whose certificate it did not sign are refused.")
+    var tlsCA: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
     @Option(
@@ -63,7 +71,7 @@ struct ServerCommand: AsyncParsableCommand {
             snapshotChunkBytes: snapshotChunkBytes, snapshotRetainEntries: snapshotRetainEntries,
             httpIdleTimeoutSeconds: httpIdleTimeout, httpMaxConnections: httpMaxConnections,
             telemetryMaxAgeSeconds: telemetryMaxAge, tokenFile: tokenFile, authReads: authReads ? true : nil,
-            logFormat: logFormat, nodeLostAfterSeconds: nodeLostAfter)
+            logFormat: logFormat, nodeLostAfterSeconds: nodeLostAfter, tlsCert: tlsCert, tlsKey: tlsKey, tlsCA: tlsCA)
         let resolved: ServerConfig
         do {
             let file = try config.map { path throws(ConfigError) in try ServerSettings.load(path: path) }
