@@ -20,12 +20,10 @@ extension BerthNode {
         case answered(ClientAnswer)
         /// Not placed, and certainly not applied: worth another try; the answer if time is up.
         case notPlaced(ClientAnswer)
-        /// Not placed because this leader is handing leadership to `to`: send it there now.
-        case handingOver(to: NodeID, ClientAnswer)
 
         var answer: ClientAnswer {
             switch self {
-            case .answered(let answer), .notPlaced(let answer), .handingOver(_, let answer): return answer
+            case .answered(let answer), .notPlaced(let answer): return answer
             }
         }
     }
@@ -36,49 +34,25 @@ extension BerthNode {
 
     /// Carries out a client request here if this node leads, or forwards it to the leader.
     /// `hops` counts forwards already behind it: a forwarded request is passed on at most once
-    /// more (to a leader elected while it travelled). `forwardedBy` is the node that forwarded
-    /// it here.
-    ///
-    /// During a leadership transfer the leader sends the writes it cannot propose to the
-    /// target at once, and the target proposes them in the first `Ready` of its term, with
-    /// that term's first entry: they commit in the new leader's first round instead of
-    /// waiting for the old leader to learn who won and forward them a round later.
-    func submit(_ request: ClientRequest, hops: Int = 0, forwardedBy: NodeID? = nil) async -> ClientAnswer {
+    /// more (to a leader elected while it travelled).
+    func submit(_ request: ClientRequest, hops: Int = 0) async -> ClientAnswer {
         // A draining node refuses its own clients, who can go elsewhere, but still carries out
         // what other nodes forward to it: it may lead until its hand-off completes (or for good,
         // if no follower was caught up), and refusing those would fail writes the other nodes
         // took — measured behind HAProxy, where every retry met DRAINING from one node or another.
         if isDraining && hops == 0 { return ClientAnswer(APIError.from(.draining)) }
         let deadline = NIODeadline.now() + .milliseconds(Int64(holdMilliseconds))
-        var handedOver = false
-        var heldForLeadership = false
         while true {
             let status = raft.basicStatus
-            var attempt: Attempt
+            let attempt: Attempt
             if status.role == .leader {
                 attempt = await execute(request)
-            } else if let sender = forwardedBy, !heldForLeadership, status.leader == sender || status.leader == .none,
-                let held = await executeOnceLeader(
-                    request, within: .milliseconds(Int64(config.electionTicks * config.tickMilliseconds)))
-            {
-                // Forwarded by the node this one follows (or by someone while no leader is
-                // known): the sender expects this node to lead, as a transfer's target.
-                heldForLeadership = true
-                attempt = held
             } else if status.leader != .none, hops < 2 {
                 attempt = await forward(request, to: status.leader)
             } else {
                 // Spec §2: a node without a leader names the last one it knew.
                 let hint = status.leader != .none ? status.leader : raft.lastKnownLeaderHint
                 attempt = .notPlaced(ClientAnswer(APIError.from(.notLeader(leaderHint: hint))))
-            }
-            if case .handingOver(let target, let answer) = attempt {
-                if !handedOver, hops < 2, target != config.nodeID {
-                    handedOver = true
-                    attempt = await forward(request, to: target)
-                } else {
-                    attempt = .notPlaced(answer)
-                }
             }
             guard case .notPlaced(let answer) = attempt else { return attempt.answer }
             guard NIODeadline.now() < deadline else { return answer }
@@ -105,7 +79,7 @@ extension BerthNode {
     func executeForwarded(_ request: ForwardRequest, from peer: NodeID) async -> ForwardResponse {
         let answer: ClientAnswer
         if let clientRequest = ClientRequest(forwardPayload: request.payload) {
-            answer = await submit(clientRequest, hops: 1, forwardedBy: peer)
+            answer = await submit(clientRequest, hops: 1)
         } else {
             answer = ClientAnswer(APIError.badRequest("forwarded request is not valid"))
         }

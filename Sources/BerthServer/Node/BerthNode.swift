@@ -140,30 +140,8 @@ public final class BerthNode: Sendable {
         default:
             return .answered(await executeOnce(request))
         }
-        return Self.attempt(await propose(stateCommand(for: request)))
-    }
-
-    /// Like `execute`, for a node that expects to lead in a moment (a transfer's target
-    /// holding writes the old leader forwarded): the command is proposed in the first `Ready`
-    /// of its term, or not at all. Nil for requests that are not plain state commands.
-    func executeOnceLeader(_ request: ClientRequest, within: TimeAmount) async -> Attempt? {
-        switch request {
-        case .createJob, .cancelJob, .recordEnvelope, .cordonNode, .reportLaunch, .terminateLaunch, .triggerJob,
-            .setSchedulerPaused:
-            break
-        default:
-            return nil
-        }
-        do {
-            let outcome = try await raft.proposeOnceLeader(stateCommand(for: request), within: within).get()
-            return .answered(Self.answer(for: outcome))
-        } catch {
-            return Self.attempt(.failure(error as? WriteFailure ?? .leadershipLost))
-        }
-    }
-
-    private static func attempt(_ result: Result<CommandOutcome, WriteFailure>) -> Attempt {
-        switch result {
+        let outcome = await proposeCommand(request)
+        switch outcome {
         case .success(let outcome):
             return .answered(Self.answer(for: outcome))
         case .failure(let failure):
@@ -171,9 +149,7 @@ public final class BerthNode: Sendable {
             // at its index: either way not applied, and the request carries an idempotency key,
             // so trying again cannot apply it twice.
             switch failure {
-            case .transferInProgress(let target):
-                return .handingOver(to: target, ClientAnswer(APIError.from(failure)))
-            case .lostInLeaderChange, .notLeader:
+            case .transferInProgress, .lostInLeaderChange, .notLeader:
                 return .notPlaced(ClientAnswer(APIError.from(failure)))
             default:
                 return .answered(ClientAnswer(APIError.from(failure)))
@@ -192,8 +168,7 @@ public final class BerthNode: Sendable {
         }
     }
 
-    /// The replicated command of a plain state-changing request, stamped with this node's time.
-    private func stateCommand(for request: ClientRequest) -> StateCommand {
+    private func proposeCommand(_ request: ClientRequest) async -> Result<CommandOutcome, WriteFailure> {
         let nowMs = WallClock.nowMilliseconds()
         let command: StateCommand
         switch request {
@@ -238,7 +213,7 @@ public final class BerthNode: Sendable {
         default:
             preconditionFailure("not a state command: \(request)")
         }
-        return command
+        return await propose(command)
     }
 
     /// The requests that are not job commands: answered once, never retried by the node.

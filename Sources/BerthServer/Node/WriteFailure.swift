@@ -14,8 +14,8 @@ enum WriteFailure: Error, Equatable, Sendable {
     case lostInLeaderChange
     /// Leadership was lost while a read was being confirmed (503).
     case leadershipLost
-    /// A leadership transfer to `target` is under way; writes resume when it ends (503).
-    case transferInProgress(target: NodeID)
+    /// A leadership transfer is under way; writes resume when it ends (503).
+    case transferInProgress
     /// The node is draining or stopping (503).
     case draining
     case shuttingDown
@@ -35,7 +35,7 @@ enum WriteFailure: Error, Equatable, Sendable {
         switch raftError {
         case .notLeader(let hint): self = .notLeader(leaderHint: hint)
         case .tooManyPending(let limit), .tooManyPendingReads(let limit): self = .queueFull(limit: limit)
-        case .transferInProgress(let target): self = .transferInProgress(target: target)
+        case .transferInProgress: self = .transferInProgress
         case .leaderNotReady, .configChangeInProgress, .invalidConfigChange, .learnerNotCaughtUp,
             .invalidTransferTarget, .logNotEmpty:
             self = .lostInLeaderChange

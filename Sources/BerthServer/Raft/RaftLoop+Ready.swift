@@ -127,7 +127,7 @@ extension RaftLoop: ReadyOwner {
                 waiter.promise.fail(TransferFailure.aborted(abort))
             }
             // Writes held for the transfer can be proposed here again: wake them as a status
-            // change would (role, leader and term did not move).
+            // change would (role, leader and term did not move), instead of at their deadline.
             for waiter in statusWaiters { waiter.succeed() }
             statusWaiters = []
         }

@@ -125,7 +125,6 @@ final class RaftLoop: @unchecked Sendable {
                 delay: .milliseconds(Int64(self.config.tickMilliseconds))
             ) { _ in
                 self.node.tick()
-                self.releaseAwaitingLeadership()
                 self.drive()
             }
         }
@@ -167,11 +166,6 @@ final class RaftLoop: @unchecked Sendable {
             self.statusWaiters = []
             for waiter in self.appliedWaiters { waiter.promise.succeed() }
             self.appliedWaiters = []
-            for proposal in self.awaitingLeadership {
-                proposal.timer.cancel()
-                proposal.promise.fail(WriteFailure.shuttingDown)
-            }
-            self.awaitingLeadership = []
             for read in self.readsAwaitingApply { read.promise.fail(WriteFailure.shuttingDown) }
             self.readsAwaitingApply = []
             // After any write in flight: the writer queue owns the file until then.
@@ -201,7 +195,6 @@ final class RaftLoop: @unchecked Sendable {
             self.inboxCount.withLockedValue { $0 -= 1 }
             guard !self.stopped else { return }
             self.node.step(message)
-            self.releaseAwaitingLeadership()
             self.scheduleDrain()
         }
     }
@@ -236,10 +229,6 @@ final class RaftLoop: @unchecked Sendable {
         }
         try? await future.get()
     }
-
-    /// Proposals held until this node leads (`proposeOnceLeader`).
-    var awaitingLeadership: [AwaitingLeadership] = []
-    var nextAwaitingID: UInt64 = 0
 
     /// Waiters for the applied index to pass a value (`appliedChange`).
     var appliedWaiters: [(after: LogIndex, promise: EventLoopPromise<Void>)] = []
@@ -288,76 +277,14 @@ final class RaftLoop: @unchecked Sendable {
     func propose(_ command: StateCommand) -> EventLoopFuture<CommandOutcome> {
         eventLoop.flatSubmit {
             guard !self.stopped else { return self.eventLoop.makeFailedFuture(WriteFailure.shuttingDown) }
-            return self.proposeOnLoop(command)
-        }
-    }
-
-    /// A proposal that waits for this node to lead (`proposeOnceLeader`).
-    struct AwaitingLeadership {
-        var id: UInt64
-        var command: StateCommand
-        /// The leader this node followed when the proposal arrived: another one winning ends
-        /// the wait.
-        var leaderThen: NodeID
-        var promise: EventLoopPromise<CommandOutcome>
-        var timer: Scheduled<Void>
-    }
-
-    /// Proposes `command` now if this node leads; otherwise holds it for up to `within` and
-    /// proposes it the moment this node becomes leader, in the same `Ready` as the new term's
-    /// first entry (one fsync and replication round for both). A leadership transfer's target
-    /// gets the writes the old leader holds this way, so they commit with its first entry
-    /// instead of a round later. Fails with `notLeader` when another node wins or time is up:
-    /// never proposed, so safe to send elsewhere.
-    func proposeOnceLeader(_ command: StateCommand, within: TimeAmount) -> EventLoopFuture<CommandOutcome> {
-        eventLoop.flatSubmit {
-            guard !self.stopped else { return self.eventLoop.makeFailedFuture(WriteFailure.shuttingDown) }
-            if self.node.basicStatus.role == .leader { return self.proposeOnLoop(command) }
-            let promise = self.eventLoop.makePromise(of: CommandOutcome.self)
-            self.nextAwaitingID += 1
-            let id = self.nextAwaitingID
-            let timer = self.eventLoop.scheduleTask(in: within) {
-                guard let index = self.awaitingLeadership.firstIndex(where: { $0.id == id }) else { return }
-                let waiting = self.awaitingLeadership.remove(at: index)
-                waiting.promise.fail(WriteFailure.notLeader(leaderHint: self.node.basicStatus.leader))
+            let ticket: ProposalTicket
+            do {
+                ticket = try self.node.propose(command.encoded())
+            } catch {
+                return self.eventLoop.makeFailedFuture(WriteFailure(error))
             }
-            self.awaitingLeadership.append(
-                AwaitingLeadership(
-                    id: id, command: command, leaderThen: self.node.basicStatus.leader, promise: promise, timer: timer))
-            return promise.futureResult
+            return self.awaitApply(ticket)
         }
-    }
-
-    /// After a step: proposes the held proposals if this node now leads, fails them if
-    /// another node does.
-    func releaseAwaitingLeadership() {
-        guard !awaitingLeadership.isEmpty else { return }
-        let status = node.basicStatus
-        if status.role == .leader {
-            let waiting = awaitingLeadership
-            awaitingLeadership = []
-            for proposal in waiting {
-                proposal.timer.cancel()
-                proposal.promise.completeWith(proposeOnLoop(proposal.command))
-            }
-        } else if status.leader != .none {
-            awaitingLeadership.removeAll { proposal in
-                guard status.leader != proposal.leaderThen else { return false }
-                proposal.timer.cancel()
-                proposal.promise.fail(WriteFailure.notLeader(leaderHint: status.leader))
-                return true
-            }
-        }
-    }
-
-    private func proposeOnLoop(_ command: StateCommand) -> EventLoopFuture<CommandOutcome> {
-        let ticket: ProposalTicket
-        do {
-            ticket = try node.propose(command.encoded())
-        } catch {
-            return eventLoop.makeFailedFuture(WriteFailure(error))
-        }
-        return awaitApply(ticket)
     }
 
     /// Proposes a membership change and completes when it is applied here.
