@@ -2,6 +2,7 @@ import BerthControlPlane
 import BerthRaft
 import BerthStorage
 import Foundation
+import NIOCore
 
 /// The leader's half of `launch/execute`: choose the node, propose the placement, and choose
 /// again when the apply finds the node taken in the meantime.
@@ -51,8 +52,9 @@ extension BerthNode {
 }
 
 extension BerthNode {
-    /// How often the leader looks for pending launches that now fit.
-    static let pendingPlacementInterval: Duration = .milliseconds(250)
+    /// The longest the leader goes between looks for pending launches that now fit (it looks
+    /// again as soon as an entry applies).
+    static let pendingPlacementInterval: TimeAmount = .milliseconds(250)
 
     /// The leader places launches that wait for capacity as soon as a node fits, oldest first.
     /// Each placement is an ordinary `executeLaunch` of the same launch id, so it is decided by
@@ -62,8 +64,13 @@ extension BerthNode {
         Task { [weak self] in
             var memo = PendingPlacerMemo()
             while let node = self, !node.isStopping {
+                let applied = node.raft.basicStatus.applied
                 await node.placePendingLaunches(&memo)
-                try? await Task.sleep(for: Self.pendingPlacementInterval)
+                // The next pass as soon as an entry applies (a new job's run, an agent's
+                // report): waiting out a fixed interval added up to its length to every run.
+                await node.raft.appliedChange(
+                    after: applied,
+                    until: .now() + Self.pendingPlacementInterval)
             }
         }
     }
