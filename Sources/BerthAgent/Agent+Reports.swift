@@ -7,17 +7,44 @@ import Logging
 extension Agent {
     func watchLoop() async {
         var orphansScannedAt = ContinuousClock.now
+        var quickUntil = ContinuousClock.now
         while !Task.isCancelled {
+            let watched = runningProcessCount
             observeProcesses()
+            let baseline = runningProcessCount
             await flushSerialized()
             if ContinuousClock.now - orphansScannedAt >= configuration.orphanScanInterval {
                 scanOrphans()
                 orphansScannedAt = ContinuousClock.now
             }
             reportOrphansIfChanged()
-            try? await Task.sleep(for: configuration.watchInterval)
+            // Many workloads are short (a job's `echo`): a process that starts ends the wait
+            // (noticed within a slice), and for a while after that the watch looks every slice,
+            // so that its end is reported in milliseconds rather than at the next
+            // `watchInterval`. Counting is in memory; only `observeProcesses` reads files.
+            if runningProcessCount > watched { quickUntil = ContinuousClock.now + Self.quickWatchWindow }
+            let until =
+                ContinuousClock.now
+                + (ContinuousClock.now < quickUntil
+                    ? min(Self.quickWatchInterval, configuration.watchInterval) : configuration.watchInterval)
+            while ContinuousClock.now < until, !Task.isCancelled {
+                try? await Task.sleep(for: min(Self.quickWatchInterval, configuration.watchInterval))
+                if runningProcessCount > baseline {
+                    quickUntil = ContinuousClock.now + Self.quickWatchWindow
+                    break
+                }
+            }
         }
     }
+
+    /// Launches with a process that has not ended, as the watch last left them.
+    var runningProcessCount: Int {
+        launches.values.reduce(0) { $0 + (!$1.state.isTerminal && $1.process != nil ? 1 : 0) }
+    }
+
+    /// How often the watch looks while a process started recently, and for how long after.
+    static let quickWatchInterval: Duration = .milliseconds(10)
+    static let quickWatchWindow: Duration = .seconds(2)
 
     /// Records how each running process ended: status 0 is `terminated`, another status
     /// `failed` EXITED, a signal `failed` KILLED, and any ending after a terminate `terminated`.
