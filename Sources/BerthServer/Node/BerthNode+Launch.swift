@@ -88,13 +88,15 @@ extension BerthNode {
     private func placePendingLaunches(_ memo: inout PendingPlacerMemo) async {
         guard raft.basicStatus.role == .leader else { return }
         let fleet = raft.state.fleet()
-        guard fleet.view.count > 0, (try? raft.state.schedulerState().paused) == false else { return }
+        guard fleet.view.count > 0 else { return }
+        // The pass runs after every apply: the idle check comes before any read of SQLite.
         let fleetKey = PendingPlacerMemo.FleetKey(
             changedIndex: fleet.changedIndex, placedCount: fleet.view.placedLaunches.count)
         if memo.idleAt == fleetKey, let since = memo.idleSince, ContinuousClock.now - since < Self.idlePlacementRecheck
         {
             return
         }
+        guard (try? raft.state.schedulerState().paused) == false else { return }
         guard let pending = try? raft.state.launches(state: .pending, limit: Self.pendingPlacementBatch),
             !pending.isEmpty
         else { return }

@@ -310,15 +310,14 @@ struct LaunchRoutes {
         }
         // Heard now, not when the poll ends: an agent frozen mid-poll must not look alive.
         node.agentsHeard.record(nodeID, atMs: WallClock.nowMilliseconds())
-        let deadline = ContinuousClock.now + .seconds(waitSeconds)
-        let waitUntil = NIODeadline.now() + .seconds(Int64(waitSeconds))
+        let deadline = NIODeadline.now() + .seconds(Int64(waitSeconds))
         var queriedAt: LogIndex?
         while true {
             // Actions only change when entries apply: a waiting agent costs a query per applied
             // change, and wakes as soon as one applies.
             let applied = node.raft.basicStatus.applied
-            if applied == queriedAt, ContinuousClock.now < deadline {
-                await node.raft.appliedChange(after: applied, until: waitUntil)
+            if applied == queriedAt, NIODeadline.now() < deadline {
+                await node.raft.appliedChange(after: applied, until: deadline)
                 continue
             }
             queriedAt = applied
@@ -331,13 +330,13 @@ struct LaunchRoutes {
             // The answer lists every offered action (the agent prunes what it holds by it); only
             // one it does not hold yet ends the wait early.
             let fresh = actions.contains { !held.contains($0.heldKey) }
-            if fresh || ContinuousClock.now >= deadline {
+            if fresh || NIODeadline.now() >= deadline {
                 return JSONResponse.make(
                     .ok,
                     encodable: AgentActions(
                         nodeID: nodeID, stateIndex: node.raft.state.fleet().appliedIndex, actions: actions))
             }
-            await node.raft.appliedChange(after: applied, until: waitUntil)
+            await node.raft.appliedChange(after: applied, until: deadline)
         }
     }
 
